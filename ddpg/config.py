@@ -1,0 +1,96 @@
+"""Every hyperparameter of a run, in one frozen dataclass with the Keras example's defaults.
+
+Each field declares its default, its allowed range and its help text in one place; the command
+line builds its options from `dataclasses.fields(DDPGConfig)`. Standard library only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# A check takes the field's name and value and returns None when the value is allowed, else what
+# was expected, in words: "0 < tau <= 1".
+Check = Callable[[str, Any], "str | None"]
+
+
+def interval(low: float | None = None, high: float | None = None, *, low_open: bool = False,
+             high_open: bool = False, integer: bool = False) -> Check:
+    """Values in a real (or integer) interval; either end may be open or absent."""
+
+    def check(name: str, value: Any) -> str | None:
+        if integer and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+            return f"{name} to be an integer"
+        if low is not None and high is not None:
+            expected = f"{low:g} {'<' if low_open else '<='} {name} {'<' if high_open else '<='} {high:g}"
+        else:
+            expected = f"{name} {'>' if low_open else '>='} {low:g}"
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            return expected
+        too_low = value <= low if low_open else value < low
+        too_high = high is not None and (value >= high if high_open else value > high)
+        return expected if too_low or too_high else None
+
+    return check
+
+
+def layer_sizes(name: str, value: Any) -> str | None:
+    valid = isinstance(value, tuple) and len(value) > 0 and all(
+        isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1 for n in value)
+    return None if valid else f"{name} to be one or more integers >= 1"
+
+
+def non_empty_string(name: str, value: Any) -> str | None:
+    return None if isinstance(value, str) and value else f"{name} to be a non-empty string"
+
+
+def setting(default: Any, check: Check, help: str) -> Any:
+    """A config field: its default, its allowed range and its help text, declared together."""
+    return dataclasses.field(default=default, metadata={"check": check, "help": help})
+
+
+@dataclass(frozen=True)
+class DDPGConfig:
+    """Hyperparameters of a DDPG run (Lillicrap et al. 2016), with the Keras example's defaults."""
+
+    env_id: str = setting("Pendulum-v1", non_empty_string, "Gymnasium environment id (continuous Box actions)")
+    episodes: int = setting(100, interval(1, integer=True), "training episodes")
+    seed: int = setting(0, interval(0, integer=True),
+                        "one seed for the environment, the noise, replay sampling and Keras")
+    gamma: float = setting(0.99, interval(0, 1), "discount factor gamma")
+    tau: float = setting(0.005, interval(0, 1, low_open=True),
+                         "Polyak rate tau of the target networks: theta' <- tau theta + (1 - tau) theta'")
+    actor_lr: float = setting(0.001, interval(0, low_open=True), "Adam learning rate of the actor mu")
+    critic_lr: float = setting(0.002, interval(0, low_open=True), "Adam learning rate of the critic Q")
+    buffer_capacity: int = setting(50_000, interval(1, integer=True), "replay buffer size, in transitions")
+    batch_size: int = setting(64, interval(1, integer=True), "minibatch size N of each update")
+    ou_theta: float = setting(0.15, interval(0), "Ornstein-Uhlenbeck mean reversion theta")
+    ou_sigma: float = setting(0.2, interval(0), "Ornstein-Uhlenbeck diffusion sigma (in action units)")
+    ou_dt: float = setting(0.01, interval(0, low_open=True), "Ornstein-Uhlenbeck time step dt")
+    actor_hidden: tuple[int, ...] = setting((256, 256), layer_sizes, "actor hidden layer sizes")
+    critic_state_hidden: tuple[int, ...] = setting((16, 32), layer_sizes,
+                                                   "critic layers on the observation alone")
+    critic_action_hidden: tuple[int, ...] = setting((32,), layer_sizes, "critic layers on the action alone")
+    critic_hidden: tuple[int, ...] = setting((256, 256), layer_sizes,
+                                             "critic layers after the two branches are joined")
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, list):  # from JSON or a caller's list: keep the config hashable
+                value = tuple(value)
+                object.__setattr__(self, field.name, value)
+            expected = field.metadata["check"](field.name, value)
+            if expected is not None:
+                raise ValueError(f"Expected {expected}. Received: {field.name}={value!r}")
+        # x' = (1 - theta dt) x + ...: theta dt >= 1 makes the noise oscillate or blow up.
+        if self.ou_theta * self.ou_dt >= 1:
+            raise ValueError("Expected ou_theta * ou_dt < 1. "
+                             f"Received: ou_theta={self.ou_theta!r}, ou_dt={self.ou_dt!r}")
+        if self.batch_size > self.buffer_capacity:
+            raise ValueError("Expected batch_size <= buffer_capacity. "
+                             f"Received: batch_size={self.batch_size}, buffer_capacity={self.buffer_capacity}")
