@@ -5,7 +5,14 @@ NumPy or nothing; the networks, the agent and training load Keras, TensorFlow an
 when imported themselves.
 """
 
-from ddpg.config import DDPGConfig
+import os
+
+# Defaults only (a user's own setting wins), set before any submodule can load Keras: the
+# TensorFlow backend, and no TensorFlow C++ INFO banners on every run. Nothing is imported here.
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from ddpg.config import DDPGConfig  # noqa: E402
 
 __all__ = ["DDPGConfig"]
 __version__ = "0.1.0"

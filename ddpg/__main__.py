@@ -1,0 +1,5 @@
+import sys
+
+from ddpg.cli import main
+
+sys.exit(main())

@@ -1,0 +1,103 @@
+"""DDPGAgent: the actor, the critic, their targets, and one compiled update (Lillicrap et al. 2016)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from numpy.typing import ArrayLike
+
+from ddpg.config import DDPGConfig
+from ddpg.networks import NumpyPolicy, build_actor, build_critic
+from ddpg.noise import OrnsteinUhlenbeckNoise
+from ddpg.replay_buffer import Batch
+from ddpg.targets import polyak, td_target
+
+
+class DDPGAgent:
+    """The learner: networks mu, Q, mu', Q', their optimisers, and the exploration noise N.
+
+    Args:
+        obs_dim: length of an observation s.
+        action_low, action_high: the action bounds, shape [action_dim].
+        config: the hyperparameters.
+        noise: the exploration process N (`noise()`, `noise.reset()`); by default
+            Ornstein-Uhlenbeck with the config's theta, sigma and dt, from an unseeded generator.
+    """
+
+    def __init__(self, obs_dim: int, action_low: ArrayLike, action_high: ArrayLike, config: DDPGConfig,
+                 noise: OrnsteinUhlenbeckNoise | None = None) -> None:
+        self.action_low = np.asarray(action_low, np.float32).reshape(-1)
+        self.action_high = np.asarray(action_high, np.float32).reshape(-1)
+        action_dim = len(self.action_low)
+        self.config = config
+
+        self.actor = build_actor(obs_dim, self.action_low, self.action_high, config.actor_hidden)
+        self.critic = build_critic(obs_dim, action_dim, config.critic_state_hidden, config.critic_action_hidden,
+                                   config.critic_hidden)
+        self.target_actor = build_actor(obs_dim, self.action_low, self.action_high, config.actor_hidden,
+                                        name="target_actor")
+        self.target_critic = build_critic(obs_dim, action_dim, config.critic_state_hidden,
+                                          config.critic_action_hidden, config.critic_hidden, name="target_critic")
+        # theta' <- theta, once (Algorithm 1); afterwards the targets move only through polyak().
+        self.target_actor.set_weights(self.actor.get_weights())
+        self.target_critic.set_weights(self.critic.get_weights())
+
+        self.actor_optimizer = keras.optimizers.Adam(config.actor_lr)
+        self.critic_optimizer = keras.optimizers.Adam(config.critic_lr)
+        # Built here so that the compiled update creates no variables when it is traced.
+        self.actor_optimizer.build(self.actor.trainable_variables)
+        self.critic_optimizer.build(self.critic.trainable_variables)
+        self.gamma = keras.Variable(config.gamma, dtype="float32", trainable=False, name="gamma")
+        self.tau = keras.Variable(config.tau, dtype="float32", trainable=False, name="tau")
+
+        self.noise = noise if noise is not None else OrnsteinUhlenbeckNoise(
+            np.zeros(action_dim), config.ou_sigma, theta=config.ou_theta, dt=config.ou_dt)
+        self.policy = NumpyPolicy.from_actor(self.actor)
+
+        spec = [tf.TensorSpec((None, obs_dim), tf.float32), tf.TensorSpec((None, action_dim), tf.float32),
+                tf.TensorSpec((None, 1), tf.float32), tf.TensorSpec((None, obs_dim), tf.float32),
+                tf.TensorSpec((None, 1), tf.float32)]
+        self._update = tf.function(self._update_step, input_signature=spec)
+
+    def act(self, obs: np.ndarray, explore: bool) -> np.ndarray:
+        """a = mu(s), plus the noise N clipped to the bounds when exploring. obs: [obs_dim]."""
+        action = self.policy(obs)
+        if explore:
+            action = np.clip(action + self.noise(), self.action_low, self.action_high)
+        return action.astype(np.float32)
+
+    def update(self, batch: Batch) -> dict[str, float]:
+        """One critic step, one actor step and the soft target updates, in one compiled call.
+
+        Returns the critic loss mean((y - Q(s, a))^2) and the actor loss -mean(Q(s, mu(s))).
+        """
+        critic_loss, actor_loss, *actor_weights = self._update(*batch)
+        self.policy.set_weights([w.numpy() for w in actor_weights])
+        return {"critic_loss": float(critic_loss), "actor_loss": float(actor_loss)}
+
+    def tracing_count(self) -> int:
+        """How often the update has been traced: 1 after any number of calls, or it is retracing."""
+        return self._update.experimental_get_tracing_count()
+
+    def _update_step(self, obs, action, reward, next_obs, terminated):
+        # Critic: minimise L = mean((y - Q(s, a))^2), y = r + gamma (1 - d) Q'(s', mu'(s')).
+        next_q = self.target_critic([next_obs, self.target_actor(next_obs)])  # [B, 1]
+        y = td_target(reward, next_q, terminated, self.gamma)  # [B, 1]
+        with tf.GradientTape() as tape:
+            q = self.critic([obs, action], training=True)  # [B, 1]
+            critic_loss = keras.ops.mean(keras.ops.square(y - q))
+        grads = tape.gradient(critic_loss, self.critic.trainable_variables)
+        self.critic_optimizer.apply_gradients(zip(grads, self.critic.trainable_variables, strict=True))
+
+        # Actor: ascend the sampled policy gradient, i.e. minimise -mean Q(s, mu(s)).
+        with tf.GradientTape() as tape:
+            actor_loss = -keras.ops.mean(self.critic([obs, self.actor(obs, training=True)]))
+        grads = tape.gradient(actor_loss, self.actor.trainable_variables)
+        self.actor_optimizer.apply_gradients(zip(grads, self.actor.trainable_variables, strict=True))
+
+        # Targets: theta' <- tau theta + (1 - tau) theta', the very polyak() the tests check.
+        for target, source in ((self.target_actor, self.actor), (self.target_critic, self.critic)):
+            for target_variable, variable in zip(target.variables, source.variables, strict=True):
+                target_variable.assign(polyak(target_variable, variable, self.tau))
+        return (critic_loss, actor_loss, *[keras.ops.convert_to_tensor(w) for w in self.actor.weights])

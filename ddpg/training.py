@@ -1,0 +1,230 @@
+"""The training loop of DDPG (Lillicrap et al. 2016, Algorithm 1), evaluation, and the run's files.
+
+Only this module knows Gymnasium.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+from ddpg.config import DDPGConfig
+from ddpg.errors import UserInputError
+from ddpg.noise import OrnsteinUhlenbeckNoise
+from ddpg.replay_buffer import ReplayBuffer
+
+METRICS_FIELDS = ("episode", "steps", "return", "average_return_40", "wall_seconds", "steps_per_second",
+                  "critic_loss", "actor_loss")
+AVERAGE_WINDOW = 40  # the Keras example reports the mean return of the last 40 episodes
+
+
+class UnusableEnvironment(UserInputError):
+    """The environment cannot be used: unknown id, discrete actions, or NaN in what it returns."""
+
+
+@dataclass
+class TrainResult:
+    """What `train` leaves behind: the returns, the agent, and where the files are."""
+
+    config: DDPGConfig
+    returns: list[float] = field(default_factory=list)
+    average_returns: list[float] = field(default_factory=list)
+    steps: int = 0
+    wall_seconds: float = 0.0
+    out_dir: Path | None = None
+    agent: object = None
+
+
+def make_env(env_id: str) -> gym.Env:
+    """gym.make, refusing ids that do not exist and action spaces that are not continuous."""
+    try:
+        env = gym.make(env_id)  # no render_mode: never a window
+    except gym.error.Error as error:
+        raise UnusableEnvironment(f"Expected a registered Gymnasium environment id. Received: env_id={env_id!r} "
+                                f"({error})") from None
+    if not isinstance(env.action_space, gym.spaces.Box) or not np.issubdtype(env.action_space.dtype, np.floating):
+        env.close()
+        raise UnusableEnvironment(f"Expected an environment with a continuous Box action space; DDPG cannot act in "
+                                f"{env.action_space}. Received: env_id={env_id!r}")
+    if not np.all(np.isfinite(env.action_space.low)) or not np.all(np.isfinite(env.action_space.high)):
+        env.close()
+        raise UnusableEnvironment(f"Expected finite action bounds, since the actor maps tanh onto them. "
+                                f"Received: low={env.action_space.low}, high={env.action_space.high} "
+                                f"for env_id={env_id!r}")
+    if len(env.observation_space.shape) != 1:
+        env.close()
+        raise UnusableEnvironment(f"Expected a flat Box observation space. Received: {env.observation_space} "
+                                f"for env_id={env_id!r}")
+    return env
+
+
+def _check_finite(step: int, obs: np.ndarray, reward: float) -> None:
+    if not (np.all(np.isfinite(obs)) and math.isfinite(reward)):
+        raise UnusableEnvironment(f"Expected finite observations and rewards from the environment. "
+                                f"Received: observation={obs}, reward={reward} at step {step}")
+
+
+def train(config: DDPGConfig, out_dir: str | os.PathLike | None = None,
+          progress: Callable[[dict], None] | None = None) -> TrainResult:
+    """Train DDPG on config.env_id; with out_dir, write config.json, metrics.csv, actor.keras and a plot.
+
+    Args:
+        config: the hyperparameters.
+        out_dir: where the run's files go; nothing is written when None.
+        progress: called with each episode's metrics row as it ends.
+    """
+    env = make_env(config.env_id)  # before TensorFlow loads: a wrong id is refused in a blink
+
+    import keras
+
+    from ddpg.agent import DDPGAgent  # here, so that importing ddpg.training loads no TensorFlow
+
+    obs_dim = env.observation_space.shape[0]
+    low, high = env.action_space.low, env.action_space.high
+    action_dim = low.shape[0]
+
+    # One seed drives everything: Keras (initial weights), the noise, the replay sampling, and the
+    # environment through its first reset.
+    keras.utils.set_random_seed(config.seed)
+    noise_seed, buffer_seed = np.random.SeedSequence(config.seed).spawn(2)
+    noise = OrnsteinUhlenbeckNoise(np.zeros(action_dim), config.ou_sigma, theta=config.ou_theta,
+                                   dt=config.ou_dt, rng=np.random.default_rng(noise_seed))
+    agent = DDPGAgent(obs_dim, low, high, config, noise=noise)
+    buffer = ReplayBuffer(config.buffer_capacity, obs_dim, action_dim, rng=np.random.default_rng(buffer_seed))
+
+    run = RunFiles(Path(out_dir), config) if out_dir is not None else None
+    result = TrainResult(config=config, out_dir=run.dir if run else None, agent=agent)
+    start = time.perf_counter()
+    losses = {"critic_loss": math.nan, "actor_loss": math.nan}
+    try:
+        for episode in range(1, config.episodes + 1):
+            obs, _ = env.reset(seed=config.seed if episode == 1 else None)
+            agent.noise.reset()  # "Initialize a random process N for action exploration"
+            episode_return, episode_start, episode_steps = 0.0, time.perf_counter(), 0
+            while True:
+                action = agent.act(obs, explore=True)  # a = clip(mu(s) + N, low, high)
+                next_obs, reward, terminated, truncated, _ = env.step(action)
+                result.steps += 1
+                episode_steps += 1
+                _check_finite(result.steps, next_obs, reward)
+                # terminated, not truncated: a time-limit cut still bootstraps from s'.
+                buffer.add(obs, action, reward, next_obs, terminated)
+                if len(buffer) >= config.batch_size:
+                    losses = agent.update(buffer.sample(config.batch_size))
+                episode_return += float(reward)
+                obs = next_obs
+                if terminated or truncated:
+                    break
+            result.returns.append(episode_return)
+            result.average_returns.append(float(np.mean(result.returns[-AVERAGE_WINDOW:])))
+            seconds = time.perf_counter() - episode_start
+            # The losses are those of the episode's last update.
+            row = {"episode": episode, "steps": result.steps, "return": episode_return,
+                   "average_return_40": result.average_returns[-1],
+                   "wall_seconds": time.perf_counter() - start,
+                   "steps_per_second": episode_steps / seconds if seconds > 0 else math.nan, **losses}
+            if run:
+                run.append_metrics(row)
+            if progress:
+                progress(row)
+    finally:
+        env.close()
+    result.wall_seconds = time.perf_counter() - start
+    if run:
+        run.finish(agent, result)
+    return result
+
+
+class RunFiles:
+    """A run's directory: config.json at the start, metrics.csv row by row, the actor and plot at the end."""
+
+    def __init__(self, directory: Path, config: DDPGConfig) -> None:
+        self.dir = directory
+        self.dir.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.dir / "config.json", json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+        self.metrics = self.dir / "metrics.csv"
+        with self.metrics.open("w", newline="") as file:
+            csv.writer(file).writerow(METRICS_FIELDS)
+
+    def append_metrics(self, row: dict) -> None:
+        with self.metrics.open("a", newline="") as file:
+            csv.DictWriter(file, METRICS_FIELDS).writerow(row)
+
+    def finish(self, agent, result: TrainResult) -> None:
+        tmp = self.dir / "actor.tmp.keras"
+        agent.actor.save(tmp)
+        os.replace(tmp, self.dir / "actor.keras")
+        plot_learning_curve(result.returns, result.average_returns, self.dir / "learning_curve.png",
+                            title=f"DDPG on {result.config.env_id}, seed {result.config.seed}")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write beside, then rename: a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def plot_learning_curve(returns: list[float], average_returns: list[float], path: Path, title: str) -> None:
+    """Return per episode and its 40-episode average, like the Keras example's plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: never opens a window
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    episodes = np.arange(1, len(returns) + 1)
+    ax.plot(episodes, returns, color="tab:blue", alpha=0.35, label="episode return")
+    ax.plot(episodes, average_returns, color="tab:blue", label=f"average of the last {AVERAGE_WINDOW}")
+    ax.set_xlabel("episode")
+    ax.set_ylabel("return")
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def evaluate(run_dir: str | os.PathLike, episodes: int = 10, seed: int | None = None) -> dict:
+    """Run the saved deterministic policy a = mu(s) (no noise) and write eval.json beside it.
+
+    The default seed is the training seed plus 1,000,000, so evaluation does not replay the
+    starting states of training.
+    """
+    import keras
+
+    from ddpg.networks import NumpyPolicy
+
+    run_dir = Path(run_dir)
+    config = DDPGConfig(**json.loads((run_dir / "config.json").read_text()))
+    policy = NumpyPolicy.from_actor(keras.models.load_model(run_dir / "actor.keras"))
+    seed = config.seed + 1_000_000 if seed is None else seed
+    env = make_env(config.env_id)
+    returns = []
+    try:
+        for episode in range(episodes):
+            obs, _ = env.reset(seed=seed if episode == 0 else None)
+            total, done = 0.0, False
+            while not done:
+                obs, reward, terminated, truncated, _ = env.step(policy(obs))
+                total += float(reward)
+                done = terminated or truncated
+            returns.append(total)
+    finally:
+        env.close()
+    report = {"env_id": config.env_id, "episodes": episodes, "seed": seed, "mean_return": float(np.mean(returns)),
+              "std_return": float(np.std(returns)), "returns": returns}
+    write_atomically(run_dir / "eval.json", json.dumps(report, indent=2) + "\n")
+    return report
+
