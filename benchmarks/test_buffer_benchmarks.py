@@ -2,22 +2,17 @@
 
 import numpy as np
 import pytest
-
-from ddpg.replay_buffer import ReplayBuffer
+from conftest import filled_buffer, tag
 
 
 @pytest.fixture
 def full_buffer():
-    rng = np.random.default_rng(0)
-    buffer = ReplayBuffer(50_000, obs_dim=3, action_dim=1, rng=rng)
-    n = 50_000
-    buffer.add_batch(rng.normal(size=(n, 3)), rng.normal(size=(n, 1)), rng.normal(size=n),
-                     rng.normal(size=(n, 3)), np.zeros(n))
-    return buffer
+    return filled_buffer()
 
 
 @pytest.mark.benchmark(group="buffer")
 def test_add(benchmark, full_buffer):
+    tag(benchmark, "ours", unit="add")
     obs, action, next_obs = np.ones(3, np.float32), np.ones(1, np.float32), np.ones(3, np.float32)
     benchmark(full_buffer.add, obs, action, -1.0, next_obs, False)
     assert len(full_buffer) == 50_000
@@ -25,5 +20,6 @@ def test_add(benchmark, full_buffer):
 
 @pytest.mark.benchmark(group="buffer")
 def test_sample_64(benchmark, full_buffer):
+    tag(benchmark, "ours", unit="sample")
     batch = benchmark(full_buffer.sample, 64)
     assert batch.obs.shape == (64, 3)

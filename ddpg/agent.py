@@ -13,6 +13,12 @@ from ddpg.noise import OrnsteinUhlenbeckNoise
 from ddpg.replay_buffer import Batch
 from ddpg.targets import polyak, td_target
 
+# XLA fuses the update's few hundred small ops into a handful of kernels, but each XLA call also
+# copies every variable in and out. Measured on 2 cores, batch 64, whole training step: with 50
+# updates per call, 1.1-1.6 ms per step with XLA against 1.9-2.0 without; with one update per
+# call, 4.8-5.4 ms with XLA against 3.9-4.6 without. So XLA from this many updates per call on:
+XLA_FROM_UPDATES_PER_CALL = 2
+
 
 class DDPGAgent:
     """The learner: networks mu, Q, mu', Q', their optimisers, and the exploration noise N.
@@ -55,10 +61,10 @@ class DDPGAgent:
             np.zeros(action_dim), config.ou_sigma, theta=config.ou_theta, dt=config.ou_dt)
         self.policy = NumpyPolicy.from_actor(self.actor)
 
-        spec = [tf.TensorSpec((None, obs_dim), tf.float32), tf.TensorSpec((None, action_dim), tf.float32),
-                tf.TensorSpec((None, 1), tf.float32), tf.TensorSpec((None, obs_dim), tf.float32),
-                tf.TensorSpec((None, 1), tf.float32)]
-        self._update = tf.function(self._update_step, input_signature=spec)
+        # [K, B, ...]: K updates per call. K and B are left open so that nothing ever retraces.
+        spec = [tf.TensorSpec((None, None, dim), tf.float32) for dim in (obs_dim, action_dim, 1, obs_dim, 1)]
+        self._updates = tf.function(self._update_loop, input_signature=spec,
+                                    jit_compile=config.update_every >= XLA_FROM_UPDATES_PER_CALL)
 
     def act(self, obs: np.ndarray, explore: bool) -> np.ndarray:
         """a = mu(s), plus the noise N clipped to the bounds when exploring. obs: [obs_dim]."""
@@ -72,13 +78,32 @@ class DDPGAgent:
 
         Returns the critic loss mean((y - Q(s, a))^2) and the actor loss -mean(Q(s, mu(s))).
         """
-        critic_loss, actor_loss, *actor_weights = self._update(*batch)
+        return self.update_many(Batch(*(column[None] for column in batch)))
+
+    def update_many(self, batches: Batch) -> dict[str, float]:
+        """K updates in one compiled call, over K batches stacked as [K, B, ...].
+
+        The same as K calls of `update`, without K times the per-call overhead. Returns the losses
+        of the last update.
+        """
+        critic_loss, actor_loss, *actor_weights = self._updates(*batches)
         self.policy.set_weights([w.numpy() for w in actor_weights])
         return {"critic_loss": float(critic_loss), "actor_loss": float(actor_loss)}
 
     def tracing_count(self) -> int:
         """How often the update has been traced: 1 after any number of calls, or it is retracing."""
-        return self._update.experimental_get_tracing_count()
+        return self._updates.experimental_get_tracing_count()
+
+    def _update_loop(self, obs, action, reward, next_obs, terminated):
+        def one_update(k, critic_loss, actor_loss):
+            return (k + 1, *self._update_step(obs[k], action[k], reward[k], next_obs[k], terminated[k]))
+
+        nan = tf.constant(float("nan"))
+        _, critic_loss, actor_loss = tf.while_loop(lambda k, *_: k < tf.shape(obs)[0], one_update,
+                                                   (tf.constant(0), nan, nan))
+        # The new actor weights come back with the losses: reading the variables from outside the
+        # graph would cost more than the forward pass they feed.
+        return (critic_loss, actor_loss, *[keras.ops.convert_to_tensor(w) for w in self.actor.weights])
 
     def _update_step(self, obs, action, reward, next_obs, terminated):
         # Critic: minimise L = mean((y - Q(s, a))^2), y = r + gamma (1 - d) Q'(s', mu'(s')).
@@ -100,4 +125,4 @@ class DDPGAgent:
         for target, source in ((self.target_actor, self.actor), (self.target_critic, self.critic)):
             for target_variable, variable in zip(target.variables, source.variables, strict=True):
                 target_variable.assign(polyak(target_variable, variable, self.tau))
-        return (critic_loss, actor_loss, *[keras.ops.convert_to_tensor(w) for w in self.actor.weights])
+        return critic_loss, actor_loss

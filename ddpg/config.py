@@ -77,6 +77,9 @@ class DDPGConfig:
     critic_action_hidden: tuple[int, ...] = setting((32,), layer_sizes, "critic layers on the action alone")
     critic_hidden: tuple[int, ...] = setting((256, 256), layer_sizes,
                                              "critic layers after the two branches are joined")
+    update_every: int = setting(1, interval(1, integer=True),
+                                "environment steps between update calls; each call makes that many updates, so "
+                                "there is always one update per step (1: after every step, as in the example)")
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):

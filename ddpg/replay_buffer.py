@@ -57,9 +57,17 @@ class ReplayBuffer:
 
     def add(self, obs: ArrayLike, action: ArrayLike, reward: float, next_obs: ArrayLike,
             terminated: bool) -> None:
-        """Store one transition (s, a, r, s', d)."""
-        self.add_batch(np.asarray(obs)[None], np.asarray(action)[None], np.asarray(reward)[None],
-                       np.asarray(next_obs)[None], np.asarray(terminated)[None])
+        """Store one transition (s, a, r, s', d). Called every environment step, so it writes the row directly."""
+        row = self._next
+        for name, column, value in (("obs", self._columns.obs, obs), ("action", self._columns.action, action),
+                                    ("next_obs", self._columns.next_obs, next_obs)):
+            if np.shape(value) != column.shape[1:]:  # NumPy would broadcast a wrong length silently
+                raise ValueError(f"Expected {name} of shape {column.shape[1:]}. Received: shape {np.shape(value)}")
+            column[row] = value
+        self._columns.reward[row] = reward
+        self._columns.terminated[row] = terminated
+        self._next = (row + 1) % self.capacity
+        self._size = min(self._size + 1, self.capacity)
 
     def add_batch(self, obs: ArrayLike, action: ArrayLike, reward: ArrayLike, next_obs: ArrayLike,
                   terminated: ArrayLike) -> None:

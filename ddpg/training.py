@@ -21,7 +21,7 @@ import numpy as np
 from ddpg.config import DDPGConfig
 from ddpg.errors import UserInputError
 from ddpg.noise import OrnsteinUhlenbeckNoise
-from ddpg.replay_buffer import ReplayBuffer
+from ddpg.replay_buffer import Batch, ReplayBuffer
 
 METRICS_FIELDS = ("episode", "steps", "return", "average_return_40", "wall_seconds", "steps_per_second",
                   "critic_loss", "actor_loss")
@@ -74,6 +74,72 @@ def _check_finite(step: int, obs: np.ndarray, reward: float) -> None:
                                 f"Received: observation={obs}, reward={reward} at step {step}")
 
 
+class Trainer:
+    """The state of a run (environment, agent, replay buffer, counters); one `run_episode` per episode.
+
+    Seeding: one seed drives everything: Keras (the initial weights), the noise, the replay
+    sampling, and the environment through its first reset.
+    """
+
+    def __init__(self, config: DDPGConfig) -> None:
+        self.config = config
+        self.env = make_env(config.env_id)  # before TensorFlow loads: a wrong id is refused in a blink
+
+        import keras
+
+        from ddpg.agent import DDPGAgent  # here, so that importing ddpg.training loads no TensorFlow
+
+        obs_dim = self.env.observation_space.shape[0]
+        low, high = self.env.action_space.low, self.env.action_space.high
+        keras.utils.set_random_seed(config.seed)
+        noise_seed, buffer_seed = np.random.SeedSequence(config.seed).spawn(2)
+        noise = OrnsteinUhlenbeckNoise(np.zeros(low.shape), config.ou_sigma, theta=config.ou_theta,
+                                       dt=config.ou_dt, rng=np.random.default_rng(noise_seed))
+        self.agent = DDPGAgent(obs_dim, low, high, config, noise=noise)
+        self.buffer = ReplayBuffer(config.buffer_capacity, obs_dim, low.shape[0],
+                                   rng=np.random.default_rng(buffer_seed))
+        self.episode = 0
+        self.steps = 0
+        self.returns: list[float] = []
+        self.losses = {"critic_loss": math.nan, "actor_loss": math.nan}
+
+    def run_episode(self) -> dict:
+        """One episode of Algorithm 1; returns its metrics row."""
+        config, agent, buffer = self.config, self.agent, self.buffer
+        self.episode += 1
+        obs, _ = self.env.reset(seed=config.seed if self.episode == 1 else None)
+        agent.noise.reset()  # "Initialize a random process N for action exploration"
+        episode_return, episode_steps, start = 0.0, 0, time.perf_counter()
+        while True:
+            action = agent.act(obs, explore=True)  # a = clip(mu(s) + N, low, high)
+            next_obs, reward, terminated, truncated, _ = self.env.step(action)
+            self.steps += 1
+            episode_steps += 1
+            _check_finite(self.steps, next_obs, reward)
+            # terminated, not truncated: a time-limit cut still bootstraps from s'.
+            buffer.add(obs, action, reward, next_obs, terminated)
+            if len(buffer) >= config.batch_size and self.steps % config.update_every == 0:
+                self.losses = agent.update_many(self._sample(config.update_every))
+            episode_return += float(reward)
+            obs = next_obs
+            if terminated or truncated:
+                break
+        seconds = time.perf_counter() - start
+        self.returns.append(episode_return)
+        # The losses are those of the episode's last update.
+        return {"episode": self.episode, "steps": self.steps, "return": episode_return,
+                "average_return_40": float(np.mean(self.returns[-AVERAGE_WINDOW:])),
+                "steps_per_second": episode_steps / seconds if seconds > 0 else math.nan, **self.losses}
+
+    def _sample(self, count: int) -> Batch:
+        """count minibatches drawn at once, stacked as [count, batch_size, ...]."""
+        batch = self.buffer.sample(self.config.batch_size * count)
+        return Batch(*(column.reshape(count, self.config.batch_size, -1) for column in batch))
+
+    def close(self) -> None:
+        self.env.close()
+
+
 def train(config: DDPGConfig, out_dir: str | os.PathLike | None = None,
           progress: Callable[[dict], None] | None = None) -> TrainResult:
     """Train DDPG on config.env_id; with out_dir, write config.json, metrics.csv, actor.keras and a plot.
@@ -83,65 +149,26 @@ def train(config: DDPGConfig, out_dir: str | os.PathLike | None = None,
         out_dir: where the run's files go; nothing is written when None.
         progress: called with each episode's metrics row as it ends.
     """
-    env = make_env(config.env_id)  # before TensorFlow loads: a wrong id is refused in a blink
-
-    import keras
-
-    from ddpg.agent import DDPGAgent  # here, so that importing ddpg.training loads no TensorFlow
-
-    obs_dim = env.observation_space.shape[0]
-    low, high = env.action_space.low, env.action_space.high
-    action_dim = low.shape[0]
-
-    # One seed drives everything: Keras (initial weights), the noise, the replay sampling, and the
-    # environment through its first reset.
-    keras.utils.set_random_seed(config.seed)
-    noise_seed, buffer_seed = np.random.SeedSequence(config.seed).spawn(2)
-    noise = OrnsteinUhlenbeckNoise(np.zeros(action_dim), config.ou_sigma, theta=config.ou_theta,
-                                   dt=config.ou_dt, rng=np.random.default_rng(noise_seed))
-    agent = DDPGAgent(obs_dim, low, high, config, noise=noise)
-    buffer = ReplayBuffer(config.buffer_capacity, obs_dim, action_dim, rng=np.random.default_rng(buffer_seed))
-
+    trainer = Trainer(config)
     run = RunFiles(Path(out_dir), config) if out_dir is not None else None
-    result = TrainResult(config=config, out_dir=run.dir if run else None, agent=agent)
+    result = TrainResult(config=config, out_dir=run.dir if run else None, agent=trainer.agent)
     start = time.perf_counter()
-    losses = {"critic_loss": math.nan, "actor_loss": math.nan}
     try:
-        for episode in range(1, config.episodes + 1):
-            obs, _ = env.reset(seed=config.seed if episode == 1 else None)
-            agent.noise.reset()  # "Initialize a random process N for action exploration"
-            episode_return, episode_start, episode_steps = 0.0, time.perf_counter(), 0
-            while True:
-                action = agent.act(obs, explore=True)  # a = clip(mu(s) + N, low, high)
-                next_obs, reward, terminated, truncated, _ = env.step(action)
-                result.steps += 1
-                episode_steps += 1
-                _check_finite(result.steps, next_obs, reward)
-                # terminated, not truncated: a time-limit cut still bootstraps from s'.
-                buffer.add(obs, action, reward, next_obs, terminated)
-                if len(buffer) >= config.batch_size:
-                    losses = agent.update(buffer.sample(config.batch_size))
-                episode_return += float(reward)
-                obs = next_obs
-                if terminated or truncated:
-                    break
-            result.returns.append(episode_return)
-            result.average_returns.append(float(np.mean(result.returns[-AVERAGE_WINDOW:])))
-            seconds = time.perf_counter() - episode_start
-            # The losses are those of the episode's last update.
-            row = {"episode": episode, "steps": result.steps, "return": episode_return,
-                   "average_return_40": result.average_returns[-1],
-                   "wall_seconds": time.perf_counter() - start,
-                   "steps_per_second": episode_steps / seconds if seconds > 0 else math.nan, **losses}
+        while trainer.episode < config.episodes:
+            row = trainer.run_episode()
+            row["wall_seconds"] = time.perf_counter() - start
+            result.returns.append(row["return"])
+            result.average_returns.append(row["average_return_40"])
             if run:
                 run.append_metrics(row)
             if progress:
                 progress(row)
     finally:
-        env.close()
+        trainer.close()
+    result.steps = trainer.steps
     result.wall_seconds = time.perf_counter() - start
     if run:
-        run.finish(agent, result)
+        run.finish(trainer.agent, result)
     return result
 
 

@@ -54,8 +54,9 @@ def numpy_critic(model, obs, action):
     return x @ weights("q")[0] + weights("q")[1]
 
 
-def test_critic_loss_equals_numpy_forward_computation():
-    agent = make_agent(gamma=0.9)
+@pytest.mark.parametrize("update_every", [1, 32], ids=["graph", "xla"])
+def test_critic_loss_equals_numpy_forward_computation(update_every):
+    agent = make_agent(gamma=0.9, update_every=update_every)
     batch = fixed_batch()
     # y = r + gamma (1 - d) Q'(s', mu'(s')) with the targets as they are before the update
     next_q = numpy_critic(agent.target_critic, batch.next_obs, numpy_actor(agent.target_actor, batch.next_obs))
@@ -136,3 +137,33 @@ def test_act_follows_the_actor_after_updates():
         agent.update(fixed_batch(seed=seed))
     np.testing.assert_allclose(agent.act(obs, explore=False), agent.actor(obs[None]).numpy()[0], rtol=1e-5, atol=1e-6)
     assert agent.act(obs, explore=False).shape == (1,)
+
+
+def stack(batches):
+    return Batch(*(np.stack(column) for column in zip(*batches, strict=True)))
+
+
+@pytest.mark.parametrize("update_every", [1, 4], ids=["graph", "xla"])
+def test_k_updates_in_one_call_equal_k_single_updates(update_every):
+    # update_many runs the very update step K times in one compiled call: same weights as K calls.
+    batches = [fixed_batch(seed=seed) for seed in range(4)]
+    one_by_one, at_once = make_agent(update_every=update_every), make_agent(update_every=update_every)
+    for batch in batches:
+        last = one_by_one.update(batch)
+    metrics = at_once.update_many(stack(batches))
+    networks = ("actor", "critic", "target_actor", "target_critic")
+    for name in networks:
+        for a, b in zip(getattr(one_by_one, name).weights, getattr(at_once, name).weights, strict=True):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
+    assert metrics["critic_loss"] == pytest.approx(last["critic_loss"], rel=1e-4)
+    assert metrics["actor_loss"] == pytest.approx(last["actor_loss"], rel=1e-4)
+    np.testing.assert_allclose(at_once.act(np.ones(3, np.float32), explore=False),
+                               one_by_one.act(np.ones(3, np.float32), explore=False), rtol=1e-5, atol=1e-6)
+
+
+def test_update_many_is_traced_once_whatever_k():
+    agent = make_agent()
+    for k in (1, 3, 3, 5):
+        agent.update_many(stack([fixed_batch(seed=s) for s in range(k)]))
+    agent.update(fixed_batch())
+    assert agent.tracing_count() == 1

@@ -94,3 +94,9 @@ def test_lists_become_tuples_so_the_config_stays_hashable():
 def test_bool_is_not_an_integer():
     with pytest.raises(ValueError, match="episodes"):
         DDPGConfig(episodes=True)
+
+
+def test_update_every_is_a_positive_integer():
+    assert DDPGConfig().update_every >= 1
+    with pytest.raises(ValueError, match=r"Expected update_every >= 1\. Received: update_every=0"):
+        DDPGConfig(update_every=0)
