@@ -90,6 +90,29 @@ class DDPGAgent:
         self.policy.set_weights([w.numpy() for w in actor_weights])
         return {"critic_loss": float(critic_loss), "actor_loss": float(actor_loss)}
 
+    def variables(self) -> dict[str, keras.Variable]:
+        """Every variable a checkpoint must hold: the four networks and both optimisers' state."""
+        owners = {"actor": self.actor, "critic": self.critic, "target_actor": self.target_actor,
+                  "target_critic": self.target_critic, "actor_optimizer": self.actor_optimizer,
+                  "critic_optimizer": self.critic_optimizer}
+        return {f"{owner}/{i}": variable for owner, holder in owners.items()
+                for i, variable in enumerate(holder.variables)}
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        return {name: variable.numpy() for name, variable in self.variables().items()}
+
+    def set_state(self, arrays: dict[str, np.ndarray]) -> None:
+        variables = self.variables()
+        if set(arrays) != set(variables):
+            raise ValueError(f"Expected the variables of this agent's networks and optimisers ({len(variables)}). "
+                             f"Received: {len(arrays)} arrays, e.g. {sorted(set(arrays) ^ set(variables))[:3]} differ")
+        for name, variable in variables.items():
+            if tuple(arrays[name].shape) != tuple(variable.shape):
+                raise ValueError(f"Expected {name} of shape {tuple(variable.shape)}. "
+                                 f"Received: shape {arrays[name].shape}")
+            variable.assign(arrays[name])
+        self.policy.set_weights([w.numpy() for w in self.actor.weights])
+
     def tracing_count(self) -> int:
         """How often the update has been traced: 1 after any number of calls, or it is retracing."""
         return self._updates.experimental_get_tracing_count()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import shutil
 import sys
 from pathlib import Path
 
@@ -16,30 +17,54 @@ SWEEP_FIELDS = ("seed", "final_average_return_40", "eval_mean_return", "eval_std
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
-    """One --dashed-option per DDPGConfig field, so each default lives only in the dataclass."""
+    """One --dashed-option per DDPGConfig field, so each default lives only in the dataclass.
+
+    An option not given is left out of the namespace (SUPPRESS), so that `--resume` can tell what
+    the user asked to change from what they left alone.
+    """
     group = parser.add_argument_group("hyperparameters (defaults: the Keras example's)")
     for field in dataclasses.fields(DDPGConfig):
         flag = "--" + field.name.replace("_", "-")
         if isinstance(field.default, tuple):
-            group.add_argument(flag, type=int, nargs="+", default=field.default, metavar="N",
+            group.add_argument(flag, type=int, nargs="+", default=argparse.SUPPRESS, metavar="N",
                                help=f"{field.metadata['help']} (default: {' '.join(map(str, field.default))})")
         else:
-            group.add_argument(flag, type=type(field.default), default=field.default,
+            group.add_argument(flag, type=type(field.default), default=argparse.SUPPRESS,
                                help=f"{field.metadata['help']} (default: {field.default})")
 
 
-def config_from(args: argparse.Namespace, **overrides) -> DDPGConfig:
-    values = {field.name: getattr(args, field.name) for field in dataclasses.fields(DDPGConfig)}
+def given_config_values(args: argparse.Namespace) -> dict:
+    """The config fields given on the command line."""
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(DDPGConfig) if hasattr(args, f.name)}
+
+
+def config_from(values: dict) -> DDPGConfig:
     try:
-        return DDPGConfig(**{**values, **overrides})
+        return DDPGConfig(**values)
     except ValueError as error:
         raise UserInputError(str(error)) from None
 
 
 def prepare_out_dir(out: Path, overwrite: bool) -> None:
-    if (out / "metrics.csv").exists() and not overwrite:
-        raise UserInputError(f"Expected an output directory without a run in it. Received: --out {out}, which holds "
-                         "metrics.csv; pass --overwrite to replace it")
+    """Refuse to mix two runs in one directory, and find out now, not after training, if it cannot be written."""
+    previous = [name for name in ("metrics.csv", "checkpoint", "checkpoint.old") if (out / name).exists()]
+    if previous and not overwrite:
+        raise UserInputError(f"Expected an output directory without a run in it. Received: --out {out}, which "
+                             f"holds {', '.join(previous)}; pass --resume {out} to continue it or --overwrite "
+                             "to replace it")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".ddpg-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise UserInputError(f"Expected a writable output directory. Received: --out {out} "
+                             f"({error.strerror or error})") from None
+    if overwrite:  # the user asked for it: nothing of the old run may be mistaken for the new one
+        for name in ("checkpoint", "checkpoint.old", "checkpoint.tmp"):
+            shutil.rmtree(out / name, ignore_errors=True)
+        for name in ("metrics.csv", "eval.json", "actor.keras", "learning_curve.png"):
+            (out / name).unlink(missing_ok=True)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -78,12 +103,34 @@ def episode_printer(total: int):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ddpg.training import train
+    from ddpg.checkpoint import load_checkpoint
+    from ddpg.training import NonFiniteEnvironmentOutput, TrainingInterrupted, make_env, train
 
-    config = config_from(args)
-    out = Path(args.out or f"runs/{config.env_id}-seed{config.seed}")
-    prepare_out_dir(out, args.overwrite)
-    result = train(config, out, progress=episode_printer(config.episodes))
+    given = given_config_values(args)
+    if args.checkpoint_every < 0:
+        raise UserInputError(f"Expected --checkpoint-every >= 0. Received: --checkpoint-every {args.checkpoint_every}")
+    if args.resume:
+        out = Path(args.resume)
+        if args.out and Path(args.out) != out:
+            raise UserInputError(f"Expected --out to be the resumed directory or left out. Received: --out {args.out} "
+                                 f"with --resume {out}")
+        saved = load_checkpoint(out / "checkpoint").manifest["config"]
+        config = config_from({**saved, **given})
+    else:
+        config = config_from(given)
+        out = Path(args.out or f"runs/{config.env_id}-seed{config.seed}")
+        make_env(config.env_id).close()  # refuse a wrong environment before creating anything
+        prepare_out_dir(out, args.overwrite)
+    try:
+        result = train(config, out, progress=episode_printer(config.episodes), checkpoint_every=args.checkpoint_every,
+                       resume=bool(args.resume))
+    except TrainingInterrupted as stop:
+        print(f"ddpg train: {stop}; checkpoint in {out / 'checkpoint'}. Resume with: ddpg train --resume {out}",
+              file=sys.stderr)
+        return 130 if stop.signal_name == "SIGINT" else 143
+    except NonFiniteEnvironmentOutput as error:
+        raise UserInputError(f"{error}; the last good state is in {out / 'checkpoint'} "
+                             f"(ddpg train --resume {out} continues from it)") from None
     print(f"trained {config.episodes} episodes ({result.steps} steps) in {result.wall_seconds:.1f} s; "
           f"final 40-episode average {result.average_returns[-1]:.1f}; files in {out}")
     return 0
@@ -126,7 +173,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     seeds = parse_seeds(args.seeds)
     if args.workers < 1:
         raise UserInputError(f"Expected --workers >= 1. Received: --workers {args.workers}")
-    configs = [config_from(args, seed=seed) for seed in seeds]
+    configs = [config_from({**given_config_values(args), "seed": seed}) for seed in seeds]
     out = Path(args.out or f"runs/sweep-{configs[0].env_id}")
     if (out / "sweep.csv").exists() and not args.overwrite:
         raise UserInputError(f"Expected an output directory without a sweep in it. Received: --out {out}, which holds "
@@ -173,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train on an environment and save the actor, metrics and a plot")
     train.add_argument("--out", metavar="DIR", help="where the run's files go (default: runs/ENV_ID-seedSEED)")
     train.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    train.add_argument("--resume", metavar="DIR",
+                       help="continue the run in DIR from its last checkpoint, up to --episodes; other options "
+                            "must match the checkpoint's")
+    train.add_argument("--checkpoint-every", type=int, default=10, metavar="N",
+                       help="write DIR/checkpoint every N episodes, 0 for only at the end (default: 10); also "
+                            "written on SIGINT/SIGTERM")
     add_config_options(train)
     train.set_defaults(run=cmd_train)
 

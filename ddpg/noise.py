@@ -56,6 +56,14 @@ class OrnsteinUhlenbeckNoise:
         """Return the process to x0; called at every episode start."""
         self.x = self.x0.copy()
 
+    def get_state(self) -> dict:
+        """x_t and the generator's state: enough to continue the same path."""
+        return {"x": self.x.tolist(), "rng": self.rng.bit_generator.state}
+
+    def set_state(self, state: dict) -> None:
+        self.x = np.asarray(state["x"], dtype=np.float64).reshape(self.mu.shape)
+        self.rng.bit_generator.state = state["rng"]
+
 
 class GaussianNoise:
     """Uncorrelated noise N = mu + sigma * eps, eps ~ N(0, I) (as in TD3 and most later work).
@@ -77,3 +85,9 @@ class GaussianNoise:
 
     def reset(self) -> None:
         """Nothing to forget: the samples are independent. Here for the common interface."""
+
+    def get_state(self) -> dict:
+        return {"rng": self.rng.bit_generator.state}
+
+    def set_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]

@@ -96,3 +96,26 @@ class ReplayBuffer:
             raise ValueError("Cannot sample from an empty replay buffer: add transitions first.")
         index = self.rng.integers(0, self._size, size=batch_size)
         return Batch(*(column[index] for column in self._columns))
+
+    def columns(self) -> Batch:
+        """The storage itself, all `capacity` rows (only the first len(self) are filled until it wraps)."""
+        return self._columns
+
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Everything needed to continue exactly: (position and RNG state, filled rows by column)."""
+        info = {"next": self._next, "size": self._size, "rng": self.rng.bit_generator.state}
+        return info, {name: column[:self._size].copy() for name, column in zip(Batch._fields, self._columns,
+                                                                                strict=True)}
+
+    def set_state(self, info: dict, arrays: dict[str, np.ndarray]) -> None:
+        size, position = int(info["size"]), int(info["next"])
+        if not (0 <= size <= self.capacity and 0 <= position < self.capacity):
+            raise ValueError(f"Expected 0 <= size <= {self.capacity} and 0 <= next < {self.capacity}. "
+                             f"Received: size={size}, next={position}")
+        for name, column in zip(Batch._fields, self._columns, strict=True):
+            if arrays[name].shape != (size, *column.shape[1:]):
+                raise ValueError(f"Expected {name} of shape {(size, *column.shape[1:])}. "
+                                 f"Received: shape {arrays[name].shape}")
+            column[:size] = arrays[name]
+        self._size, self._next = size, position
+        self.rng.bit_generator.state = info["rng"]

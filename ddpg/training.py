@@ -5,11 +5,14 @@ Only this module knows Gymnasium.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
 import math
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +21,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
+from ddpg.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ddpg.config import DDPGConfig
 from ddpg.errors import UserInputError
 from ddpg.noise import OrnsteinUhlenbeckNoise
@@ -32,6 +36,18 @@ class UnusableEnvironment(UserInputError):
     """The environment cannot be used: unknown id, discrete actions, or NaN in what it returns."""
 
 
+class NonFiniteEnvironmentOutput(UnusableEnvironment):
+    """The environment returned NaN or infinity; training stopped with a checkpoint of the last good state."""
+
+
+class TrainingInterrupted(Exception):
+    """SIGINT or SIGTERM arrived; training stopped after the current step and wrote a checkpoint."""
+
+    def __init__(self, signal_name: str, episode: int, steps: int) -> None:
+        super().__init__(f"stopped by {signal_name} after episode {episode} (step {steps})")
+        self.signal_name = signal_name
+
+
 @dataclass
 class TrainResult:
     """What `train` leaves behind: the returns, the agent, and where the files are."""
@@ -43,6 +59,7 @@ class TrainResult:
     wall_seconds: float = 0.0
     out_dir: Path | None = None
     agent: object = None
+    buffer: ReplayBuffer | None = None
 
 
 def make_env(env_id: str) -> gym.Env:
@@ -70,8 +87,8 @@ def make_env(env_id: str) -> gym.Env:
 
 def _check_finite(step: int, obs: np.ndarray, reward: float) -> None:
     if not (np.all(np.isfinite(obs)) and math.isfinite(reward)):
-        raise UnusableEnvironment(f"Expected finite observations and rewards from the environment. "
-                                f"Received: observation={obs}, reward={reward} at step {step}")
+        raise NonFiniteEnvironmentOutput(f"Expected finite observations and rewards from the environment. "
+                                  f"Received: observation={obs}, reward={reward} at step {step}")
 
 
 class Trainer:
@@ -102,20 +119,22 @@ class Trainer:
         self.steps = 0
         self.returns: list[float] = []
         self.losses = {"critic_loss": math.nan, "actor_loss": math.nan}
+        self.stop_requested: str | None = None  # set by a signal handler; checked after every step
 
     def run_episode(self) -> dict:
         """One episode of Algorithm 1; returns its metrics row."""
         config, agent, buffer = self.config, self.agent, self.buffer
-        self.episode += 1
-        obs, _ = self.env.reset(seed=config.seed if self.episode == 1 else None)
+        # self.episode counts finished episodes only, so that a checkpoint taken mid-episode (on a
+        # signal, or NaN from the environment) runs the unfinished one again on resume.
+        obs, _ = self.env.reset(seed=config.seed if self.episode == 0 else None)
         agent.noise.reset()  # "Initialize a random process N for action exploration"
         episode_return, episode_steps, start = 0.0, 0, time.perf_counter()
         while True:
             action = agent.act(obs, explore=True)  # a = clip(mu(s) + N, low, high)
             next_obs, reward, terminated, truncated, _ = self.env.step(action)
+            _check_finite(self.steps + 1, next_obs, reward)  # before anything learns from it
             self.steps += 1
             episode_steps += 1
-            _check_finite(self.steps, next_obs, reward)
             # terminated, not truncated: a time-limit cut still bootstraps from s'.
             buffer.add(obs, action, reward, next_obs, terminated)
             if len(buffer) >= config.batch_size and self.steps % config.update_every == 0:
@@ -124,7 +143,10 @@ class Trainer:
             obs = next_obs
             if terminated or truncated:
                 break
+            if self.stop_requested:
+                raise TrainingInterrupted(self.stop_requested, self.episode, self.steps)
         seconds = time.perf_counter() - start
+        self.episode += 1
         self.returns.append(episode_return)
         # The losses are those of the episode's last update.
         return {"episode": self.episode, "steps": self.steps, "return": episode_return,
@@ -139,53 +161,151 @@ class Trainer:
     def close(self) -> None:
         self.env.close()
 
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Everything to continue exactly, at an episode boundary: (JSON-able manifest, arrays).
+
+        TensorFlow's own random state is not in it: nothing in training draws from it after the
+        networks are initialised, and a resumed run restores the weights instead.
+        """
+        buffer_info, buffer_arrays = self.buffer.get_state()
+        manifest = {
+            "config": dataclasses.asdict(self.config), "episode": self.episode, "steps": self.steps,
+            "returns": self.returns, "losses": self.losses, "noise": self.agent.noise.get_state(),
+            "buffer": {"size": buffer_info["size"], "next": buffer_info["next"]},
+            "rng": {"buffer": buffer_info["rng"], "env": self.env.unwrapped.np_random.bit_generator.state},
+        }
+        arrays = {**self.agent.get_state(), **{f"buffer/{name}": a for name, a in buffer_arrays.items()}}
+        return manifest, arrays
+
+    def set_state(self, manifest: dict, arrays: dict[str, np.ndarray]) -> None:
+        self.agent.set_state({name: a for name, a in arrays.items() if not name.startswith("buffer/")})
+        self.buffer.set_state({**manifest["buffer"], "rng": manifest["rng"]["buffer"]},
+                              {name.removeprefix("buffer/"): a for name, a in arrays.items()
+                               if name.startswith("buffer/")})
+        self.agent.noise.set_state(manifest["noise"])
+        env_rng = manifest["rng"]["env"]
+        self.env.unwrapped.np_random = np.random.Generator(getattr(np.random, env_rng["bit_generator"])())
+        self.env.unwrapped.np_random.bit_generator.state = env_rng
+        self.episode, self.steps = int(manifest["episode"]), int(manifest["steps"])
+        self.returns = [float(r) for r in manifest["returns"]]
+        self.losses = dict(manifest["losses"])
+
 
 def train(config: DDPGConfig, out_dir: str | os.PathLike | None = None,
-          progress: Callable[[dict], None] | None = None) -> TrainResult:
-    """Train DDPG on config.env_id; with out_dir, write config.json, metrics.csv, actor.keras and a plot.
+          progress: Callable[[dict], None] | None = None, checkpoint_every: int = 10,
+          resume: bool = False) -> TrainResult:
+    """Train DDPG on config.env_id; with out_dir, write config.json, metrics.csv, actor.keras, a plot
+    and checkpoints.
 
     Args:
         config: the hyperparameters.
         out_dir: where the run's files go; nothing is written when None.
         progress: called with each episode's metrics row as it ends.
+        checkpoint_every: write out_dir/checkpoint every this many episodes (0: only at the end);
+            also when stopped by SIGINT or SIGTERM, or by non-finite output of the environment.
+        resume: continue the run in out_dir from its checkpoint, up to config.episodes; config
+            must equal the checkpoint's but for `episodes`.
     """
+    checkpoint = load_checkpoint(Path(out_dir) / "checkpoint") if resume and out_dir is not None else None
+    if checkpoint:
+        check_resumable(config, DDPGConfig(**checkpoint.manifest["config"]))
     trainer = Trainer(config)
-    run = RunFiles(Path(out_dir), config) if out_dir is not None else None
-    result = TrainResult(config=config, out_dir=run.dir if run else None, agent=trainer.agent)
-    start = time.perf_counter()
+    run = RunFiles(Path(out_dir), config, resume_from=checkpoint) if out_dir is not None else None
+    wall_offset = 0.0
+    if checkpoint:
+        trainer.set_state(checkpoint.manifest, checkpoint.arrays)
+        wall_offset = float(checkpoint.manifest["wall_seconds"])
+    result = TrainResult(config=config, out_dir=run.dir if run else None, agent=trainer.agent,
+                         buffer=trainer.buffer, returns=list(trainer.returns),
+                         average_returns=[float(np.mean(trainer.returns[max(0, i - AVERAGE_WINDOW + 1):i + 1]))
+                                          for i in range(len(trainer.returns))])
+    start = time.perf_counter() - wall_offset
     try:
-        while trainer.episode < config.episodes:
-            row = trainer.run_episode()
-            row["wall_seconds"] = time.perf_counter() - start
-            result.returns.append(row["return"])
-            result.average_returns.append(row["average_return_40"])
-            if run:
-                run.append_metrics(row)
-            if progress:
-                progress(row)
+        with _stop_on_signals(trainer):
+            while trainer.episode < config.episodes:
+                row = trainer.run_episode()
+                row["wall_seconds"] = time.perf_counter() - start
+                result.returns.append(row["return"])
+                result.average_returns.append(row["average_return_40"])
+                if run:
+                    run.append_metrics(row)
+                    if checkpoint_every and trainer.episode % checkpoint_every == 0:
+                        run.checkpoint(trainer, time.perf_counter() - start)
+                if progress:
+                    progress(row)
+                if trainer.stop_requested:  # arrived during the episode's last step: stop at the boundary
+                    raise TrainingInterrupted(trainer.stop_requested, trainer.episode, trainer.steps)
+    except (TrainingInterrupted, UnusableEnvironment):
+        if run:  # the last good state: a resumed run starts the unfinished episode again
+            run.checkpoint(trainer, time.perf_counter() - start)
+        raise
     finally:
         trainer.close()
     result.steps = trainer.steps
     result.wall_seconds = time.perf_counter() - start
     if run:
+        run.checkpoint(trainer, result.wall_seconds)
         run.finish(trainer.agent, result)
     return result
 
 
-class RunFiles:
-    """A run's directory: config.json at the start, metrics.csv row by row, the actor and plot at the end."""
+def check_resumable(config: DDPGConfig, saved: DDPGConfig) -> None:
+    """A resumed run must be the same run: only the number of episodes may change."""
+    for name in (f.name for f in dataclasses.fields(DDPGConfig)):
+        if name != "episodes" and getattr(config, name) != getattr(saved, name):
+            raise UserInputError(f"Expected {name}={getattr(saved, name)!r} as in the checkpoint "
+                                 f"(only episodes may change on resume). Received: {name}={getattr(config, name)!r}")
 
-    def __init__(self, directory: Path, config: DDPGConfig) -> None:
+
+@contextlib.contextmanager
+def _stop_on_signals(trainer: Trainer):
+    """SIGINT and SIGTERM ask the trainer to stop after the current step; a second one stops at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def request_stop(signum, frame):
+        if trainer.stop_requested:
+            raise KeyboardInterrupt
+        trainer.stop_requested = signal.Signals(signum).name
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class RunFiles:
+    """A run's directory: config.json, metrics.csv row by row, checkpoints, and the actor and plot at the end."""
+
+    def __init__(self, directory: Path, config: DDPGConfig, resume_from: Checkpoint | None = None) -> None:
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
         write_atomically(self.dir / "config.json", json.dumps(dataclasses.asdict(config), indent=2) + "\n")
         self.metrics = self.dir / "metrics.csv"
-        with self.metrics.open("w", newline="") as file:
-            csv.writer(file).writerow(METRICS_FIELDS)
+        rows = []
+        if resume_from is not None and self.metrics.exists():
+            # Episodes after the checkpoint were lost with the process: they run again, so their
+            # rows go, and every episode ends up in the file exactly once.
+            with self.metrics.open(newline="") as file:
+                rows = [row for row in csv.DictReader(file)
+                        if row.get("episode", "").isdigit() and int(row["episode"]) <= resume_from.manifest["episode"]]
+        tmp = self.metrics.with_name("metrics.csv.tmp")
+        with tmp.open("w", newline="") as file:
+            writer = csv.DictWriter(file, METRICS_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, self.metrics)
 
     def append_metrics(self, row: dict) -> None:
         with self.metrics.open("a", newline="") as file:
             csv.DictWriter(file, METRICS_FIELDS).writerow(row)
+
+    def checkpoint(self, trainer: Trainer, wall_seconds: float) -> None:
+        manifest, arrays = trainer.get_state()
+        save_checkpoint(self.dir / "checkpoint", {**manifest, "wall_seconds": wall_seconds}, arrays)
 
     def finish(self, agent, result: TrainResult) -> None:
         tmp = self.dir / "actor.tmp.keras"

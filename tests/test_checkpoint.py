@@ -1,0 +1,104 @@
+"""Checkpoints: a run resumed from one continues exactly; a corrupt or missing one is a clear error."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras")
+
+from ddpg.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
+from ddpg.config import DDPGConfig  # noqa: E402
+from ddpg.training import train  # noqa: E402
+
+TINY = DDPGConfig(episodes=4, seed=5, batch_size=16, actor_hidden=(8,), critic_state_hidden=(4,),
+                  critic_action_hidden=(4,), critic_hidden=(8,))
+
+
+def metrics_returns(run_dir):
+    import csv
+
+    with (run_dir / "metrics.csv").open() as file:
+        return [(int(row["episode"]), float(row["return"])) for row in csv.DictReader(file)]
+
+
+def test_same_seed_same_returns(tmp_path):
+    first = train(TINY, tmp_path / "a").returns
+    second = train(TINY, tmp_path / "b").returns
+    assert first == second  # bit-identical, not approximately equal
+    assert metrics_returns(tmp_path / "a") == metrics_returns(tmp_path / "b")
+
+
+@pytest.mark.parametrize("update_every", [1, 8], ids=["graph", "xla"])
+def test_resumed_run_equals_the_uninterrupted_run(tmp_path, update_every):
+    config = dataclasses.replace(TINY, update_every=update_every)
+    uninterrupted = train(config, tmp_path / "full", checkpoint_every=2).returns
+    train(dataclasses.replace(config, episodes=2), tmp_path / "split", checkpoint_every=2)
+    resumed = train(config, tmp_path / "split", checkpoint_every=2, resume=True)
+    assert resumed.returns == uninterrupted
+    assert metrics_returns(tmp_path / "split") == metrics_returns(tmp_path / "full")
+
+
+def test_checkpoint_holds_the_buffer_and_counters(tmp_path):
+    result = train(TINY, tmp_path, checkpoint_every=1)
+    state = load_checkpoint(tmp_path / "checkpoint")
+    assert state.manifest["episode"] == 4 and state.manifest["steps"] == 800
+    assert state.manifest["buffer"] == {"size": 800, "next": 800}
+    for name, column in zip(("obs", "action", "reward", "next_obs", "terminated"), result.buffer.columns(),
+                            strict=True):
+        np.testing.assert_array_equal(state.arrays[f"buffer/{name}"], column[:800])
+    assert state.manifest["returns"] == result.returns
+
+
+def test_resume_truncates_metrics_to_the_checkpoint(tmp_path):
+    train(dataclasses.replace(TINY, episodes=3), tmp_path, checkpoint_every=2)
+    # The run ended at episode 3 with its final checkpoint; pretend episode 3's checkpoint was lost
+    # by resuming from an older one: write episode 2's state again from a fresh run.
+    other = tmp_path.parent / (tmp_path.name + "_two")
+    train(dataclasses.replace(TINY, episodes=2), other, checkpoint_every=2)
+    import shutil
+
+    shutil.rmtree(tmp_path / "checkpoint")
+    shutil.copytree(other / "checkpoint", tmp_path / "checkpoint")
+    train(TINY, tmp_path, checkpoint_every=2, resume=True)
+    assert [episode for episode, _ in metrics_returns(tmp_path)] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("damage", ["missing", "empty", "bad_json", "bad_arrays", "truncated_arrays"])
+def test_damaged_checkpoint_is_a_clear_error(tmp_path, damage):
+    train(dataclasses.replace(TINY, episodes=1), tmp_path, checkpoint_every=1)
+    checkpoint = tmp_path / "checkpoint"
+    if damage == "missing":
+        import shutil
+
+        shutil.rmtree(checkpoint)
+    elif damage == "empty":
+        for path in checkpoint.iterdir():
+            path.unlink()
+    elif damage == "bad_json":
+        (checkpoint / "state.json").write_text("{not json")
+    elif damage == "bad_arrays":
+        (checkpoint / "arrays.npz").write_bytes(b"garbage")
+    else:
+        data = (checkpoint / "arrays.npz").read_bytes()
+        (checkpoint / "arrays.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint(checkpoint)
+    assert str(checkpoint) in str(error.value)
+    assert "Expected" in str(error.value)
+
+
+def test_a_kill_between_the_renames_falls_back_to_the_previous_checkpoint(tmp_path):
+    train(dataclasses.replace(TINY, episodes=1), tmp_path, checkpoint_every=1)
+    checkpoint = tmp_path / "checkpoint"
+    checkpoint.rename(tmp_path / "checkpoint.old")  # the state right after step 2 of the swap
+    state = load_checkpoint(checkpoint)
+    assert state.manifest["episode"] == 1
+
+
+def test_manifest_is_json_with_the_config(tmp_path):
+    train(dataclasses.replace(TINY, episodes=1), tmp_path, checkpoint_every=1)
+    manifest = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
+    assert DDPGConfig(**manifest["config"]) == dataclasses.replace(TINY, episodes=1)
+    assert np.isfinite(manifest["wall_seconds"])
