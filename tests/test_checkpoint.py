@@ -8,6 +8,8 @@ import pytest
 
 pytest.importorskip("keras")
 
+from faults import damage_checkpoint  # noqa: E402
+
 from ddpg.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from ddpg.config import DDPGConfig  # noqa: E402
 from ddpg.training import train  # noqa: E402
@@ -69,20 +71,7 @@ def test_resume_truncates_metrics_to_the_checkpoint(tmp_path):
 def test_damaged_checkpoint_is_a_clear_error(tmp_path, damage):
     train(dataclasses.replace(TINY, episodes=1), tmp_path, checkpoint_every=1)
     checkpoint = tmp_path / "checkpoint"
-    if damage == "missing":
-        import shutil
-
-        shutil.rmtree(checkpoint)
-    elif damage == "empty":
-        for path in checkpoint.iterdir():
-            path.unlink()
-    elif damage == "bad_json":
-        (checkpoint / "state.json").write_text("{not json")
-    elif damage == "bad_arrays":
-        (checkpoint / "arrays.npz").write_bytes(b"garbage")
-    else:
-        data = (checkpoint / "arrays.npz").read_bytes()
-        (checkpoint / "arrays.npz").write_bytes(data[: len(data) // 2])
+    damage_checkpoint(checkpoint, damage)
     with pytest.raises(CheckpointError) as error:
         load_checkpoint(checkpoint)
     assert str(checkpoint) in str(error.value)

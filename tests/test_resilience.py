@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from faults import damage_checkpoint
 
 from ddpg.config import DDPGConfig
 
@@ -179,19 +180,12 @@ def corrupt_copy(finished_run: Path, tmp_path: Path, damage: str) -> Path:
 
     run = tmp_path / "run"
     shutil.copytree(finished_run, run)
-    checkpoint = run / "checkpoint"
-    if damage == "missing":
-        shutil.rmtree(checkpoint)
-    elif damage == "empty":
-        for path in checkpoint.iterdir():
-            path.unlink()
-    else:
-        (checkpoint / "arrays.npz").write_bytes((checkpoint / "arrays.npz").read_bytes()[:1000])
+    damage_checkpoint(run / "checkpoint", damage)
     return run
 
 
 @pytest.mark.parametrize("damage, fragment", [("missing", "does not exist"), ("empty", "holding nothing"),
-                                              ("corrupt", "corrupt or partly written")])
+                                              ("truncated_arrays", "corrupt or partly written")])
 def test_resume_of_a_damaged_checkpoint(finished_run, tmp_path, damage, fragment):
     run = corrupt_copy(finished_run, tmp_path, damage)
     before = (run / "metrics.csv").read_text()
@@ -233,7 +227,7 @@ def test_nan_from_the_environment_stops_with_a_checkpoint(tmp_path):
 import sys
 sys.path.insert(0, {str(HERE)!r})
 import gymnasium as gym
-from faulty_env import NaNAfter
+from faults import NaNAfter
 gym.register("ddpg_tests/NaNPendulum-v0", entry_point=NaNAfter, max_episode_steps=200)
 from ddpg.cli import main
 sys.exit(main(["train", "--env-id", "ddpg_tests/NaNPendulum-v0", "--episodes", "3", "--out", {str(run)!r}, *{TINY!r}]))
