@@ -241,3 +241,16 @@ sys.exit(main(["train", "--env-id", "ddpg_tests/NaNPendulum-v0", "--episodes", "
     assert saved.manifest["steps"] == 249  # the last good step; the bad transition never entered the buffer
     assert np.all(np.isfinite(saved.arrays["buffer/next_obs"]))
     assert episodes_in(run) == [1]
+
+
+# --- determinism across processes ------------------------------------------------------------------
+
+
+def test_same_seed_same_returns_across_processes(tmp_path):
+    def returns(run):
+        result = run_cli("train", "--episodes", 2, "--seed", 9, "--out", run, *TINY)
+        assert result.returncode == 0, result.stderr
+        with (run / "metrics.csv").open() as file:
+            return [row["return"] for row in csv.DictReader(file)]  # compared as written, to the last digit
+
+    assert returns(tmp_path / "a") == returns(tmp_path / "b")
