@@ -169,6 +169,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     import multiprocessing
 
     from ddpg.sweep import plot_sweep
+    from ddpg.training import make_env
 
     seeds = parse_seeds(args.seeds)
     if args.workers < 1:
@@ -176,18 +177,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     configs = [config_from({**given_config_values(args), "seed": seed}) for seed in seeds]
     out = Path(args.out or f"runs/sweep-{configs[0].env_id}")
     if (out / "sweep.csv").exists() and not args.overwrite:
-        raise UserInputError(f"Expected an output directory without a sweep in it. Received: --out {out}, which holds "
-                         "sweep.csv; pass --overwrite to replace it")
+        raise UserInputError(f"Expected an output directory without a sweep in it. Received: --out {out}, which "
+                             "holds sweep.csv; pass --overwrite to replace it")
+    make_env(configs[0].env_id).close()  # refuse a wrong environment before creating anything
     out.mkdir(parents=True, exist_ok=True)
     cores = multiprocessing.cpu_count()
     threads = max(1, cores // args.workers)  # two trainings on two cores would otherwise fight
     jobs = [(config, out / f"seed_{config.seed}", args.eval_episodes, threads) for config in configs]
     # spawn: TensorFlow does not survive fork.
     with multiprocessing.get_context("spawn").Pool(args.workers, maxtasksperchild=1) as pool:
-        rows = []
-        for row in pool.starmap(_sweep_one, jobs, chunksize=1):
-            rows.append(row)
-    rows.sort(key=lambda row: row["seed"])
+        rows = sorted(pool.starmap(_sweep_one, jobs, chunksize=1), key=lambda row: row["seed"])
     with (out / "sweep.csv").open("w", newline="") as file:
         writer = csv.DictWriter(file, SWEEP_FIELDS)
         writer.writeheader()

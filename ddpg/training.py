@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gymnasium as gym
 import numpy as np
@@ -27,9 +28,17 @@ from ddpg.errors import UserInputError
 from ddpg.noise import OrnsteinUhlenbeckNoise
 from ddpg.replay_buffer import Batch, ReplayBuffer
 
+if TYPE_CHECKING:  # the agent loads TensorFlow; importing ddpg.training must not
+    from ddpg.agent import DDPGAgent
+
 METRICS_FIELDS = ("episode", "steps", "return", "average_return_40", "wall_seconds", "steps_per_second",
                   "critic_loss", "actor_loss")
 AVERAGE_WINDOW = 40  # the Keras example reports the mean return of the last 40 episodes
+
+
+def trailing_average(returns: list[float]) -> float:
+    """Mean of the last AVERAGE_WINDOW returns (fewer at the start), the example's reported number."""
+    return float(np.mean(returns[-AVERAGE_WINDOW:]))
 
 
 class UnusableEnvironment(UserInputError):
@@ -58,7 +67,7 @@ class TrainResult:
     steps: int = 0
     wall_seconds: float = 0.0
     out_dir: Path | None = None
-    agent: object = None
+    agent: DDPGAgent | None = None
     buffer: ReplayBuffer | None = None
 
 
@@ -68,27 +77,27 @@ def make_env(env_id: str) -> gym.Env:
         env = gym.make(env_id)  # no render_mode: never a window
     except gym.error.Error as error:
         raise UnusableEnvironment(f"Expected a registered Gymnasium environment id. Received: env_id={env_id!r} "
-                                f"({error})") from None
+                                  f"({error})") from None
     if not isinstance(env.action_space, gym.spaces.Box) or not np.issubdtype(env.action_space.dtype, np.floating):
         env.close()
-        raise UnusableEnvironment(f"Expected an environment with a continuous Box action space; DDPG cannot act in "
-                                f"{env.action_space}. Received: env_id={env_id!r}")
+        raise UnusableEnvironment(f"Expected an environment with a continuous Box action space; DDPG cannot act "
+                                  f"in {env.action_space}. Received: env_id={env_id!r}")
     if not np.all(np.isfinite(env.action_space.low)) or not np.all(np.isfinite(env.action_space.high)):
         env.close()
         raise UnusableEnvironment(f"Expected finite action bounds, since the actor maps tanh onto them. "
-                                f"Received: low={env.action_space.low}, high={env.action_space.high} "
-                                f"for env_id={env_id!r}")
+                                  f"Received: low={env.action_space.low}, high={env.action_space.high} "
+                                  f"for env_id={env_id!r}")
     if len(env.observation_space.shape) != 1:
         env.close()
         raise UnusableEnvironment(f"Expected a flat Box observation space. Received: {env.observation_space} "
-                                f"for env_id={env_id!r}")
+                                  f"for env_id={env_id!r}")
     return env
 
 
 def _check_finite(step: int, obs: np.ndarray, reward: float) -> None:
     if not (np.all(np.isfinite(obs)) and math.isfinite(reward)):
         raise NonFiniteEnvironmentOutput(f"Expected finite observations and rewards from the environment. "
-                                  f"Received: observation={obs}, reward={reward} at step {step}")
+                                         f"Received: observation={obs}, reward={reward} at step {step}")
 
 
 class Trainer:
@@ -150,7 +159,7 @@ class Trainer:
         self.returns.append(episode_return)
         # The losses are those of the episode's last update.
         return {"episode": self.episode, "steps": self.steps, "return": episode_return,
-                "average_return_40": float(np.mean(self.returns[-AVERAGE_WINDOW:])),
+                "average_return_40": trailing_average(self.returns),
                 "steps_per_second": episode_steps / seconds if seconds > 0 else math.nan, **self.losses}
 
     def _sample(self, count: int) -> Batch:
@@ -217,8 +226,8 @@ def train(config: DDPGConfig, out_dir: str | os.PathLike | None = None,
         wall_offset = float(checkpoint.manifest["wall_seconds"])
     result = TrainResult(config=config, out_dir=run.dir if run else None, agent=trainer.agent,
                          buffer=trainer.buffer, returns=list(trainer.returns),
-                         average_returns=[float(np.mean(trainer.returns[max(0, i - AVERAGE_WINDOW + 1):i + 1]))
-                                          for i in range(len(trainer.returns))])
+                         average_returns=[trailing_average(trainer.returns[:i]) for i in
+                                          range(1, len(trainer.returns) + 1)])
     start = time.perf_counter() - wall_offset
     try:
         with _stop_on_signals(trainer):
@@ -235,7 +244,7 @@ def train(config: DDPGConfig, out_dir: str | os.PathLike | None = None,
                     progress(row)
                 if trainer.stop_requested:  # arrived during the episode's last step: stop at the boundary
                     raise TrainingInterrupted(trainer.stop_requested, trainer.episode, trainer.steps)
-    except (TrainingInterrupted, UnusableEnvironment):
+    except (TrainingInterrupted, NonFiniteEnvironmentOutput):
         if run:  # the last good state: a resumed run starts the unfinished episode again
             run.checkpoint(trainer, time.perf_counter() - start)
         raise
