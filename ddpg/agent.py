@@ -87,7 +87,7 @@ class DDPGAgent:
         of the last update.
         """
         critic_loss, actor_loss, *actor_weights = self._updates(*batches)
-        self.policy.set_weights([w.numpy() for w in actor_weights])
+        self.policy.use_weights([w.numpy() for w in actor_weights])
         return {"critic_loss": float(critic_loss), "actor_loss": float(actor_loss)}
 
     def variables(self) -> dict[str, keras.Variable]:
@@ -111,7 +111,7 @@ class DDPGAgent:
                 raise ValueError(f"Expected {name} of shape {tuple(variable.shape)}. "
                                  f"Received: shape {arrays[name].shape}")
             variable.assign(arrays[name])
-        self.policy.set_weights([w.numpy() for w in self.actor.weights])
+        self.policy.use_weights([w.numpy() for w in self.actor.weights])
 
     def tracing_count(self) -> int:
         """How often the update has been traced: 1 after any number of calls, or it is retracing."""

@@ -72,7 +72,7 @@ class NumpyPolicy:
                  offset: np.ndarray) -> None:
         self.activations = [_ACTIVATIONS[name] for name in activations]
         self.scale, self.offset = scale, offset
-        self.set_weights(weights)
+        self.use_weights(weights)
 
     @classmethod
     def from_actor(cls, actor: keras.Model) -> NumpyPolicy:
@@ -83,8 +83,8 @@ class NumpyPolicy:
                    [w.numpy() for layer in dense for w in (layer.kernel, layer.bias)],
                    np.asarray(rescaling.scale, np.float32), np.asarray(rescaling.offset, np.float32))
 
-    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
-        """Kernels and biases in the order of `actor.weights`."""
+    def use_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Act with these kernels and biases (in the order of `actor.weights`); no copy is made."""
         self.layers = list(zip(weights[0::2], weights[1::2], self.activations, strict=True))
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
