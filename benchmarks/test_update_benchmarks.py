@@ -71,10 +71,10 @@ def test_keras_example_update(benchmark, case):
     for target, network in zip(targets, networks, strict=True):
         target.set_weights(network.get_weights())
     learner = KerasExampleLearner(networks[0], networks[1], targets[0], targets[1])
-    source = filled_buffer()
+    source = filled_buffer().columns()
     example_buffer = KerasExampleBuffer(50_000, 3, 1, batch, np.random.default_rng(0))
-    example_buffer.state[:], example_buffer.action[:] = source._columns.obs, source._columns.action
-    example_buffer.reward[:], example_buffer.next_state[:] = source._columns.reward, source._columns.next_obs
+    example_buffer.state[:], example_buffer.action[:] = source.obs, source.action
+    example_buffer.reward[:], example_buffer.next_state[:] = source.reward, source.next_obs
     example_buffer.counter = 50_000
     learner.learn(*example_buffer.sample())
     benchmark(lambda: learner.learn(*example_buffer.sample()))

@@ -38,16 +38,16 @@ class DDPGAgent:
         action_dim = len(self.action_low)
         self.config = config
 
-        self.actor = build_actor(obs_dim, self.action_low, self.action_high, config.actor_hidden)
-        self.critic = build_critic(obs_dim, action_dim, config.critic_state_hidden, config.critic_action_hidden,
-                                   config.critic_hidden)
-        self.target_actor = build_actor(obs_dim, self.action_low, self.action_high, config.actor_hidden,
-                                        name="target_actor")
-        self.target_critic = build_critic(obs_dim, action_dim, config.critic_state_hidden,
-                                          config.critic_action_hidden, config.critic_hidden, name="target_critic")
-        # theta' <- theta, once (Algorithm 1); afterwards the targets move only through polyak().
-        self.target_actor.set_weights(self.actor.get_weights())
-        self.target_critic.set_weights(self.critic.get_weights())
+        def actor(name: str) -> keras.Model:
+            return build_actor(obs_dim, self.action_low, self.action_high, config.actor_hidden, name=name)
+
+        def critic(name: str) -> keras.Model:
+            return build_critic(obs_dim, action_dim, config.critic_state_hidden, config.critic_action_hidden,
+                                config.critic_hidden, name=name)
+
+        self.actor, self.critic = actor("actor"), critic("critic")
+        self.target_actor, self.target_critic = actor("target_actor"), critic("target_critic")
+        self._move_targets(1.0)  # theta' <- theta (Algorithm 1): polyak with tau = 1 copies exactly
 
         self.actor_optimizer = keras.optimizers.Adam(config.actor_lr)
         self.critic_optimizer = keras.optimizers.Adam(config.critic_lr)
@@ -144,8 +144,11 @@ class DDPGAgent:
         grads = tape.gradient(actor_loss, self.actor.trainable_variables)
         self.actor_optimizer.apply_gradients(zip(grads, self.actor.trainable_variables, strict=True))
 
-        # Targets: theta' <- tau theta + (1 - tau) theta', the very polyak() the tests check.
+        self._move_targets(self.tau)
+        return critic_loss, actor_loss
+
+    def _move_targets(self, tau) -> None:
+        """theta' <- tau theta + (1 - tau) theta' for both targets, through the very polyak() the tests check."""
         for target, source in ((self.target_actor, self.actor), (self.target_critic, self.critic)):
             for target_variable, variable in zip(target.variables, source.variables, strict=True):
-                target_variable.assign(polyak(target_variable, variable, self.tau))
-        return critic_loss, actor_loss
+                target_variable.assign(polyak(target_variable, variable, tau))
