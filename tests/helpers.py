@@ -1,10 +1,22 @@
-"""Faults for the resilience tests: an environment that turns NaN, and damaged checkpoints."""
+"""Shared by the tests: the command line on tiny networks, an environment that turns NaN, damaged checkpoints."""
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 from gymnasium.envs.classic_control.pendulum import PendulumEnv
+
+# Networks small enough that a CLI run of a few episodes takes seconds.
+TINY = ["--actor-hidden", "8", "--critic-state-hidden", "4", "--critic-action-hidden", "4",
+        "--critic-hidden", "8", "--batch-size", "16"]
+
+
+def run_cli(*args, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`python -m ddpg ARGS` in a fresh process, output captured."""
+    return subprocess.run([sys.executable, "-m", "ddpg", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
 
 
 class NaNAfter(PendulumEnv):

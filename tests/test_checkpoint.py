@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("keras")
 
-from faults import damage_checkpoint  # noqa: E402
+from helpers import damage_checkpoint  # noqa: E402
 
 from ddpg.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from ddpg.config import DDPGConfig  # noqa: E402

@@ -7,14 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-
-TINY = ["--actor-hidden", "8", "--critic-state-hidden", "4", "--critic-action-hidden", "4",
-        "--critic-hidden", "8", "--batch-size", "16"]
-
-
-def ddpg(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "ddpg", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=600)
+from helpers import TINY
+from helpers import run_cli as ddpg
 
 
 @pytest.fixture(scope="module")

@@ -13,18 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from faults import damage_checkpoint
+from helpers import TINY, damage_checkpoint, run_cli
 
 from ddpg.config import DDPGConfig
 
-TINY = ["--actor-hidden", "8", "--critic-state-hidden", "4", "--critic-action-hidden", "4",
-        "--critic-hidden", "8", "--batch-size", "16"]
 HERE = Path(__file__).parent
-
-
-def run_cli(*args, timeout=600, env=None):
-    return subprocess.run([sys.executable, "-m", "ddpg", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
 
 
 def start_cli(*args):
@@ -227,7 +220,7 @@ def test_nan_from_the_environment_stops_with_a_checkpoint(tmp_path):
 import sys
 sys.path.insert(0, {str(HERE)!r})
 import gymnasium as gym
-from faults import NaNAfter
+from helpers import NaNAfter
 gym.register("ddpg_tests/NaNPendulum-v0", entry_point=NaNAfter, max_episode_steps=200)
 from ddpg.cli import main
 sys.exit(main(["train", "--env-id", "ddpg_tests/NaNPendulum-v0", "--episodes", "3", "--out", {str(run)!r}, *{TINY!r}]))
