@@ -16,7 +16,7 @@ from ddpg.targets import polyak, td_target
 # XLA fuses the update's few hundred small ops into a handful of kernels, but each XLA call also
 # copies every variable in and out. Measured on 2 cores, batch 64, whole training step: with 50
 # updates per call, 1.1-1.6 ms per step with XLA against 1.9-2.0 without; with one update per
-# call, 4.8-5.4 ms with XLA against 3.9-4.6 without. So XLA from this many updates per call on:
+# call, 4.8-4.9 ms with XLA against 4.5-4.6 without. So XLA from this many updates per call on:
 XLA_FROM_UPDATES_PER_CALL = 2
 
 
@@ -61,10 +61,16 @@ class DDPGAgent:
             np.zeros(action_dim), config.ou_sigma, theta=config.ou_theta, dt=config.ou_dt)
         self.policy = NumpyPolicy.from_actor(self.actor)
 
-        # [K, B, ...]: K updates per call. K and B are left open so that nothing ever retraces.
-        spec = [tf.TensorSpec((None, None, dim), tf.float32) for dim in (obs_dim, action_dim, 1, obs_dim, 1)]
-        self._updates = tf.function(self._update_loop, input_signature=spec,
-                                    jit_compile=config.update_every >= XLA_FROM_UPDATES_PER_CALL)
+        # Two entry points into the same _update_step: one batch [B, ...], and K batches stacked as
+        # [K, B, ...] run by a tf.while_loop. Without XLA the loop costs 0.4 ms per call (about 9 %
+        # of a default training step), so one update per call skips it. B and K are left open so
+        # that nothing ever retraces.
+        batch_spec = [tf.TensorSpec((None, dim), tf.float32) for dim in (obs_dim, action_dim, 1, obs_dim, 1)]
+        stacked_spec = [tf.TensorSpec((None, *spec.shape), tf.float32) for spec in batch_spec]
+        jit_compile = config.update_every >= XLA_FROM_UPDATES_PER_CALL
+        self._traced = {"one": tf.function(self._one_update, input_signature=batch_spec, jit_compile=jit_compile),
+                        "many": tf.function(self._update_loop, input_signature=stacked_spec, jit_compile=jit_compile)}
+        self._compiled = {}
 
     def act(self, obs: np.ndarray, explore: bool) -> np.ndarray:
         """a = mu(s), plus the noise N clipped to the bounds when exploring. obs: [obs_dim]."""
@@ -78,7 +84,7 @@ class DDPGAgent:
 
         Returns the critic loss mean((y - Q(s, a))^2) and the actor loss -mean(Q(s, mu(s))).
         """
-        return self.update_many(Batch(*(column[None] for column in batch)))
+        return self._run("one", batch)
 
     def update_many(self, batches: Batch) -> dict[str, float]:
         """K updates in one compiled call, over K batches stacked as [K, B, ...].
@@ -86,7 +92,16 @@ class DDPGAgent:
         The same as K calls of `update`, without K times the per-call overhead. Returns the losses
         of the last update.
         """
-        critic_loss, actor_loss, *actor_weights = self._updates(*batches)
+        if len(batches.obs) == 1:
+            return self._run("one", Batch(*(column[0] for column in batches)))
+        return self._run("many", batches)
+
+    def _run(self, which: str, batch: Batch) -> dict[str, float]:
+        if which not in self._compiled:
+            # Called as its one concrete function: tf.function's own dispatch (binding the arguments,
+            # checking its 78 captured variables) cost 1.3-1.8 ms per call here, more than an update.
+            self._compiled[which] = self._traced[which].get_concrete_function()
+        critic_loss, actor_loss, *actor_weights = self._compiled[which](*batch)
         self.policy.use_weights([w.numpy() for w in actor_weights])
         return {"critic_loss": float(critic_loss), "actor_loss": float(actor_loss)}
 
@@ -114,8 +129,12 @@ class DDPGAgent:
         self.policy.use_weights([w.numpy() for w in self.actor.weights])
 
     def tracing_count(self) -> int:
-        """How often the update has been traced: 1 after any number of calls, or it is retracing."""
-        return self._updates.experimental_get_tracing_count()
+        """How often an update function has been traced at most: 1 after any calls, or it is retracing."""
+        return max(traced.experimental_get_tracing_count() for traced in self._traced.values())
+
+    def _one_update(self, obs, action, reward, next_obs, terminated):
+        critic_loss, actor_loss = self._update_step(obs, action, reward, next_obs, terminated)
+        return critic_loss, actor_loss, *self._actor_weights()
 
     def _update_loop(self, obs, action, reward, next_obs, terminated):
         def one_update(k, critic_loss, actor_loss):
@@ -124,9 +143,12 @@ class DDPGAgent:
         nan = tf.constant(float("nan"))
         _, critic_loss, actor_loss = tf.while_loop(lambda k, *_: k < tf.shape(obs)[0], one_update,
                                                    (tf.constant(0), nan, nan))
+        return critic_loss, actor_loss, *self._actor_weights()
+
+    def _actor_weights(self) -> list[tf.Tensor]:
         # The new actor weights come back with the losses: reading the variables from outside the
         # graph would cost more than the forward pass they feed.
-        return (critic_loss, actor_loss, *[keras.ops.convert_to_tensor(w) for w in self.actor.weights])
+        return [keras.ops.convert_to_tensor(w) for w in self.actor.weights]
 
     def _update_step(self, obs, action, reward, next_obs, terminated):
         # Critic: minimise L = mean((y - Q(s, a))^2), y = r + gamma (1 - d) Q'(s', mu'(s')).
