@@ -77,7 +77,9 @@ class DDPGConfig:
     critic_action_hidden: tuple[int, ...] = setting((32,), layer_sizes, "critic layers on the action alone")
     critic_hidden: tuple[int, ...] = setting((256, 256), layer_sizes,
                                              "critic layers after the two branches are joined")
-    update_every: int = setting(1, interval(1, integer=True),
+    # 10, not the example's 1: on seeds 0-19 both evaluated at a median of -153 (README, "Results"),
+    # and one compiled call per 10 steps makes a training step about 3x faster.
+    update_every: int = setting(10, interval(1, integer=True),
                                 "environment steps between update calls; each call makes that many updates, so "
                                 "there is always one update per step (1: after every step, as in the example)")
 
