@@ -63,8 +63,8 @@ class DDPGAgent:
 
         # Two entry points into the same _update_step: one batch [B, ...], and K batches stacked as
         # [K, B, ...] run by a tf.while_loop. Without XLA the loop costs 0.4 ms per call (about 9 %
-        # of a default training step), so one update per call skips it. B and K are left open so
-        # that nothing ever retraces.
+        # of a step with update_every = 1), so one update per call skips it. B and K are left open
+        # so that nothing ever retraces.
         batch_spec = [tf.TensorSpec((None, dim), tf.float32) for dim in (obs_dim, action_dim, 1, obs_dim, 1)]
         stacked_spec = [tf.TensorSpec((None, *spec.shape), tf.float32) for spec in batch_spec]
         jit_compile = config.update_every >= XLA_FROM_UPDATES_PER_CALL
