@@ -307,14 +307,20 @@ class RunFiles:
             writer.writeheader()
             writer.writerows(rows)
         os.replace(tmp, self.metrics)
+        self._checkpointed_at: tuple[int, int] | None = None  # (episode, steps) of the last checkpoint written
 
     def append_metrics(self, row: dict) -> None:
         with self.metrics.open("a", newline="") as file:
             csv.DictWriter(file, METRICS_FIELDS).writerow(row)
 
     def checkpoint(self, trainer: Trainer, wall_seconds: float) -> None:
+        """Save the trainer's state, unless this very state was the last one saved (the run's end
+        often falls on a checkpoint_every boundary: the buffer is not written twice)."""
+        if self._checkpointed_at == (trainer.episode, trainer.steps):
+            return
         manifest, arrays = trainer.get_state()
         save_checkpoint(self.dir / "checkpoint", {**manifest, "wall_seconds": wall_seconds}, arrays)
+        self._checkpointed_at = (trainer.episode, trainer.steps)
 
     def finish(self, agent, result: TrainResult) -> None:
         tmp = self.dir / "actor.tmp.keras"

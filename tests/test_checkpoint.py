@@ -91,3 +91,17 @@ def test_manifest_is_json_with_the_config(tmp_path):
     manifest = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
     assert DDPGConfig(**manifest["config"]) == dataclasses.replace(TINY, episodes=1)
     assert np.isfinite(manifest["wall_seconds"])
+
+
+def test_each_state_is_checkpointed_once(tmp_path, monkeypatch):
+    # Episodes 2 and 4 checkpoint in the loop; the end of the run is episode 4 again, not a third write.
+    import ddpg.training
+
+    written = []
+    save = ddpg.training.save_checkpoint
+    monkeypatch.setattr(ddpg.training, "save_checkpoint",
+                        lambda directory, manifest, arrays: (written.append(manifest["episode"]),
+                                                             save(directory, manifest, arrays)))
+    train(TINY, tmp_path, checkpoint_every=2)
+    assert written == [2, 4]
+    assert load_checkpoint(tmp_path / "checkpoint").manifest["episode"] == 4
