@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import io
 import json
 import math
 import os
@@ -301,12 +302,11 @@ class RunFiles:
             with self.metrics.open(newline="") as file:
                 rows = [row for row in csv.DictReader(file)
                         if row.get("episode", "").isdigit() and int(row["episode"]) <= resume_from.manifest["episode"]]
-        tmp = self.metrics.with_name("metrics.csv.tmp")
-        with tmp.open("w", newline="") as file:
-            writer = csv.DictWriter(file, METRICS_FIELDS)
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, self.metrics)
+        text = io.StringIO()
+        writer = csv.DictWriter(text, METRICS_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+        write_atomically(self.metrics, text.getvalue())
         self._checkpointed_at: tuple[int, int] | None = None  # (episode, steps) of the last checkpoint written
 
     def append_metrics(self, row: dict) -> None:
@@ -333,7 +333,7 @@ class RunFiles:
 def write_atomically(path: Path, text: str) -> None:
     """Write beside, then rename: a reader never sees half a file."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
+    tmp.write_text(text, newline="")  # as given: csv's own line endings stay as they are
     os.replace(tmp, path)
 
 
