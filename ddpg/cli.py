@@ -22,7 +22,8 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     An option not given is left out of the namespace (SUPPRESS), so that `--resume` can tell what
     the user asked to change from what they left alone.
     """
-    group = parser.add_argument_group("hyperparameters (defaults: the Keras example's)")
+    group = parser.add_argument_group("hyperparameters (defaults: the Keras example's, but --update-every 10, "
+                                      "where it updates after every step)")
     for field in dataclasses.fields(DDPGConfig):
         flag = "--" + field.name.replace("_", "-")
         if isinstance(field.default, tuple):
