@@ -8,6 +8,7 @@ import tensorflow as tf
 from numpy.typing import ArrayLike
 
 from ddpg.config import DDPGConfig
+from ddpg.losses import actor_loss, critic_loss
 from ddpg.networks import NumpyPolicy, build_actor, build_critic
 from ddpg.noise import OrnsteinUhlenbeckNoise
 from ddpg.replay_buffer import Batch
@@ -47,7 +48,7 @@ class DDPGAgent:
 
         self.actor, self.critic = actor("actor"), critic("critic")
         self.target_actor, self.target_critic = actor("target_actor"), critic("target_critic")
-        self._move_targets(1.0)  # theta' <- theta (Algorithm 1): polyak with tau = 1 copies exactly
+        self.move_targets(1.0)  # theta' <- theta (Algorithm 1): polyak with tau = 1 copies exactly
 
         self.actor_optimizer = keras.optimizers.Adam(config.actor_lr)
         self.critic_optimizer = keras.optimizers.Adam(config.critic_lr)
@@ -73,11 +74,15 @@ class DDPGAgent:
         self._compiled = {}
 
     def act(self, obs: np.ndarray, explore: bool) -> np.ndarray:
-        """a = mu(s), plus the noise N clipped to the bounds when exploring. obs: [obs_dim]."""
+        """a = clip(mu(s) + N, low, high) when exploring, clip(mu(s), low, high) when not. obs: [obs_dim].
+
+        mu(s) alone is inside the bounds only up to rounding: low + (tanh + 1) / 2 (high - low) in
+        float32 can land an ulp outside them.
+        """
         action = self.policy(obs)
         if explore:
-            action = np.clip(action + self.noise(), self.action_low, self.action_high)
-        return action.astype(np.float32)
+            action = action + self.noise()
+        return np.clip(action, self.action_low, self.action_high).astype(np.float32)
 
     def update(self, batch: Batch) -> dict[str, float]:
         """One critic step, one actor step and the soft target updates, in one compiled call.
@@ -151,26 +156,40 @@ class DDPGAgent:
         return [keras.ops.convert_to_tensor(w) for w in self.actor.weights]
 
     def _update_step(self, obs, action, reward, next_obs, terminated):
-        # Critic: minimise L = mean((y - Q(s, a))^2), y = r + gamma (1 - d) Q'(s', mu'(s')).
-        next_q = self.target_critic([next_obs, self.target_actor(next_obs)])  # [B, 1]
-        y = td_target(reward, next_q, terminated, self.gamma)  # [B, 1]
-        with tf.GradientTape() as tape:
-            q = self.critic([obs, action], training=True)  # [B, 1]
-            critic_loss = keras.ops.mean(keras.ops.square(y - q))
-        grads = tape.gradient(critic_loss, self.critic.trainable_variables)
-        self.critic_optimizer.apply_gradients(zip(grads, self.critic.trainable_variables, strict=True))
-
-        # Actor: ascend the sampled policy gradient, i.e. minimise -mean Q(s, mu(s)).
-        with tf.GradientTape() as tape:
-            actor_loss = -keras.ops.mean(self.critic([obs, self.actor(obs, training=True)]))
-        grads = tape.gradient(actor_loss, self.actor.trainable_variables)
-        self.actor_optimizer.apply_gradients(zip(grads, self.actor.trainable_variables, strict=True))
-
-        self._move_targets(self.tau)
+        """One update of Algorithm 1: its three lines, in its order."""
+        critic_loss = self.critic_step(obs, action, reward, next_obs, terminated)
+        actor_loss = self.actor_step(obs)
+        self.move_targets(self.tau)
         return critic_loss, actor_loss
 
-    def _move_targets(self, tau) -> None:
-        """theta' <- tau theta + (1 - tau) theta' for both targets, through the very polyak() the tests check."""
+    def critic_step(self, obs, action, reward, next_obs, terminated):
+        """"Update critic by minimizing the loss" L = 1/N sum_i (y_i - Q(s_i, a_i))^2, with the targets
+
+            y_i = r_i + gamma (1 - d_i) Q'(s_{i+1}, mu'(s_{i+1})),
+
+        one Adam step on the critic's variables. Returns L. Eager or in a graph; `update` compiles it.
+        """
+        y = td_target(reward, self.target_critic([next_obs, self.target_actor(next_obs)]), terminated, self.gamma)
+        with tf.GradientTape() as tape:
+            loss = critic_loss(y, self.critic([obs, action], training=True))
+        self.critic_optimizer.apply_gradients(
+            zip(tape.gradient(loss, self.critic.trainable_variables), self.critic.trainable_variables, strict=True))
+        return loss
+
+    def actor_step(self, obs):
+        """"Update the actor policy using the sampled policy gradient": one Adam step on the actor's
+        variables down J = -1/N sum_i Q(s_i, mu(s_i)), through the critic as it is now (after its
+        own step). Returns J.
+        """
+        with tf.GradientTape() as tape:
+            loss = actor_loss(self.critic([obs, self.actor(obs, training=True)]))
+        self.actor_optimizer.apply_gradients(
+            zip(tape.gradient(loss, self.actor.trainable_variables), self.actor.trainable_variables, strict=True))
+        return loss
+
+    def move_targets(self, tau) -> None:
+        """"Update the target networks": theta' <- tau theta + (1 - tau) theta' for both, through the very
+        polyak() the tests check."""
         for target, source in ((self.target_actor, self.actor), (self.target_critic, self.critic)):
             for target_variable, variable in zip(target.variables, source.variables, strict=True):
                 target_variable.assign(polyak(target_variable, variable, tau))

@@ -379,7 +379,8 @@ def evaluate(run_dir: str | os.PathLike, episodes: int = 10, seed: int | None = 
             obs, _ = env.reset(seed=seed if episode == 0 else None)
             total, done = 0.0, False
             while not done:
-                obs, reward, terminated, truncated, _ = env.step(policy(obs))
+                action = np.clip(policy(obs), env.action_space.low, env.action_space.high)  # as DDPGAgent.act does
+                obs, reward, terminated, truncated, _ = env.step(action)
                 total += float(reward)
                 done = terminated or truncated
             returns.append(total)

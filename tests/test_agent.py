@@ -12,10 +12,10 @@ from ddpg.replay_buffer import Batch  # noqa: E402
 TINY = dict(actor_hidden=(8,), critic_state_hidden=(6,), critic_action_hidden=(6,), critic_hidden=(8,))
 
 
-def make_agent(**overrides):
+def make_agent(low=(-2.0,), high=(2.0,), **overrides):
     keras.utils.set_random_seed(0)
     config = DDPGConfig(**{**TINY, "batch_size": 8, **overrides})
-    return DDPGAgent(obs_dim=3, action_low=np.array([-2.0]), action_high=np.array([2.0]), config=config)
+    return DDPGAgent(obs_dim=3, action_low=np.array(low), action_high=np.array(high), config=config)
 
 
 def fixed_batch(size=8, seed=0):
@@ -56,7 +56,12 @@ def numpy_critic(model, obs, action):
 
 @pytest.mark.parametrize("update_every", [1, 32], ids=["graph", "xla"])
 def test_critic_loss_equals_numpy_forward_computation(update_every):
-    agent = make_agent(gamma=0.9, update_every=update_every)
+    # tau = 0.5 and two updates first: the targets have moved away from the online networks, so
+    # bootstrapping from mu and Q instead of mu' and Q' gives another loss.
+    agent = make_agent(gamma=0.9, tau=0.5, update_every=update_every)
+    for seed in (1, 2):
+        agent.update(fixed_batch(seed=seed))
+    assert not np.allclose(agent.target_critic.weights[-2].numpy(), agent.critic.weights[-2].numpy(), atol=1e-4)
     batch = fixed_batch()
     # y = r + gamma (1 - d) Q'(s', mu'(s')) with the targets as they are before the update
     next_q = numpy_critic(agent.target_critic, batch.next_obs, numpy_actor(agent.target_actor, batch.next_obs))
@@ -167,3 +172,59 @@ def test_update_many_is_traced_once_whatever_k():
         agent.update_many(stack([fixed_batch(seed=s) for s in range(k)]))
     agent.update(fixed_batch())
     assert agent.tracing_count() == 1
+
+
+def test_exploring_actions_stay_inside_asymmetric_bounds_under_a_huge_sigma():
+    agent = make_agent(low=(-1.0, 0.0), high=(3.0, 0.5), ou_sigma=1e3)
+    obs = np.random.default_rng(0).normal(scale=100, size=(200, 3)).astype(np.float32)
+    actions = []
+    for o in obs:
+        agent.noise.reset()  # a first OU step from 0 is N(0, (sigma sqrt(dt))^2): both signs, far past the bounds
+        actions.append(agent.act(o, explore=True))
+    actions = np.array(actions)
+    assert np.all(actions >= [-1.0, 0.0]) and np.all(actions <= [3.0, 0.5])
+    # the noise really pushed past both bounds, and the clip held them
+    assert {-1.0, 3.0} <= set(actions[:, 0]) and {0.0, 0.5} <= set(actions[:, 1])
+
+
+def test_one_update_is_algorithm_1_written_out():
+    """The compiled update against Algorithm 1 written out eagerly here, line by line, with the test's own
+    losses, its own Adam optimisers at the config's learning rates and NumPy Polyak averaging.
+
+    Started from an agent that has trained (targets away from the online networks, Adam's moments
+    non-zero) and compared on all four networks, it fails on a wrong network, a wrong sign, a wrong
+    learning rate, a step left out or the steps in another order.
+    """
+    import tensorflow as tf
+
+    config = dict(gamma=0.9, tau=0.3, actor_lr=0.01, critic_lr=0.03)
+    agent, reference = make_agent(**config), make_agent(**config)
+    warm_up = [fixed_batch(seed=seed) for seed in (1, 2)]
+    for batch in warm_up:
+        agent.update(batch)
+    # The reference's optimisers are its own, so it starts from a fresh agent and replays the warm-up.
+    critic_adam = keras.optimizers.Adam(config["critic_lr"])
+    actor_adam = keras.optimizers.Adam(config["actor_lr"])
+
+    def reference_update(batch):
+        s, a, r, s2, d = (tf.constant(column) for column in batch)
+        y = r + 0.9 * (1 - d) * reference.target_critic([s2, reference.target_actor(s2)])
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean((y - reference.critic([s, a])) ** 2)
+        variables = reference.critic.trainable_variables
+        critic_adam.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+        with tf.GradientTape() as tape:
+            loss = -tf.reduce_mean(reference.critic([s, reference.actor(s)]))
+        variables = reference.actor.trainable_variables
+        actor_adam.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+        for target, online in ((reference.target_actor, reference.actor), (reference.target_critic, reference.critic)):
+            for t, o in zip(target.weights, online.weights, strict=True):
+                t.assign(0.3 * o.numpy() + 0.7 * t.numpy())
+
+    for batch in warm_up:
+        reference_update(batch)
+    agent.update(fixed_batch())
+    reference_update(fixed_batch())
+    for name in ("actor", "critic", "target_actor", "target_critic"):
+        for ours, theirs in zip(getattr(agent, name).weights, getattr(reference, name).weights, strict=True):
+            np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)

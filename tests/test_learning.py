@@ -63,3 +63,49 @@ def policy_error(seed: int) -> float:
 @pytest.mark.parametrize("seed", [0, 1])
 def test_learns_the_optimal_one_step_policy(seed):
     assert policy_error(seed) < MARGIN
+
+
+class TwoStarts(gym.Env):
+    """Bootstrapping through a time limit, and stopping at a true end.
+
+    Reward 1 on every step. An episode starts in s = 0 or s = 1 (even odds). From s = 1 the one step
+    terminates; from s = 0 the episode goes on in s = 0 until the time limit (10 steps) truncates it.
+    So, whatever the action, Q(1, a) = 1 and Q(0, a) = 1 / (1 - gamma) = 10 with gamma = 0.9: the
+    truncation must still bootstrap.
+
+    The margins, |Q(0, mu(0)) - 10| < 1 and |Q(1, mu(1)) - 1| < 0.5, measured (seeds 0 and 1): a correct
+    update ends at [9.99, 1.00] and [10.00, 1.00]. Broken:
+    - truncation stored as terminal: 1 step in 10 from s = 0 ends the bootstrap, Q(0) = 1 / (1 - 0.9 * 0.9)
+      = 5.3 (measured 5.3 and 6.0);
+    - the mask inverted, gamma d Q': Q(0) = 1 and Q(1) = 1 + 0.9 Q(0) = 1.9 (measured [1.0, 1.9] twice);
+    - no mask, gamma Q' always: Q(1) = 1 + 0.9 Q(0) = 10 (measured 10.0 twice).
+    """
+
+    observation_space = gym.spaces.Box(0.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.s = float(self.np_random.integers(2))
+        return np.array([self.s], np.float32), {}
+
+    def step(self, action):
+        terminated = self.s == 1.0
+        self.s = 0.0
+        return np.array([self.s], np.float32), 1.0, terminated, False, {}
+
+
+TWO_STARTS = "ddpg_tests/TwoStarts-v0"
+if TWO_STARTS not in gym.registry:
+    gym.register(TWO_STARTS, entry_point=TwoStarts, max_episode_steps=10)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_bootstraps_through_truncation_and_stops_at_termination(seed):
+    config = DDPGConfig(env_id=TWO_STARTS, episodes=300, seed=seed, gamma=0.9, tau=0.05, critic_lr=2e-3,
+                        buffer_capacity=10_000, batch_size=64, actor_hidden=(16,), critic_state_hidden=(16,),
+                        critic_action_hidden=(16,), critic_hidden=(32,), update_every=1)
+    agent = train(config).agent
+    s = np.array([[0.0], [1.0]], np.float32)
+    q0, q1 = agent.critic([s, agent.policy(s)]).numpy().ravel()
+    assert abs(q0 - 10) < 1 and abs(q1 - 1) < 0.5, (q0, q1)
