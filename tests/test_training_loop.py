@@ -62,6 +62,17 @@ def test_a_real_time_limited_environment_stores_no_terminal_flag(pendulum_run):
     assert not result.buffer.columns().terminated[:200].any()
 
 
+def test_each_step_stores_its_own_transition():
+    # Corridor of 5: observations 5, 4, 3, 2, 1 then the next ones 4, 3, 2, 1, 0; reward -|a| of the action
+    # actually taken (the stored one); three episodes in order.
+    result = train(config(env_id=corridor(5, 10), episodes=3))
+    stored = result.buffer.columns()
+    np.testing.assert_array_equal(stored.obs[:15, 0], [5, 4, 3, 2, 1] * 3)
+    np.testing.assert_array_equal(stored.next_obs[:15, 0], [4, 3, 2, 1, 0] * 3)
+    np.testing.assert_array_equal(stored.reward[:15], -np.abs(stored.action[:15]))
+    assert len(set(stored.action[:15, 0])) == 15  # the exploring policy's actions, not one repeated
+
+
 @pytest.mark.parametrize("update_every", [1, 3, 10])
 def test_one_update_per_step_from_the_first_full_batch(update_every):
     # Learning starts once the buffer holds one batch (README, deviations), and then every update_every
@@ -114,3 +125,8 @@ def test_evaluation_episodes_start_from_different_states(pendulum_run):
     returns = evaluate(out, episodes=3, seed=7)["returns"]
     assert len(set(returns)) == 3, returns  # one deterministic policy: only the starting states differ
     assert evaluate(out, episodes=3, seed=7)["returns"] == returns  # and they are the seed's own
+
+
+def test_evaluation_seeds_away_from_training_by_default(pendulum_run):
+    _, out = pendulum_run
+    assert evaluate(out, episodes=1)["seed"] == 2 + 1_000_000  # the training seed is 2

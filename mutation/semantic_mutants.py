@@ -1,0 +1,264 @@
+"""Semantic mutants of the learner and the training loop: the bugs a person writes into DDPG.
+
+mutmut mutates syntax, one operator at a time, and each of its mutants costs a TensorFlow import
+here, so the compiled update and the loop are proven another way: each mutant below is one named,
+plausible bug (a wrong network, a wrong sign, a wrong variable, a wrong order, a missing step),
+applied to a fresh copy of the project and run against the whole suite. Every one must be killed.
+
+    python mutation/semantic_mutants.py               # the unmutated suite first (it must pass), then each mutant
+    python mutation/semantic_mutants.py NAME [NAME]   # only these mutants
+    python mutation/semantic_mutants.py --list        # the catalogue
+
+Exit status 0 when every mutant was killed, 1 when one survived, 2 when the catalogue no longer
+applies to the code (a mutant's text is not found exactly once) or the unmutated suite fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COPIED = ("ddpg", "tests", "property_tests", "setup.cfg", "pyproject.toml")
+# Fast, strong tests first, each run stopping at its first failure: a killed mutant costs seconds,
+# only a survivor runs everything. (Two runs, since pytest orders by directory whatever it is given.)
+FIRST = ("tests/test_losses.py", "tests/test_agent.py", "tests/test_training_loop.py",
+         "property_tests/test_agent_properties.py", "tests/test_learning.py", "tests/test_networks.py",
+         "tests/test_checkpoint.py")
+TIMEOUT_SECONDS = 30 * 60
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    path: str  # relative to the project root
+    old: str  # found exactly once in the file
+    new: str
+    bug: str  # what a person would have done
+
+
+AGENT, LOOP, LOSSES = "ddpg/agent.py", "ddpg/training.py", "ddpg/losses.py"
+BOOTSTRAP = "self.target_critic([next_obs, self.target_actor(next_obs)])"
+STEPS = ("        critic_loss = self.critic_step(obs, action, reward, next_obs, terminated)\n"
+         "        actor_loss = self.actor_step(obs)\n"
+         "        self.move_targets(self.tau)\n")
+
+CATALOGUE = (
+    # --- the critic's target: wrong network, wrong state, wrong mask --------------------------------
+    Mutant("bootstrap-from-online-networks", AGENT, BOOTSTRAP, "self.critic([next_obs, self.actor(next_obs)])",
+           "y from Q(s', mu(s')) instead of the target networks (issue 10, change 1)"),
+    Mutant("bootstrap-with-online-actor", AGENT, BOOTSTRAP, "self.target_critic([next_obs, self.actor(next_obs)])",
+           "Q'(s', mu(s')): the online actor picks the next action"),
+    Mutant("bootstrap-with-online-critic", AGENT, BOOTSTRAP, "self.critic([next_obs, self.target_actor(next_obs)])",
+           "Q(s', mu'(s')): the online critic values it"),
+    Mutant("bootstrap-from-current-state", AGENT, BOOTSTRAP, "self.target_critic([obs, self.target_actor(obs)])",
+           "Q'(s, mu'(s)): s where s' belongs"),
+    Mutant("gamma-ignored", AGENT, "keras.Variable(config.gamma,", "keras.Variable(0.99,",
+           "the discount hard-coded to the default"),
+    # --- the two losses and the two steps ----------------------------------------------------------
+    Mutant("actor-ascends-minus-q", LOSSES, "return -ops.mean(q)", "return ops.mean(q)",
+           "the actor's loss with the wrong sign: it descends Q"),
+    Mutant("critic-loss-absolute", LOSSES, "ops.square(y - q)", "ops.abs(y - q)",
+           "mean absolute instead of mean squared TD error"),
+    Mutant("critic-loss-summed", LOSSES, "ops.mean(ops.square(y - q))", "ops.sum(ops.square(y - q))",
+           "the critic's loss summed over the batch: a batch-size times larger step"),
+    Mutant("actor-through-target-critic", AGENT,
+           "loss = actor_loss(self.critic([obs, self.actor(obs, training=True)]))",
+           "loss = actor_loss(self.target_critic([obs, self.actor(obs, training=True)]))",
+           "the policy gradient through Q' instead of Q"),
+    Mutant("critic-on-policy-actions", AGENT, "loss = critic_loss(y, self.critic([obs, action], training=True))",
+           "loss = critic_loss(y, self.critic([obs, self.actor(obs)], training=True))",
+           "Q fitted at mu(s) instead of the stored action a"),
+    Mutant("actor-lr-for-critic", AGENT, "self.critic_optimizer = keras.optimizers.Adam(config.critic_lr)",
+           "self.critic_optimizer = keras.optimizers.Adam(config.actor_lr)", "the learning rates mixed up"),
+    Mutant("critic-lr-for-actor", AGENT, "self.actor_optimizer = keras.optimizers.Adam(config.actor_lr)",
+           "self.actor_optimizer = keras.optimizers.Adam(config.critic_lr)", "the learning rates mixed up"),
+    # --- the order and presence of Algorithm 1's steps ---------------------------------------------
+    Mutant("actor-step-before-critic-step", AGENT, STEPS,
+           "        actor_loss = self.actor_step(obs)\n"
+           "        critic_loss = self.critic_step(obs, action, reward, next_obs, terminated)\n"
+           "        self.move_targets(self.tau)\n", "the actor steps on the critic from before its step"),
+    Mutant("targets-move-before-the-steps", AGENT, STEPS,
+           "        self.move_targets(self.tau)\n"
+           "        critic_loss = self.critic_step(obs, action, reward, next_obs, terminated)\n"
+           "        actor_loss = self.actor_step(obs)\n", "the soft update toward the networks before they learn"),
+    Mutant("no-actor-step", AGENT, "        actor_loss = self.actor_step(obs)\n",
+           "        actor_loss = tf.constant(0.0)\n", "the actor never learns"),
+    Mutant("no-critic-step", AGENT,
+           "        critic_loss = self.critic_step(obs, action, reward, next_obs, terminated)\n",
+           "        critic_loss = tf.constant(0.0)\n", "the critic never learns"),
+    Mutant("no-target-update", AGENT, "        self.move_targets(self.tau)\n        return critic_loss, actor_loss",
+           "        return critic_loss, actor_loss", "the targets stay at their initial copy"),
+    # --- the target networks --------------------------------------------------------------------------
+    Mutant("polyak-toward-the-target", AGENT, "target_variable.assign(polyak(target_variable, variable, tau))",
+           "target_variable.assign(polyak(variable, target_variable, tau))",
+           "theta' <- tau theta' + (1 - tau) theta: the target jumps to the online network"),
+    Mutant("targets-not-copied-at-start", AGENT, "        self.move_targets(1.0)  #", "        pass  #",
+           "mu' and Q' start from their own random initialisation"),
+    Mutant("tau-ignored", AGENT, "keras.Variable(config.tau,", "keras.Variable(0.005,",
+           "tau hard-coded to the default"),
+    # --- K updates in one call ------------------------------------------------------------------------
+    Mutant("update-many-runs-only-the-first", AGENT, "        if len(batches.obs) == 1:\n", "        if True:\n",
+           "K batches passed, one update made"),
+    Mutant("update-loop-skips-the-last", AGENT, "k < tf.shape(obs)[0]", "k < tf.shape(obs)[0] - 1",
+           "an off-by-one in the while loop over K batches"),
+    Mutant("update-loop-repeats-the-first-batch", AGENT,
+           "self._update_step(obs[k], action[k], reward[k], next_obs[k], terminated[k])",
+           "self._update_step(obs[0], action[0], reward[0], next_obs[0], terminated[0])",
+           "K updates on the same batch"),
+    # --- acting ------------------------------------------------------------------------------------------
+    Mutant("act-without-clip", AGENT, "return np.clip(action, self.action_low, self.action_high).astype(np.float32)",
+           "return action.astype(np.float32)", "mu(s) + N sent out of the bounds (issue 10, change 4)"),
+    Mutant("act-with-stale-weights", AGENT, "        self.policy.use_weights([w.numpy() for w in actor_weights])\n",
+           "", "the NumPy policy never sees the actor's updates"),
+    Mutant("resume-acts-with-initial-weights", AGENT,
+           "            variable.assign(arrays[name])\n"
+           "        self.policy.use_weights([w.numpy() for w in self.actor.weights])",
+           "            variable.assign(arrays[name])", "a restored agent acts with the weights it was built with"),
+    # --- the loop --------------------------------------------------------------------------------------
+    Mutant("truncation-stored-as-terminal", LOOP, "buffer.add(obs, action, reward, next_obs, terminated)",
+           "buffer.add(obs, action, reward, next_obs, terminated or truncated)",
+           "a time-limit cut treated as the end of the world (issue 10, change 2)"),
+    Mutant("one-update-per-call", LOOP, "self._sample(config.update_every)", "self._sample(1)",
+           "one update per update_every steps (issue 10, change 3)"),
+    Mutant("noise-never-reset", LOOP, "        agent.noise.reset()  #", "        pass  #",
+           "the OU process carries over between episodes (issue 10, change 5)"),
+    Mutant("learning-starts-at-one-transition", LOOP, "len(buffer) >= config.batch_size", "len(buffer) >= 1",
+           "the first updates on one transition drawn batch_size times (issue 10, change 6)"),
+    Mutant("evaluation-replays-one-episode", LOOP, "env.reset(seed=seed if episode == 0 else None)",
+           "env.reset(seed=seed)", "every evaluation episode the same one (issue 10, change 7)"),
+    Mutant("acting-without-exploration", LOOP, "agent.act(obs, explore=True)", "agent.act(obs, explore=False)",
+           "training with the deterministic policy"),
+    Mutant("state-not-advanced", LOOP, "            obs = next_obs\n", "",
+           "the policy acts on the episode's first observation every step"),
+    Mutant("next-state-stored-as-state", LOOP, "buffer.add(obs, action, reward, next_obs, terminated)",
+           "buffer.add(next_obs, action, reward, next_obs, terminated)", "s' stored where s belongs"),
+    Mutant("reward-sign-flipped", LOOP, "buffer.add(obs, action, reward, next_obs, terminated)",
+           "buffer.add(obs, action, -reward, next_obs, terminated)", "costs learned as rewards"),
+    Mutant("updates-every-step", LOOP, "self.steps % config.update_every == 0", "True",
+           "update_every updates after every step"),
+    Mutant("first-reset-unseeded", LOOP, "env.reset(seed=config.seed if self.episode == 0 else None)",
+           "env.reset(seed=None)", "the environment's starting states not drawn from the run's seed"),
+    Mutant("nan-stored-before-the-check", LOOP,
+           "            _check_finite(self.steps + 1, next_obs, reward)  # before anything learns from it\n"
+           "            self.steps += 1\n            episode_steps += 1\n"
+           "            # terminated, not truncated: a time-limit cut still bootstraps from s'.\n"
+           "            buffer.add(obs, action, reward, next_obs, terminated)\n",
+           "            self.steps += 1\n            episode_steps += 1\n"
+           "            buffer.add(obs, action, reward, next_obs, terminated)\n"
+           "            _check_finite(self.steps, next_obs, reward)\n",
+           "a NaN transition enters the buffer before it is refused"),
+    Mutant("evaluation-seeded-as-training", LOOP, "config.seed + 1_000_000 if seed is None",
+           "config.seed if seed is None",
+           "evaluation replays training's starting states"),
+    Mutant("evaluation-unclipped", LOOP,
+           "np.clip(policy(obs), env.action_space.low, env.action_space.high)", "policy(obs)",
+           "the evaluated policy acts an ulp outside the bounds"),
+)
+
+
+def check_catalogue(mutants: tuple[Mutant, ...] = CATALOGUE, root: Path = ROOT) -> list[str]:
+    """What no longer applies: a mutant whose text is not found exactly once, a name used twice."""
+    problems = []
+    names = [mutant.name for mutant in mutants]
+    problems += [f"{name}: named twice" for name in sorted({n for n in names if names.count(n) > 1})]
+    for mutant in mutants:
+        count = (root / mutant.path).read_text().count(mutant.old)
+        if count != 1:
+            problems.append(f"{mutant.name}: its text is found {count} times in {mutant.path}, not once")
+    return problems
+
+
+def copy_project(destination: Path) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis")
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=ignore)
+        else:
+            shutil.copy2(source, destination / name)
+
+
+def suite_env(copy: Path) -> dict[str, str]:
+    # The copy first on the path, ahead of an installed (or editable) ddpg; subprocesses inherit it.
+    return {**os.environ, "PYTHONPATH": str(copy), "HYPOTHESIS_PROFILE": "dev", "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def run_suite(copy: Path) -> tuple[str, str, float]:
+    """(survived | killed | timeout, the first failing test, seconds) for the suite run in `copy`."""
+    found = subprocess.run([sys.executable, "-c", "import ddpg; print(ddpg.__file__)"], cwd=copy,
+                           env=suite_env(copy), capture_output=True, text=True)
+    if not found.stdout.strip().startswith(str(copy)):
+        raise SystemExit(f"error: the copy's ddpg is not the one imported ({found.stdout.strip() or found.stderr})")
+    rest = sorted(str(path.relative_to(copy)) for folder in ("tests", "property_tests")
+                  for path in (copy / folder).glob("test_*.py") if str(path.relative_to(copy)) not in FIRST)
+    start = time.monotonic()
+    for tests in (FIRST, rest):
+        try:
+            result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-rfE", "-p", "no:cacheprovider",
+                                     *tests], cwd=copy, env=suite_env(copy), capture_output=True, text=True,
+                                    timeout=TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            return "timeout", f"no result in {TIMEOUT_SECONDS} s", time.monotonic() - start
+        if result.returncode != 0:
+            failed = re.search(r"^(?:FAILED|ERROR) (\S+)", result.stdout, re.MULTILINE)
+            return "killed", failed.group(1) if failed else f"pytest exit {result.returncode}", time.monotonic() - start
+    return "survived", "", time.monotonic() - start
+
+
+def run_mutant(mutant: Mutant | None) -> tuple[str, str, float]:
+    with tempfile.TemporaryDirectory(prefix="ddpg-mutant-") as directory:
+        copy = Path(directory)
+        copy_project(copy)
+        if mutant is not None:
+            path = copy / mutant.path
+            path.write_text(path.read_text().replace(mutant.old, mutant.new))
+        return run_suite(copy)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="run only these mutants")
+    parser.add_argument("--list", action="store_true", help="print the catalogue and stop")
+    args = parser.parse_args(argv)
+    if args.list:
+        for mutant in CATALOGUE:
+            print(f"{mutant.name:40} {mutant.path:18} {mutant.bug}")
+        return 0
+    unknown = set(args.names) - {mutant.name for mutant in CATALOGUE}
+    problems = check_catalogue() + [f"{name}: no such mutant" for name in sorted(unknown)]
+    if problems:
+        print("error: the catalogue does not apply:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    selected = [mutant for mutant in CATALOGUE if not args.names or mutant.name in args.names]
+    start = time.monotonic()
+    if not args.names:
+        status, failed, seconds = run_mutant(None)
+        print(f"unmutated suite: {'passed' if status == 'survived' else f'{status} at {failed}'} ({seconds:.0f} s)",
+              flush=True)
+        if status != "survived":
+            return 2
+    survivors = []
+    print("| mutant | file | killed by | seconds |\n| --- | --- | --- | ---: |", flush=True)
+    for mutant in selected:
+        status, failed, seconds = run_mutant(mutant)
+        if status == "survived":
+            survivors.append(mutant.name)
+        print(f"| {mutant.name} | {mutant.path} | {failed if status == 'killed' else status.upper()} | {seconds:.0f} |",
+              flush=True)
+    print(f"\n{len(selected) - len(survivors)} of {len(selected)} mutants killed"
+          f"{': survived ' + ', '.join(survivors) if survivors else ''} ({time.monotonic() - start:.0f} s in all)")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
