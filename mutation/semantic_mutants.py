@@ -177,10 +177,10 @@ def check_catalogue(mutants: tuple[Mutant, ...] = CATALOGUE, root: Path = ROOT) 
     return problems
 
 
-def copy_project(destination: Path) -> None:
+def copy_project(destination: Path, root: Path = ROOT) -> None:
     ignore = shutil.ignore_patterns("__pycache__", ".hypothesis")
     for name in COPIED:
-        source = ROOT / name
+        source = root / name
         if source.is_dir():
             shutil.copytree(source, destination / name, ignore=ignore)
         else:
@@ -215,10 +215,10 @@ def run_suite(copy: Path) -> tuple[str, str, float]:
     return "survived", "", time.monotonic() - start
 
 
-def run_mutant(mutant: Mutant | None) -> tuple[str, str, float]:
+def run_mutant(mutant: Mutant | None, project: Path) -> tuple[str, str, float]:
     with tempfile.TemporaryDirectory(prefix="ddpg-mutant-") as directory:
         copy = Path(directory)
-        copy_project(copy)
+        copy_project(copy, project)
         if mutant is not None:
             path = copy / mutant.path
             path.write_text(path.read_text().replace(mutant.old, mutant.new))
@@ -240,9 +240,16 @@ def main(argv: list[str] | None = None) -> int:
         print("error: the catalogue does not apply:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 2
     selected = [mutant for mutant in CATALOGUE if not args.names or mutant.name in args.names]
+    with tempfile.TemporaryDirectory(prefix="ddpg-snapshot-") as snapshot:
+        # Every mutant is made from one snapshot: edits to the tree during the run do not leak in.
+        copy_project(Path(snapshot))
+        return run_catalogue(selected, Path(snapshot), baseline=not args.names)
+
+
+def run_catalogue(selected: list[Mutant], project: Path, baseline: bool) -> int:
     start = time.monotonic()
-    if not args.names:
-        status, failed, seconds = run_mutant(None)
+    if baseline:
+        status, failed, seconds = run_mutant(None, project)
         print(f"unmutated suite: {'passed' if status == 'survived' else f'{status} at {failed}'} ({seconds:.0f} s)",
               flush=True)
         if status != "survived":
@@ -250,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     survivors = []
     print("| mutant | file | killed by | seconds |\n| --- | --- | --- | ---: |", flush=True)
     for mutant in selected:
-        status, failed, seconds = run_mutant(mutant)
+        status, failed, seconds = run_mutant(mutant, project)
         if status == "survived":
             survivors.append(mutant.name)
         print(f"| {mutant.name} | {mutant.path} | {failed if status == 'killed' else status.upper()} | {seconds:.0f} |",

@@ -1,6 +1,9 @@
-"""DDPG must learn a problem whose answer is known, and a broken update must not.
+"""DDPG must learn problems whose answers are known, and a broken update must not.
 
-The environment: s ~ U(-1, 1); reward r = -(a - 0.5 s)^2 - s^2; the episode terminates after the
+Two problems: the optimal one-step policy below (the actor, and the critic's terminal mask), and
+`TwoStarts` further down (the critic's bootstrapping through a time limit, and its stop at a true end).
+
+The one-step environment: s ~ U(-1, 1); reward r = -(a - 0.5 s)^2 - s^2; the episode terminates after the
 one step, with next observation s' = a. Q(s, a) = r exactly, so the optimal policy is mu(s) = 0.5 s.
 
 The margin: max |mu(s) - 0.5 s| < 0.15 on s in [-0.9, 0.9]. Measured with this config, a correct
