@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("ddpg", "tests", "property_tests", "setup.cfg", "pyproject.toml")
+COPIED = ("ddpg", "tests", "property_tests", "mutation", "setup.cfg", "pyproject.toml")
 # Fast, strong tests first, each run stopping at its first failure: a killed mutant costs seconds,
 # only a survivor runs everything. (Two runs, since pytest orders by directory whatever it is given.)
 FIRST = ("tests/test_losses.py", "tests/test_agent.py", "tests/test_training_loop.py",
