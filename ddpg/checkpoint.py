@@ -59,16 +59,27 @@ def save_checkpoint(directory: Path, manifest: dict, arrays: dict[str, np.ndarra
     directory = Path(directory)
     tmp, old = directory.with_name(directory.name + ".tmp"), directory.with_name(directory.name + ".old")
     shutil.rmtree(tmp, ignore_errors=True)  # a previous write that was killed half-way
-    tmp.mkdir(parents=True)
-    with (tmp / ARRAYS).open("wb") as file:
-        np.savez(file, **arrays)
-    _fsync(tmp / ARRAYS)
-    (tmp / MANIFEST).write_text(json.dumps({"format": FORMAT, **manifest, "arrays_sha256": _sha256(tmp / ARRAYS)}))
-    _fsync(tmp / MANIFEST)
-    if directory.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        directory.rename(old)
-    tmp.rename(directory)
+    try:
+        tmp.mkdir(parents=True)
+        with (tmp / ARRAYS).open("wb") as file:
+            np.savez(file, **arrays)
+        _fsync(tmp / ARRAYS)
+        (tmp / MANIFEST).write_text(json.dumps({"format": FORMAT, **manifest,
+                                                "arrays_sha256": _sha256(tmp / ARRAYS)}))
+        _fsync(tmp / MANIFEST)
+    except OSError:  # a full disk: the previous checkpoint stands, and nothing half-written lies beside it
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        if directory.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            directory.rename(old)
+        tmp.rename(directory)
+    except OSError:  # a refused rename: put the previous checkpoint back where it was
+        if old.exists() and not directory.exists():
+            old.rename(directory)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     shutil.rmtree(old, ignore_errors=True)
 
 

@@ -1,22 +1,29 @@
-"""`ddpg train | evaluate | sweep`: the command line. `python -m ddpg` is the same."""
+"""`ddpg train | evaluate | sweep`: the command line, which only parses and reports. `python -m ddpg` is the same.
+
+A user's mistake, and a fault of the machine (a full disk, a read-only directory), ends in one line
+on stderr and exit status 2; no traceback reaches the terminal for either.
+"""
 
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
-import shutil
+import json
 import sys
 from pathlib import Path
 
 from ddpg.config import DDPGConfig
 from ddpg.errors import UserInputError
 
-SWEEP_FIELDS = ("seed", "final_average_return_40", "eval_mean_return", "eval_std_return", "wall_seconds",
-                "steps_per_second")
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but its errors are one line like every other error here (not usage plus a line)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def add_config_options(parser: argparse.ArgumentParser) -> None:
+def add_config_options(parser: argparse.ArgumentParser, leave_out: tuple[str, ...] = ()) -> None:
     """One --dashed-option per DDPGConfig field, so each default lives only in the dataclass.
 
     An option not given is left out of the namespace (SUPPRESS), so that `--resume` can tell what
@@ -25,6 +32,8 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("hyperparameters (defaults: the Keras example's, but --update-every 10, "
                                       "where it updates after every step)")
     for field in dataclasses.fields(DDPGConfig):
+        if field.name in leave_out:
+            continue
         flag = "--" + field.name.replace("_", "-")
         if isinstance(field.default, tuple):
             group.add_argument(flag, type=int, nargs="+", default=argparse.SUPPRESS, metavar="N",
@@ -46,48 +55,13 @@ def config_from(values: dict) -> DDPGConfig:
         raise UserInputError(str(error)) from None
 
 
-def prepare_out_dir(out: Path, overwrite: bool) -> None:
-    """Refuse to mix two runs in one directory, and find out now, not after training, if it cannot be written."""
-    previous = [name for name in ("metrics.csv", "checkpoint", "checkpoint.old") if (out / name).exists()]
-    if previous and not overwrite:
-        raise UserInputError(f"Expected an output directory without a run in it. Received: --out {out}, which "
-                             f"holds {', '.join(previous)}; pass --resume {out} to continue it or --overwrite "
-                             "to replace it")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".ddpg-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as error:
-        raise UserInputError(f"Expected a writable output directory. Received: --out {out} "
-                             f"({error.strerror or error})") from None
-    if overwrite:  # the user asked for it: nothing of the old run may be mistaken for the new one
-        for name in ("checkpoint", "checkpoint.old", "checkpoint.tmp"):
-            shutil.rmtree(out / name, ignore_errors=True)
-        for name in ("metrics.csv", "eval.json", "actor.keras", "learning_curve.png"):
-            (out / name).unlink(missing_ok=True)
-
-
-def parse_seeds(text: str) -> list[int]:
-    """'0-9' or '0,3,5' or '0-4,7' -> a list of seeds."""
-    seeds = []
-    try:
-        for part in text.split(","):
-            first, _, last = part.partition("-")
-            seeds.extend(range(int(first), int(last or first) + 1))
-    except ValueError:
-        raise UserInputError(f"Expected seeds like 0-9 or 0,3,5. Received: --seeds {text}") from None
-    if not seeds:
-        raise UserInputError(f"Expected at least one seed. Received: --seeds {text}")
-    return seeds
-
-
-def episode_printer(total: int):
-    """A progress bar on a terminal; one plain line per episode otherwise (logs, CI)."""
+def episode_printer(total: int, done: int = 0):
+    """A progress bar on a terminal; one plain line per episode otherwise (logs, CI). `done`: episodes a
+    resumed run had already."""
     if sys.stdout.isatty():
         from tqdm import tqdm
 
-        bar = tqdm(total=total, unit="episode", dynamic_ncols=True)
+        bar = tqdm(total=total, initial=done, unit="episode", dynamic_ncols=True)
 
         def show(row: dict) -> None:
             bar.update(1)
@@ -104,120 +78,70 @@ def episode_printer(total: int):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ddpg.checkpoint import load_checkpoint
-    from ddpg.training import NonFiniteEnvironmentOutput, TrainingInterrupted, make_env, train
+    from ddpg.training import TrainingInterrupted, train
 
     given = given_config_values(args)
-    if args.checkpoint_every < 0:
-        raise UserInputError(f"Expected --checkpoint-every >= 0. Received: --checkpoint-every {args.checkpoint_every}")
+    done = 0
     if args.resume:
+        from ddpg.checkpoint import load_checkpoint
+        from ddpg.manifest import check_manifest
+
         out = Path(args.resume)
         if args.out and Path(args.out) != out:
             raise UserInputError(f"Expected --out to be the resumed directory or left out. Received: --out {args.out} "
                                  f"with --resume {out}")
-        saved = load_checkpoint(out / "checkpoint").manifest["config"]
-        config = config_from({**saved, **given})
+        if args.overwrite:
+            raise UserInputError(f"Expected --resume or --overwrite, not both. Received: --resume {out} --overwrite")
+        checkpoint = load_checkpoint(out / "checkpoint")
+        saved = check_manifest(checkpoint.manifest)
+        config = config_from({**dataclasses.asdict(saved), **given})
+        done = checkpoint.manifest["episode"]
     else:
         config = config_from(given)
         out = Path(args.out or f"runs/{config.env_id}-seed{config.seed}")
-        make_env(config.env_id).close()  # refuse a wrong environment before creating anything
-        prepare_out_dir(out, args.overwrite)
     try:
-        result = train(config, out, progress=episode_printer(config.episodes), checkpoint_every=args.checkpoint_every,
-                       resume=bool(args.resume))
+        result = train(config, out, progress=episode_printer(config.episodes, done),
+                       checkpoint_every=args.checkpoint_every, resume=bool(args.resume), overwrite=args.overwrite)
     except TrainingInterrupted as stop:
-        print(f"ddpg train: {stop}; checkpoint in {out / 'checkpoint'}. Resume with: ddpg train --resume {out}",
-              file=sys.stderr)
+        print(f"ddpg train: {stop}", file=sys.stderr)
         return 130 if stop.signal_name == "SIGINT" else 143
-    except NonFiniteEnvironmentOutput as error:
-        raise UserInputError(f"{error}; the last good state is in {out / 'checkpoint'} "
-                             f"(ddpg train --resume {out} continues from it)") from None
-    print(f"trained {config.episodes} episodes ({result.steps} steps) in {result.wall_seconds:.1f} s; "
-          f"final 40-episode average {result.average_returns[-1]:.1f}; files in {out}")
+    print(f"trained {result.episodes_trained} episodes ({config.episodes} in all, {result.steps} steps) in "
+          f"{result.wall_seconds:.1f} s; final 40-episode average {result.average_returns[-1]:.1f}; files in {out}")
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from ddpg.training import evaluate
+    from ddpg.evaluation import evaluate
+    from ddpg.run_files import write_atomically
 
-    run = Path(args.dir)
-    if not (run / "actor.keras").is_file() or not (run / "config.json").is_file():
-        raise UserInputError(f"Expected a training run directory holding actor.keras and config.json. Received: {run}")
-    if args.episodes < 1:
-        raise UserInputError(f"Expected --episodes >= 1. Received: --episodes {args.episodes}")
-    report = evaluate(run, episodes=args.episodes, seed=args.seed)
+    report = evaluate(Path(args.dir), episodes=args.episodes, seed=args.seed)
+    if args.json:
+        write_atomically(Path(args.json), json.dumps(report, indent=2) + "\n")
     print(f"{report['env_id']}: mean return {report['mean_return']:.1f} ± {report['std_return']:.1f} over "
-          f"{report['episodes']} episodes (seed {report['seed']}); wrote {run / 'eval.json'}")
+          f"{report['episodes']} episodes (seed {report['seed']})" + (f"; wrote {args.json}" if args.json else ""))
     return 0
-
-
-def _sweep_one(config: DDPGConfig, out: Path, eval_episodes: int, threads: int) -> dict:
-    """Train and evaluate one seed in a fresh process: no state shared between seeds."""
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
-    from ddpg.training import evaluate, train
-
-    result = train(config, out)
-    report = evaluate(out, episodes=eval_episodes)
-    return {"seed": config.seed, "final_average_return_40": result.average_returns[-1],
-            "eval_mean_return": report["mean_return"], "eval_std_return": report["std_return"],
-            "wall_seconds": result.wall_seconds, "steps_per_second": result.steps / result.wall_seconds}
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    import multiprocessing
-
-    from ddpg.sweep import plot_sweep
-    from ddpg.training import make_env
+    from ddpg.sweep import format_sweep_table, parse_seeds, run_sweep
 
     seeds = parse_seeds(args.seeds)
-    if args.workers < 1:
-        raise UserInputError(f"Expected --workers >= 1. Received: --workers {args.workers}")
     configs = [config_from({**given_config_values(args), "seed": seed}) for seed in seeds]
     out = Path(args.out or f"runs/sweep-{configs[0].env_id}")
-    if (out / "sweep.csv").exists() and not args.overwrite:
-        raise UserInputError(f"Expected an output directory without a sweep in it. Received: --out {out}, which "
-                             "holds sweep.csv; pass --overwrite to replace it")
-    make_env(configs[0].env_id).close()  # refuse a wrong environment before creating anything
-    out.mkdir(parents=True, exist_ok=True)
-    cores = multiprocessing.cpu_count()
-    threads = max(1, cores // args.workers)  # two trainings on two cores would otherwise fight
-    jobs = [(config, out / f"seed_{config.seed}", args.eval_episodes, threads) for config in configs]
-    # spawn: TensorFlow does not survive fork.
-    with multiprocessing.get_context("spawn").Pool(args.workers, maxtasksperchild=1) as pool:
-        rows = sorted(pool.starmap(_sweep_one, jobs, chunksize=1), key=lambda row: row["seed"])
-    with (out / "sweep.csv").open("w", newline="") as file:
-        writer = csv.DictWriter(file, SWEEP_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    plot_sweep(out, [row["seed"] for row in rows], out / "sweep.png")
+    rows = run_sweep(configs, out, args.workers, args.eval_episodes, overwrite=args.overwrite,
+                     oversubscribe=args.oversubscribe)
     print(format_sweep_table(rows))
-    print(f"wrote {out / 'sweep.csv'} and {out / 'sweep.png'}")
+    print(f"wrote {out / 'sweep.csv'}, {out / 'sweep.json'} and {out / 'sweep.png'}")
     return 0
 
 
-def format_sweep_table(rows: list[dict]) -> str:
-    """A Markdown table of the sweep, with the median and the count of seeds at or above -200."""
-    import statistics
-
-    lines = ["| seed | final 40-episode average | evaluation mean ± std | wall s | steps/s |",
-             "| ---: | ---: | ---: | ---: | ---: |"]
-    for row in rows:
-        lines.append(f"| {row['seed']} | {row['final_average_return_40']:.1f} | {row['eval_mean_return']:.1f} ± "
-                     f"{row['eval_std_return']:.1f} | {row['wall_seconds']:.0f} | {row['steps_per_second']:.0f} |")
-    evals = [row["eval_mean_return"] for row in rows]
-    lines.append(f"\nevaluation: median {statistics.median(evals):.1f}, worst {min(evals):.1f}, "
-                 f"{sum(e >= -200 for e in evals)} of {len(evals)} seeds >= -200")
-    return "\n".join(lines)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ddpg", description="DDPG (Lillicrap et al. 2016) on Keras 3.")
+    # allow_abbrev=False: `--seed` must never quietly mean `--seeds`, nor `--ep` `--episodes`.
+    parser = Parser(prog="ddpg", description="DDPG (Lillicrap et al. 2016) on Keras 3.", allow_abbrev=False)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train on an environment and save the actor, metrics and a plot")
+    train = commands.add_parser("train", help="train on an environment and save the actor, metrics and a plot",
+                                allow_abbrev=False)
     train.add_argument("--out", metavar="DIR", help="where the run's files go (default: runs/ENV_ID-seedSEED)")
     train.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     train.add_argument("--resume", metavar="DIR",
@@ -229,20 +153,24 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(train)
     train.set_defaults(run=cmd_train)
 
-    evaluate = commands.add_parser("evaluate", help="run a trained actor without noise; writes eval.json")
+    evaluate = commands.add_parser("evaluate", help="run a trained actor without noise; reads the run, writes nothing "
+                                   "into it", allow_abbrev=False)
     evaluate.add_argument("dir", metavar="DIR", help="a directory written by `ddpg train`")
     evaluate.add_argument("--episodes", type=int, default=10, help="evaluation episodes (default: 10)")
     evaluate.add_argument("--seed", type=int, default=None,
                           help="environment seed (default: the training seed + 1000000)")
+    evaluate.add_argument("--json", metavar="FILE", help="also write the report, with every return, to FILE")
     evaluate.set_defaults(run=cmd_evaluate)
 
-    sweep = commands.add_parser("sweep", help="train and evaluate several seeds; writes sweep.csv and sweep.png")
-    sweep.add_argument("--seeds", default="0-9", help="seeds, like 0-9 or 0,3,5 (default: 0-9)")
-    sweep.add_argument("--workers", type=int, default=2, help="processes at once (default: 2)")
+    sweep = commands.add_parser("sweep", help="train and evaluate several seeds; writes sweep.csv, sweep.json and "
+                                "sweep.png", allow_abbrev=False)
+    sweep.add_argument("--seeds", default="0-9", help="distinct seeds, like 0-9 or 0,3,5 (default: 0-9)")
+    sweep.add_argument("--workers", type=int, default=2, help="processes at once, at most the cores (default: 2)")
+    sweep.add_argument("--oversubscribe", action="store_true", help="allow more --workers than cores")
     sweep.add_argument("--eval-episodes", type=int, default=10, help="evaluation episodes per seed (default: 10)")
     sweep.add_argument("--out", metavar="DIR", help="where the sweep goes (default: runs/sweep-ENV_ID)")
     sweep.add_argument("--overwrite", action="store_true", help="replace a sweep already in --out")
-    add_config_options(sweep)
+    add_config_options(sweep, leave_out=("seed",))  # --seeds sets it, one run each
     sweep.set_defaults(run=cmd_sweep)
     return parser
 
@@ -253,6 +181,14 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except UserInputError as error:
         print(f"ddpg {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # the machine's fault, not the user's, but no less one line
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"ddpg {args.command}: error: {where}{error.strerror or error}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"ddpg {args.command}: error: out of memory; try a smaller --buffer-capacity or smaller networks",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"ddpg {args.command}: interrupted", file=sys.stderr)

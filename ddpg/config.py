@@ -13,29 +13,42 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+# Keras seeds NumPy's legacy generator, which takes 32-bit seeds.
+MAX_SEED = 2**32 - 1
+
 # A check takes the field's name and value and returns None when the value is allowed, else what
 # was expected, in words: "0 < tau <= 1".
 Check = Callable[[str, Any], "str | None"]
 
 
-def interval(low: float | None = None, high: float | None = None, *, low_open: bool = False,
-             high_open: bool = False, integer: bool = False) -> Check:
-    """Values in a real (or integer) interval; either end may be open or absent."""
+@dataclass(frozen=True)
+class Interval:
+    """A check: values in a real (or integer) interval from low to high; either end may be open, high absent.
 
-    def check(name: str, value: Any) -> str | None:
-        if integer and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+    An object called at validation, not a closure made at import, so that mutation testing sees which
+    tests run the check's code.
+    """
+
+    low: float
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+
+    def __call__(self, name: str, value: Any) -> str | None:
+        low, high = self.low, self.high
+        if self.integer and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
             return f"{name} to be an integer"
-        if low is not None and high is not None:
-            expected = f"{low:g} {'<' if low_open else '<='} {name} {'<' if high_open else '<='} {high:g}"
+        lo, hi = (low, high) if self.integer else (f"{low:g}", f"{high:g}" if high is not None else None)
+        if high is not None:
+            expected = f"{lo} {'<' if self.low_open else '<='} {name} {'<' if self.high_open else '<='} {hi}"
         else:
-            expected = f"{name} {'>' if low_open else '>='} {low:g}"
+            expected = f"{name} {'>' if self.low_open else '>='} {lo}"
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
             return expected
-        too_low = value <= low if low_open else value < low
-        too_high = high is not None and (value >= high if high_open else value > high)
+        too_low = value <= low if self.low_open else value < low
+        too_high = high is not None and (value >= high if self.high_open else value > high)
         return expected if too_low or too_high else None
-
-    return check
 
 
 def layer_sizes(name: str, value: Any) -> str | None:
@@ -58,19 +71,19 @@ class DDPGConfig:
     """Hyperparameters of a DDPG run (Lillicrap et al. 2016), with the Keras example's defaults."""
 
     env_id: str = setting("Pendulum-v1", non_empty_string, "Gymnasium environment id (continuous Box actions)")
-    episodes: int = setting(100, interval(1, integer=True), "training episodes")
-    seed: int = setting(0, interval(0, integer=True),
+    episodes: int = setting(100, Interval(1, integer=True), "training episodes")
+    seed: int = setting(0, Interval(0, MAX_SEED, integer=True),
                         "one seed for the environment, the noise, replay sampling and Keras")
-    gamma: float = setting(0.99, interval(0, 1), "discount factor gamma")
-    tau: float = setting(0.005, interval(0, 1, low_open=True),
+    gamma: float = setting(0.99, Interval(0, 1), "discount factor gamma")
+    tau: float = setting(0.005, Interval(0, 1, low_open=True),
                          "Polyak rate tau of the target networks: theta' <- tau theta + (1 - tau) theta'")
-    actor_lr: float = setting(0.001, interval(0, low_open=True), "Adam learning rate of the actor mu")
-    critic_lr: float = setting(0.002, interval(0, low_open=True), "Adam learning rate of the critic Q")
-    buffer_capacity: int = setting(50_000, interval(1, integer=True), "replay buffer size, in transitions")
-    batch_size: int = setting(64, interval(1, integer=True), "minibatch size N of each update")
-    ou_theta: float = setting(0.15, interval(0), "Ornstein-Uhlenbeck mean reversion theta")
-    ou_sigma: float = setting(0.2, interval(0), "Ornstein-Uhlenbeck diffusion sigma (in action units)")
-    ou_dt: float = setting(0.01, interval(0, low_open=True), "Ornstein-Uhlenbeck time step dt")
+    actor_lr: float = setting(0.001, Interval(0, low_open=True), "Adam learning rate of the actor mu")
+    critic_lr: float = setting(0.002, Interval(0, low_open=True), "Adam learning rate of the critic Q")
+    buffer_capacity: int = setting(50_000, Interval(1, integer=True), "replay buffer size, in transitions")
+    batch_size: int = setting(64, Interval(1, integer=True), "minibatch size N of each update")
+    ou_theta: float = setting(0.15, Interval(0), "Ornstein-Uhlenbeck mean reversion theta")
+    ou_sigma: float = setting(0.2, Interval(0), "Ornstein-Uhlenbeck diffusion sigma (in action units)")
+    ou_dt: float = setting(0.01, Interval(0, low_open=True), "Ornstein-Uhlenbeck time step dt")
     actor_hidden: tuple[int, ...] = setting((256, 256), layer_sizes, "actor hidden layer sizes")
     critic_state_hidden: tuple[int, ...] = setting((16, 32), layer_sizes,
                                                    "critic layers on the observation alone")
@@ -79,7 +92,7 @@ class DDPGConfig:
                                              "critic layers after the two branches are joined")
     # 10, not the example's 1: on seeds 0-19 both evaluated at a median of -153 (README, "Results"),
     # and one compiled call per 10 steps makes a training step about 3x faster.
-    update_every: int = setting(10, interval(1, integer=True),
+    update_every: int = setting(10, Interval(1, integer=True),
                                 "environment steps between update calls; each call makes that many updates, so "
                                 "there is always one update per step (1: after every step, as in the example)")
 

@@ -76,9 +76,21 @@ class NumpyPolicy:
 
     @classmethod
     def from_actor(cls, actor: keras.Model) -> NumpyPolicy:
-        """Read the structure of a `build_actor` model (or one loaded from `actor.keras`)."""
-        dense = [layer for layer in actor.layers if isinstance(layer, layers.Dense)]
-        (rescaling,) = [layer for layer in actor.layers if isinstance(layer, layers.Rescaling)]
+        """Read the structure of a `build_actor` model (or one loaded from `actor.keras`).
+
+        Anything this copy could not mirror exactly (another kind of layer, another activation, a
+        branch) is refused, never skipped: a skipped layer would act differently from the saved model.
+        """
+        kinds = [type(layer).__name__ for layer in actor.layers]
+        dense = actor.layers[1:-1]
+        if (kinds[0] != "InputLayer" or kinds[-1] != "Rescaling" or not dense
+                or any(type(layer).__name__ != "Dense" or not layer.use_bias for layer in dense)):
+            raise ValueError(f"Expected an actor of Dense layers ending in Rescaling, as build_actor makes. "
+                             f"Received: layers {', '.join(kinds)}")
+        unknown = [layer.activation.__name__ for layer in dense if layer.activation.__name__ not in _ACTIVATIONS]
+        if unknown:
+            raise ValueError(f"Expected activations among {', '.join(_ACTIVATIONS)}. Received: {', '.join(unknown)}")
+        rescaling = actor.layers[-1]
         return cls([layer.activation.__name__ for layer in dense],
                    [w.numpy() for layer in dense for w in (layer.kernel, layer.bias)],
                    np.asarray(rescaling.scale, np.float32), np.asarray(rescaling.offset, np.float32))

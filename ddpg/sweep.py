@@ -1,44 +1,116 @@
-"""The picture of a sweep: returns across seeds, episode by episode."""
+"""`ddpg sweep`: one config over several seeds, each trained and evaluated in a fresh process."""
 
 from __future__ import annotations
 
 import csv
+import io
+import json
+import multiprocessing
+import statistics
 from pathlib import Path
 
-import numpy as np
+from ddpg.config import MAX_SEED, DDPGConfig
+from ddpg.errors import UserInputError
+from ddpg.run_files import RunFilesError, write_atomically
 
-from ddpg.training import AVERAGE_WINDOW
+SWEEP_FIELDS = ("seed", "final_average_return_40", "eval_mean_return", "eval_std_return", "wall_seconds",
+                "steps_per_second")
+SOLVED = -200  # Pendulum-v1: the evaluation mean a solved seed reaches
 
 
-def plot_sweep(sweep_dir: Path, seeds: list[int], path: Path) -> None:
-    """Mean episode return across seeds with its min-max and +-1 std bands, and each seed's 40-average."""
-    import matplotlib
+def parse_seeds(text: str) -> list[int]:
+    """'0-9' or '0,3,5' or '0-4,7' -> distinct seeds in [0, MAX_SEED], in the order given."""
+    seeds = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.partition("-")
+            seeds.extend(range(int(first), int(last or first) + 1))
+    except ValueError:
+        raise UserInputError(f"Expected seeds like 0-9 or 0,3,5. Received: --seeds {text}") from None
+    if not seeds:
+        raise UserInputError(f"Expected at least one seed. Received: --seeds {text}")
+    if len(set(seeds)) != len(seeds):
+        twice = sorted({seed for seed in seeds if seeds.count(seed) > 1})
+        raise UserInputError(f"Expected distinct seeds, one run directory each. Received: --seeds {text} "
+                             f"(twice: {', '.join(map(str, twice))})")
+    if not all(0 <= seed <= MAX_SEED for seed in seeds):
+        raise UserInputError(f"Expected seeds from 0 to {MAX_SEED}. Received: --seeds {text}")
+    return seeds
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    returns, averages = [], []
-    for seed in seeds:
-        with (sweep_dir / f"seed_{seed}" / "metrics.csv").open() as file:
-            rows = list(csv.DictReader(file))
-        returns.append([float(row["return"]) for row in rows])
-        averages.append([float(row["average_return_40"]) for row in rows])
-    returns, averages = np.array(returns), np.array(averages)
-    episodes = np.arange(1, returns.shape[1] + 1)
-    mean, std = returns.mean(axis=0), returns.std(axis=0)
+def check_workers(workers: int, oversubscribe: bool) -> None:
+    cores = multiprocessing.cpu_count()
+    if workers < 1 or (workers > cores and not oversubscribe):
+        raise UserInputError(f"Expected 1 <= --workers <= {cores}, the cores here (--oversubscribe allows more). "
+                             f"Received: --workers {workers}")
 
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.fill_between(episodes, returns.min(axis=0), returns.max(axis=0), color="tab:blue", alpha=0.12,
-                    label="min-max across seeds")
-    ax.fill_between(episodes, mean - std, mean + std, color="tab:blue", alpha=0.25, label="mean ± std")
-    ax.plot(episodes, mean, color="tab:blue", label=f"mean episode return ({len(seeds)} seeds)")
-    for curve in averages:
-        ax.plot(episodes, curve, color="tab:orange", alpha=0.5, linewidth=0.8)
-    ax.plot([], [], color="tab:orange", label=f"each seed's {AVERAGE_WINDOW}-episode average")
-    ax.set_xlabel("episode")
-    ax.set_ylabel("return")
-    ax.legend(loc="lower right")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+
+def run_sweep(configs: list[DDPGConfig], out: Path, workers: int, eval_episodes: int, overwrite: bool = False,
+              oversubscribe: bool = False) -> list[dict]:
+    """Train and evaluate each config (one per seed) in its own process into out/seed_N; write out/sweep.csv,
+    out/sweep.json and out/sweep.png; return the rows, by seed."""
+    from ddpg.environments import make_env
+
+    check_workers(workers, oversubscribe)
+    if eval_episodes < 1:
+        raise UserInputError(f"Expected --eval-episodes >= 1. Received: --eval-episodes {eval_episodes}")
+    if (out / "sweep.csv").exists() and not overwrite:
+        raise UserInputError(f"Expected an output directory without a sweep in it. Received: --out {out}, which "
+                             "holds sweep.csv; pass --overwrite to replace it")
+    make_env(configs[0].env_id).close()  # refuse a wrong environment before creating anything
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunFilesError(f"Expected a writable output directory. Received: --out {out} ({error.strerror})") from None
+    workers = min(workers, len(configs))
+    threads = max(1, multiprocessing.cpu_count() // workers)  # two trainings on two cores would otherwise fight
+    jobs = [(config, out / f"seed_{config.seed}", eval_episodes, threads, overwrite) for config in configs]
+    # spawn: TensorFlow does not survive fork.
+    with multiprocessing.get_context("spawn").Pool(workers, maxtasksperchild=1) as pool:
+        rows = sorted(pool.starmap(_sweep_one, jobs, chunksize=1), key=lambda row: row["seed"])
+    text = io.StringIO()
+    writer = csv.DictWriter(text, SWEEP_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomically(out / "sweep.csv", text.getvalue())
+    write_atomically(out / "sweep.json", json.dumps({"rows": rows, **summary(rows)}, indent=2) + "\n")
+    from ddpg.plots import plot_sweep
+
+    plot_sweep([out / f"seed_{row['seed']}" for row in rows], out / "sweep.png")
+    return rows
+
+
+def _sweep_one(config: DDPGConfig, run_dir: Path, eval_episodes: int, threads: int, overwrite: bool) -> dict:
+    """Train and evaluate one seed in a fresh process: no state shared between seeds."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    from ddpg.evaluation import evaluate
+    from ddpg.training import train
+
+    result = train(config, run_dir, overwrite=overwrite)
+    report = evaluate(run_dir, episodes=eval_episodes)
+    return {"seed": config.seed, "final_average_return_40": result.average_returns[-1],
+            "eval_mean_return": report["mean_return"], "eval_std_return": report["std_return"],
+            "wall_seconds": result.wall_seconds, "steps_per_second": result.steps / result.wall_seconds}
+
+
+def summary(rows: list[dict]) -> dict:
+    evals = [row["eval_mean_return"] for row in rows]
+    return {"median_eval_mean_return": statistics.median(evals), "worst_eval_mean_return": min(evals),
+            "solved_threshold": SOLVED, "solved_seeds": sum(e >= SOLVED for e in evals), "seeds": len(evals)}
+
+
+def format_sweep_table(rows: list[dict]) -> str:
+    """A Markdown table of the sweep, with the median and the count of seeds at or above -200."""
+    lines = ["| seed | final 40-episode average | evaluation mean ± std | wall s | steps/s |",
+             "| ---: | ---: | ---: | ---: | ---: |"]
+    for row in rows:
+        lines.append(f"| {row['seed']} | {row['final_average_return_40']:.1f} | {row['eval_mean_return']:.1f} ± "
+                     f"{row['eval_std_return']:.1f} | {row['wall_seconds']:.0f} | {row['steps_per_second']:.0f} |")
+    total = summary(rows)
+    lines.append(f"\nevaluation: median {total['median_eval_mean_return']:.1f}, worst "
+                 f"{total['worst_eval_mean_return']:.1f}, {total['solved_seeds']} of {total['seeds']} seeds "
+                 f">= {SOLVED}")
+    return "\n".join(lines)

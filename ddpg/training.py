@@ -1,21 +1,18 @@
-"""The training loop of DDPG (Lillicrap et al. 2016, Algorithm 1), evaluation, and the run's files.
-
-Only this module knows Gymnasium.
+"""The training loop of DDPG (Lillicrap et al. 2016, Algorithm 1), and `train`, which runs it into a run
+directory: everything is validated first, then the directory is locked, then files are written.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
-import io
-import json
 import math
 import os
+import shutil
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,38 +20,33 @@ from typing import TYPE_CHECKING
 import gymnasium as gym
 import numpy as np
 
-from ddpg.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from ddpg.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from ddpg.config import DDPGConfig
+from ddpg.environments import NonFiniteEnvironmentOutput, check_finite, make_env
 from ddpg.errors import UserInputError
+from ddpg.manifest import check_manifest, generator_from_state
+from ddpg.memory import check_fits_in_memory
 from ddpg.noise import OrnsteinUhlenbeckNoise
 from ddpg.replay_buffer import Batch, ReplayBuffer
+from ddpg.run_files import RunFiles, read_metrics, reported_os_errors, run_lock, trailing_average
 
 if TYPE_CHECKING:  # the agent loads TensorFlow; importing ddpg.training must not
     from ddpg.agent import DDPGAgent
 
-METRICS_FIELDS = ("episode", "steps", "return", "average_return_40", "wall_seconds", "steps_per_second",
-                  "critic_loss", "actor_loss")
-AVERAGE_WINDOW = 40  # the Keras example reports the mean return of the last 40 episodes
-
-
-def trailing_average(returns: list[float]) -> float:
-    """Mean of the last AVERAGE_WINDOW returns (fewer at the start), the example's reported number."""
-    return float(np.mean(returns[-AVERAGE_WINDOW:]))
-
-
-class UnusableEnvironment(UserInputError):
-    """The environment cannot be used: unknown id, discrete actions, or NaN in what it returns."""
-
-
-class NonFiniteEnvironmentOutput(UnusableEnvironment):
-    """The environment returned NaN or infinity; training stopped with a checkpoint of the last good state."""
-
 
 class TrainingInterrupted(Exception):
-    """SIGINT or SIGTERM arrived; training stopped after the current step and wrote a checkpoint."""
+    """SIGINT or SIGTERM arrived; training stopped and says which checkpoint it left."""
 
-    def __init__(self, signal_name: str, episode: int, steps: int) -> None:
-        super().__init__(f"stopped by {signal_name} after episode {episode} (step {steps})")
+    def __init__(self, signal_name: str, message: str) -> None:
+        super().__init__(message)
+        self.signal_name = signal_name
+
+
+class _SecondSignal(BaseException):
+    """A second SIGINT or SIGTERM: stop now, even inside a checkpoint write (BaseException: nothing swallows it)."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
         self.signal_name = signal_name
 
 
@@ -70,35 +62,7 @@ class TrainResult:
     out_dir: Path | None = None
     agent: DDPGAgent | None = None
     buffer: ReplayBuffer | None = None
-
-
-def make_env(env_id: str) -> gym.Env:
-    """gym.make, refusing ids that do not exist and action spaces that are not continuous."""
-    try:
-        env = gym.make(env_id)  # no render_mode: never a window
-    except gym.error.Error as error:
-        raise UnusableEnvironment(f"Expected a registered Gymnasium environment id. Received: env_id={env_id!r} "
-                                  f"({error})") from None
-    if not isinstance(env.action_space, gym.spaces.Box) or not np.issubdtype(env.action_space.dtype, np.floating):
-        env.close()
-        raise UnusableEnvironment(f"Expected an environment with a continuous Box action space; DDPG cannot act "
-                                  f"in {env.action_space}. Received: env_id={env_id!r}")
-    if not np.all(np.isfinite(env.action_space.low)) or not np.all(np.isfinite(env.action_space.high)):
-        env.close()
-        raise UnusableEnvironment(f"Expected finite action bounds, since the actor maps tanh onto them. "
-                                  f"Received: low={env.action_space.low}, high={env.action_space.high} "
-                                  f"for env_id={env_id!r}")
-    if len(env.observation_space.shape) != 1:
-        env.close()
-        raise UnusableEnvironment(f"Expected a flat Box observation space. Received: {env.observation_space} "
-                                  f"for env_id={env_id!r}")
-    return env
-
-
-def _check_finite(step: int, obs: np.ndarray, reward: float) -> None:
-    if not (np.all(np.isfinite(obs)) and math.isfinite(reward)):
-        raise NonFiniteEnvironmentOutput(f"Expected finite observations and rewards from the environment. "
-                                         f"Received: observation={obs}, reward={reward} at step {step}")
+    episodes_trained: int = 0  # by this call: fewer than config.episodes when it resumed a run
 
 
 class Trainer:
@@ -108,9 +72,9 @@ class Trainer:
     sampling, and the environment through its first reset.
     """
 
-    def __init__(self, config: DDPGConfig) -> None:
+    def __init__(self, config: DDPGConfig, env: gym.Env | None = None) -> None:
         self.config = config
-        self.env = make_env(config.env_id)  # before TensorFlow loads: a wrong id is refused in a blink
+        self.env = env if env is not None else make_env(config.env_id)  # before TensorFlow loads
 
         import keras
 
@@ -142,7 +106,7 @@ class Trainer:
         while True:
             action = agent.act(obs, explore=True)  # a = clip(mu(s) + N, low, high)
             next_obs, reward, terminated, truncated, _ = self.env.step(action)
-            _check_finite(self.steps + 1, next_obs, reward)  # before anything learns from it
+            check_finite(self.steps + 1, next_obs, action, reward)  # as float32, before anything learns from it
             self.steps += 1
             episode_steps += 1
             # terminated, not truncated: a time-limit cut still bootstraps from s'.
@@ -154,7 +118,7 @@ class Trainer:
             if terminated or truncated:
                 break
             if self.stop_requested:
-                raise TrainingInterrupted(self.stop_requested, self.episode, self.steps)
+                raise TrainingInterrupted(self.stop_requested, "")
         seconds = time.perf_counter() - start
         self.episode += 1
         self.returns.append(episode_return)
@@ -193,9 +157,7 @@ class Trainer:
                               {name.removeprefix("buffer/"): a for name, a in arrays.items()
                                if name.startswith("buffer/")})
         self.agent.noise.set_state(manifest["noise"])
-        env_rng = manifest["rng"]["env"]
-        self.env.unwrapped.np_random = np.random.Generator(getattr(np.random, env_rng["bit_generator"])())
-        self.env.unwrapped.np_random.bit_generator.state = env_rng
+        self.env.unwrapped.np_random = generator_from_state(manifest["rng"]["env"])
         self.episode, self.steps = int(manifest["episode"]), int(manifest["steps"])
         self.returns = [float(r) for r in manifest["returns"]]
         self.losses = dict(manifest["losses"])
@@ -203,33 +165,87 @@ class Trainer:
 
 def train(config: DDPGConfig, out_dir: str | os.PathLike | None = None,
           progress: Callable[[dict], None] | None = None, checkpoint_every: int = 10,
-          resume: bool = False) -> TrainResult:
+          resume: bool = False, overwrite: bool = False) -> TrainResult:
     """Train DDPG on config.env_id; with out_dir, write config.json, metrics.csv, actor.keras, a plot
     and checkpoints.
+
+    Everything is checked before anything is written: the config, the environment's spaces, the
+    memory the buffer and networks need, and on resume the whole checkpoint and metrics.csv. Then
+    the run directory is locked (a second writer is refused) and, with overwrite, the old run removed.
 
     Args:
         config: the hyperparameters.
         out_dir: where the run's files go; nothing is written when None.
         progress: called with each episode's metrics row as it ends.
         checkpoint_every: write out_dir/checkpoint every this many episodes (0: only at the end);
-            also when stopped by SIGINT or SIGTERM, or by non-finite output of the environment.
+            also when stopped by SIGINT or SIGTERM, or by a non-finite transition.
         resume: continue the run in out_dir from its checkpoint, up to config.episodes; config
             must equal the checkpoint's but for `episodes`.
+        overwrite: replace a run already in out_dir.
     """
-    checkpoint = load_checkpoint(Path(out_dir) / "checkpoint") if resume and out_dir is not None else None
-    if checkpoint:
-        check_resumable(config, DDPGConfig(**checkpoint.manifest["config"]))
-    trainer = Trainer(config)
-    run = RunFiles(Path(out_dir), config, resume_from=checkpoint) if out_dir is not None else None
+    if not isinstance(checkpoint_every, int) or checkpoint_every < 0:
+        raise UserInputError(f"Expected --checkpoint-every >= 0. Received: --checkpoint-every {checkpoint_every}")
+    env = make_env(config.env_id)
+    try:
+        check_fits_in_memory(config, env.observation_space.shape[0], env.action_space.shape[0])
+        with contextlib.ExitStack() as stack:
+            run = _open_run(stack, Path(out_dir), config, resume, overwrite) if out_dir is not None else None
+            return _train(config, env, run, progress, checkpoint_every, overwrite)
+    finally:
+        env.close()
+
+
+@dataclass
+class _Run:
+    files: RunFiles
+    checkpoint: Checkpoint | None
+
+
+def _open_run(stack: contextlib.ExitStack, run_dir: Path, config: DDPGConfig, resume: bool, overwrite: bool) -> _Run:
+    """Lock the run directory and read (resume) or check (new run) what is in it; writes nothing but the lock."""
+    if resume and not run_dir.is_dir():
+        raise CheckpointError(f"Expected a run directory with a checkpoint. Received: {run_dir}, which does not exist")
+    with reported_os_errors(run_dir, "create"):
+        run_dir.mkdir(parents=True, exist_ok=True)
+    stack.enter_context(run_lock(run_dir))
+    files = RunFiles(run_dir)
+    if not resume:
+        files.check_no_run(overwrite)
+        return _Run(files, None)
+    checkpoint = load_checkpoint(run_dir / "checkpoint")
+    check_resumable(config, check_manifest(checkpoint.manifest))
+    done = checkpoint.manifest["episode"]
+    if config.episodes < done:
+        raise UserInputError(f"Expected --episodes >= {done}, the episodes the checkpoint has done. "
+                             f"Received: --episodes {config.episodes}")
+    read_metrics(files.metrics, done)  # refused now, before the trainer is built, if it was tampered with
+    return _Run(files, checkpoint)
+
+
+def _train(config: DDPGConfig, env: gym.Env, run: _Run | None, progress: Callable[[dict], None] | None,
+           checkpoint_every: int, overwrite: bool) -> TrainResult:
+    trainer = Trainer(config, env)
+    checkpoint = run.checkpoint if run else None
     wall_offset = 0.0
     if checkpoint:
-        trainer.set_state(checkpoint.manifest, checkpoint.arrays)
+        try:
+            trainer.set_state(checkpoint.manifest, checkpoint.arrays)
+        except (ValueError, TypeError, KeyError) as error:
+            raise CheckpointError(f"Expected a checkpoint as ddpg wrote it. Received: {error}") from None
         wall_offset = float(checkpoint.manifest["wall_seconds"])
-    result = TrainResult(config=config, out_dir=run.dir if run else None, agent=trainer.agent,
+    if run:
+        run.files.start(config, checkpoint, overwrite)  # all is valid: the first write
+    done_before = trainer.episode
+    result = TrainResult(config=config, out_dir=run.files.dir if run else None, agent=trainer.agent,
                          buffer=trainer.buffer, returns=list(trainer.returns),
                          average_returns=[trailing_average(trainer.returns[:i]) for i in
                                           range(1, len(trainer.returns) + 1)])
     start = time.perf_counter() - wall_offset
+
+    def save() -> None:
+        if run:
+            run.files.checkpoint(trainer, time.perf_counter() - start)
+
     try:
         with _stop_on_signals(trainer):
             while trainer.episode < config.episodes:
@@ -238,25 +254,48 @@ def train(config: DDPGConfig, out_dir: str | os.PathLike | None = None,
                 result.returns.append(row["return"])
                 result.average_returns.append(row["average_return_40"])
                 if run:
-                    run.append_metrics(row)
+                    run.files.append_metrics(row)
                     if checkpoint_every and trainer.episode % checkpoint_every == 0:
-                        run.checkpoint(trainer, time.perf_counter() - start)
+                        save()
                 if progress:
                     progress(row)
                 if trainer.stop_requested:  # arrived during the episode's last step: stop at the boundary
-                    raise TrainingInterrupted(trainer.stop_requested, trainer.episode, trainer.steps)
-    except (TrainingInterrupted, NonFiniteEnvironmentOutput):
-        if run:  # the last good state: a resumed run starts the unfinished episode again
-            run.checkpoint(trainer, time.perf_counter() - start)
+                    raise TrainingInterrupted(trainer.stop_requested, "")
+            result.steps = trainer.steps
+            result.wall_seconds = time.perf_counter() - start
+            save()
+            if run:
+                run.files.finish(trainer.agent, result)
+    except (TrainingInterrupted, NonFiniteEnvironmentOutput) as stop:
+        # The last good state: a resumed run starts the unfinished episode again. A second signal
+        # during this write still leaves a complete checkpoint: this one, or the previous one.
+        with _stop_on_signals(trainer, second_stops=True):
+            try:
+                save()
+            except _SecondSignal as second:
+                raise _interrupted(second.signal_name, run, f"a second {second.signal_name} stopped the checkpoint "
+                                                            "write") from None
+        if isinstance(stop, TrainingInterrupted):
+            raise _interrupted(stop.signal_name, run, f"stopped by {stop.signal_name} after episode {trainer.episode} "
+                                                      f"(step {trainer.steps})") from None
         raise
-    finally:
-        trainer.close()
-    result.steps = trainer.steps
-    result.wall_seconds = time.perf_counter() - start
-    if run:
-        run.checkpoint(trainer, result.wall_seconds)
-        run.finish(trainer.agent, result)
+    except _SecondSignal as second:
+        raise _interrupted(second.signal_name, run, f"stopped at once by a second {second.signal_name}") from None
+    result.episodes_trained = trainer.episode - done_before
     return result
+
+
+def _interrupted(signal_name: str, run: _Run | None, what: str) -> TrainingInterrupted:
+    """What a stopped run left: which checkpoint is on disk now, the one just written or an earlier one."""
+    if run is None:
+        return TrainingInterrupted(signal_name, what)
+    shutil.rmtree(run.files.dir / "checkpoint.tmp", ignore_errors=True)  # a write cut short leaves nothing beside
+    try:
+        manifest = load_checkpoint(run.files.dir / "checkpoint").manifest
+        held = f"{run.files.dir / 'checkpoint'} holds episode {manifest['episode']} (step {manifest['steps']})"
+    except CheckpointError:
+        held = f"no checkpoint was completed in {run.files.dir}"
+    return TrainingInterrupted(signal_name, f"{what}; {held}. Resume with: ddpg train --resume {run.files.dir}")
 
 
 def check_resumable(config: DDPGConfig, saved: DDPGConfig) -> None:
@@ -268,16 +307,17 @@ def check_resumable(config: DDPGConfig, saved: DDPGConfig) -> None:
 
 
 @contextlib.contextmanager
-def _stop_on_signals(trainer: Trainer):
+def _stop_on_signals(trainer: Trainer, second_stops: bool = False) -> Iterator[None]:
     """SIGINT and SIGTERM ask the trainer to stop after the current step; a second one stops at once."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def request_stop(signum, frame):
-        if trainer.stop_requested:
-            raise KeyboardInterrupt
-        trainer.stop_requested = signal.Signals(signum).name
+        name = signal.Signals(signum).name
+        if trainer.stop_requested or second_stops:
+            raise _SecondSignal(name)
+        trainer.stop_requested = name
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -285,109 +325,3 @@ def _stop_on_signals(trainer: Trainer):
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-class RunFiles:
-    """A run's directory: config.json, metrics.csv row by row, checkpoints, and the actor and plot at the end."""
-
-    def __init__(self, directory: Path, config: DDPGConfig, resume_from: Checkpoint | None = None) -> None:
-        self.dir = directory
-        self.dir.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.dir / "config.json", json.dumps(dataclasses.asdict(config), indent=2) + "\n")
-        self.metrics = self.dir / "metrics.csv"
-        rows = []
-        if resume_from is not None and self.metrics.exists():
-            # Episodes after the checkpoint were lost with the process: they run again, so their
-            # rows go, and every episode ends up in the file exactly once.
-            with self.metrics.open(newline="") as file:
-                rows = [row for row in csv.DictReader(file)
-                        if row.get("episode", "").isdigit() and int(row["episode"]) <= resume_from.manifest["episode"]]
-        text = io.StringIO()
-        writer = csv.DictWriter(text, METRICS_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-        write_atomically(self.metrics, text.getvalue())
-        self._checkpointed_at: tuple[int, int] | None = None  # (episode, steps) of the last checkpoint written
-
-    def append_metrics(self, row: dict) -> None:
-        with self.metrics.open("a", newline="") as file:
-            csv.DictWriter(file, METRICS_FIELDS).writerow(row)
-
-    def checkpoint(self, trainer: Trainer, wall_seconds: float) -> None:
-        """Save the trainer's state, unless this very state was the last one saved (the run's end
-        often falls on a checkpoint_every boundary: the buffer is not written twice)."""
-        if self._checkpointed_at == (trainer.episode, trainer.steps):
-            return
-        manifest, arrays = trainer.get_state()
-        save_checkpoint(self.dir / "checkpoint", {**manifest, "wall_seconds": wall_seconds}, arrays)
-        self._checkpointed_at = (trainer.episode, trainer.steps)
-
-    def finish(self, agent, result: TrainResult) -> None:
-        tmp = self.dir / "actor.tmp.keras"
-        agent.actor.save(tmp)
-        os.replace(tmp, self.dir / "actor.keras")
-        plot_learning_curve(result.returns, result.average_returns, self.dir / "learning_curve.png",
-                            title=f"DDPG on {result.config.env_id}, seed {result.config.seed}")
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write beside, then rename: a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, newline="")  # as given: csv's own line endings stay as they are
-    os.replace(tmp, path)
-
-
-def plot_learning_curve(returns: list[float], average_returns: list[float], path: Path, title: str) -> None:
-    """Return per episode and its 40-episode average, like the Keras example's plot."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # headless: never opens a window
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    episodes = np.arange(1, len(returns) + 1)
-    ax.plot(episodes, returns, color="tab:blue", alpha=0.35, label="episode return")
-    ax.plot(episodes, average_returns, color="tab:blue", label=f"average of the last {AVERAGE_WINDOW}")
-    ax.set_xlabel("episode")
-    ax.set_ylabel("return")
-    ax.set_title(title)
-    ax.legend(loc="lower right")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def evaluate(run_dir: str | os.PathLike, episodes: int = 10, seed: int | None = None) -> dict:
-    """Run the saved deterministic policy a = mu(s) (no noise) and write eval.json beside it.
-
-    The default seed is the training seed plus 1,000,000, so evaluation does not replay the
-    starting states of training.
-    """
-    import keras
-
-    from ddpg.networks import NumpyPolicy
-
-    run_dir = Path(run_dir)
-    config = DDPGConfig(**json.loads((run_dir / "config.json").read_text()))
-    policy = NumpyPolicy.from_actor(keras.models.load_model(run_dir / "actor.keras"))
-    seed = config.seed + 1_000_000 if seed is None else seed
-    env = make_env(config.env_id)
-    returns = []
-    try:
-        for episode in range(episodes):
-            obs, _ = env.reset(seed=seed if episode == 0 else None)
-            total, done = 0.0, False
-            while not done:
-                action = np.clip(policy(obs), env.action_space.low, env.action_space.high)  # as DDPGAgent.act does
-                obs, reward, terminated, truncated, _ = env.step(action)
-                total += float(reward)
-                done = terminated or truncated
-            returns.append(total)
-    finally:
-        env.close()
-    report = {"env_id": config.env_id, "episodes": episodes, "seed": seed, "mean_return": float(np.mean(returns)),
-              "std_return": float(np.std(returns)), "returns": returns}
-    write_atomically(run_dir / "eval.json", json.dumps(report, indent=2) + "\n")
-    return report
-

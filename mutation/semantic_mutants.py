@@ -45,7 +45,7 @@ class Mutant:
     bug: str  # what a person would have done
 
 
-AGENT, LOOP, LOSSES = "ddpg/agent.py", "ddpg/training.py", "ddpg/losses.py"
+AGENT, LOOP, LOSSES, EVALUATION = "ddpg/agent.py", "ddpg/training.py", "ddpg/losses.py", "ddpg/evaluation.py"
 BOOTSTRAP = "self.target_critic([next_obs, self.target_actor(next_obs)])"
 STEPS = ("        critic_loss = self.critic_step(obs, action, reward, next_obs, terminated)\n"
          "        actor_loss = self.actor_step(obs)\n"
@@ -133,7 +133,7 @@ CATALOGUE = (
            "the OU process carries over between episodes (issue 10, change 5)"),
     Mutant("learning-starts-at-one-transition", LOOP, "len(buffer) >= config.batch_size", "len(buffer) >= 1",
            "the first updates on one transition drawn batch_size times (issue 10, change 6)"),
-    Mutant("evaluation-replays-one-episode", LOOP, "env.reset(seed=seed if episode == 0 else None)",
+    Mutant("evaluation-replays-one-episode", EVALUATION, "env.reset(seed=seed if episode == 0 else None)",
            "env.reset(seed=seed)", "every evaluation episode the same one (issue 10, change 7)"),
     Mutant("acting-without-exploration", LOOP, "agent.act(obs, explore=True)", "agent.act(obs, explore=False)",
            "training with the deterministic policy"),
@@ -148,19 +148,19 @@ CATALOGUE = (
     Mutant("first-reset-unseeded", LOOP, "env.reset(seed=config.seed if self.episode == 0 else None)",
            "env.reset(seed=None)", "the environment's starting states not drawn from the run's seed"),
     Mutant("nan-stored-before-the-check", LOOP,
-           "            _check_finite(self.steps + 1, next_obs, reward)  # before anything learns from it\n"
+           "            check_finite(self.steps + 1, next_obs, action, reward)  # as float32, before anything learns "
+           "from it\n"
            "            self.steps += 1\n            episode_steps += 1\n"
            "            # terminated, not truncated: a time-limit cut still bootstraps from s'.\n"
            "            buffer.add(obs, action, reward, next_obs, terminated)\n",
            "            self.steps += 1\n            episode_steps += 1\n"
            "            buffer.add(obs, action, reward, next_obs, terminated)\n"
-           "            _check_finite(self.steps, next_obs, reward)\n",
+           "            check_finite(self.steps, next_obs, action, reward)\n",
            "a NaN transition enters the buffer before it is refused"),
-    Mutant("evaluation-seeded-as-training", LOOP, "config.seed + 1_000_000 if seed is None",
+    Mutant("evaluation-seeded-as-training", EVALUATION, "config.seed + EVAL_SEED_OFFSET if seed is None",
            "config.seed if seed is None",
            "evaluation replays training's starting states"),
-    Mutant("evaluation-unclipped", LOOP,
-           "np.clip(policy(obs), env.action_space.low, env.action_space.high)", "policy(obs)",
+    Mutant("evaluation-unclipped", EVALUATION, "np.clip(policy(obs), low, high)", "policy(obs)",
            "the evaluated policy acts an ulp outside the bounds"),
 )
 

@@ -95,11 +95,11 @@ def test_manifest_is_json_with_the_config(tmp_path):
 
 def test_each_state_is_checkpointed_once(tmp_path, monkeypatch):
     # Episodes 2 and 4 checkpoint in the loop; the end of the run is episode 4 again, not a third write.
-    import ddpg.training
+    import ddpg.run_files
 
     written = []
-    save = ddpg.training.save_checkpoint
-    monkeypatch.setattr(ddpg.training, "save_checkpoint",
+    save = ddpg.run_files.save_checkpoint
+    monkeypatch.setattr(ddpg.run_files, "save_checkpoint",
                         lambda directory, manifest, arrays: (written.append(manifest["episode"]),
                                                              save(directory, manifest, arrays)))
     train(TINY, tmp_path, checkpoint_every=2)

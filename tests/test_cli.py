@@ -49,16 +49,18 @@ print("ok")
     assert result.stdout.strip() == "ok", result.stderr
 
 
-def test_evaluate_reads_what_train_wrote(run_dir):
-    result = ddpg("evaluate", run_dir, "--episodes", 2, "--seed", 5)
+def test_evaluate_reads_what_train_wrote_and_writes_nothing_into_it(run_dir, tmp_path):
+    before = {path.name: path.stat().st_mtime_ns for path in run_dir.iterdir()}
+    result = ddpg("evaluate", run_dir, "--episodes", 2, "--seed", 5, "--json", tmp_path / "a.json")
     assert result.returncode == 0, result.stderr
-    report = json.loads((run_dir / "eval.json").read_text())
+    report = json.loads((tmp_path / "a.json").read_text())
     assert report["episodes"] == 2 and report["seed"] == 5 and len(report["returns"]) == 2
     assert report["mean_return"] == pytest.approx(np.mean(report["returns"]))
     assert f"{report['mean_return']:.1f}" in result.stdout
     # Deterministic policy, same seed: the same returns again.
-    again = ddpg("evaluate", run_dir, "--episodes", 2, "--seed", 5)
-    assert json.loads((run_dir / "eval.json").read_text())["returns"] == report["returns"], again.stderr
+    again = ddpg("evaluate", run_dir, "--episodes", 2, "--seed", 5, "--json", tmp_path / "b.json")
+    assert json.loads((tmp_path / "b.json").read_text())["returns"] == report["returns"], again.stderr
+    assert {path.name: path.stat().st_mtime_ns for path in run_dir.iterdir()} == before
 
 
 def test_sweep_writes_a_row_per_seed(tmp_path):
@@ -77,9 +79,9 @@ def test_sweep_writes_a_row_per_seed(tmp_path):
     "args, message",
     [
         (["evaluate", "/nonexistent/run"], "Expected a training run directory"),
-        (["evaluate", "/nonexistent/run", "--episodes", "0"], "Expected a training run directory"),
+        (["evaluate", "/nonexistent/run", "--episodes", "0"], "Expected --episodes >= 1"),
         (["sweep", "--seeds", "a-b"], "Expected seeds like 0-9"),
-        (["sweep", "--workers", "0"], "Expected --workers >= 1"),
+        (["sweep", "--workers", "0"], "Expected 1 <= --workers <= "),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):

@@ -1,10 +1,12 @@
 """DDPGConfig: the seed's defaults, and a clear error for every value out of range."""
 
 import dataclasses
+import math
 
+import numpy as np
 import pytest
 
-from ddpg.config import DDPGConfig
+from ddpg.config import MAX_SEED, DDPGConfig, Interval, layer_sizes, non_empty_string, setting
 
 SEED_DEFAULTS = {
     "env_id": "Pendulum-v1",
@@ -53,7 +55,7 @@ def test_every_field_is_documented():
         ("critic_lr", -1e-3, "Expected critic_lr > 0. Received: critic_lr=-0.001"),
         ("episodes", 0, "Expected episodes >= 1. Received: episodes=0"),
         ("episodes", 2.5, "Expected episodes to be an integer. Received: episodes=2.5"),
-        ("seed", -1, "Expected seed >= 0. Received: seed=-1"),
+        ("seed", -1, "Expected 0 <= seed <= 4294967295. Received: seed=-1"),
         ("buffer_capacity", 0, "Expected buffer_capacity >= 1. Received: buffer_capacity=0"),
         ("batch_size", 0, "Expected batch_size >= 1. Received: batch_size=0"),
         ("ou_theta", -0.15, "Expected ou_theta >= 0. Received: ou_theta=-0.15"),
@@ -100,3 +102,140 @@ def test_update_every_is_a_positive_integer():
     assert DDPGConfig().update_every >= 1
     with pytest.raises(ValueError, match=r"Expected update_every >= 1\. Received: update_every=0"):
         DDPGConfig(update_every=0)
+
+
+# --- the checks themselves, and every bound exactly at and one past it --------------------------------------------
+# One past a real bound is the next float beyond it (math.nextafter), one past an integer bound is the next integer.
+
+
+@pytest.mark.parametrize(
+    "check, value, expected",
+    [
+        # Closed real ends: the ends themselves are in, the next floats beyond them are out.
+        (Interval(0, 1), 0.0, None),
+        (Interval(0, 1), 1.0, None),
+        (Interval(0, 1), math.nextafter(0.0, -1.0), "0 <= x <= 1"),
+        (Interval(0, 1), math.nextafter(1.0, 2.0), "0 <= x <= 1"),
+        # Open ends: the ends are out, the next floats inside are in.
+        (Interval(0, 1, low_open=True, high_open=True), 0.0, "0 < x < 1"),
+        (Interval(0, 1, low_open=True, high_open=True), 1.0, "0 < x < 1"),
+        (Interval(0, 1, low_open=True, high_open=True), math.nextafter(0.0, 1.0), None),
+        (Interval(0, 1, low_open=True, high_open=True), math.nextafter(1.0, 0.0), None),
+        (Interval(0, 1, high_open=True), 0.0, None),
+        (Interval(0, 1, high_open=True), 1.0, "0 <= x < 1"),
+        # No upper end: any finite value above low.
+        (Interval(0), 0.0, None),
+        (Interval(0), 1e300, None),
+        (Interval(0), math.nextafter(0.0, -1.0), "x >= 0"),
+        (Interval(0, low_open=True), 0.0, "x > 0"),
+        (Interval(0, low_open=True), 5e-324, None),  # the smallest positive float
+        # Reals are written with %g, integers exactly: 2**32 - 1 would print as 4.29497e+09.
+        (Interval(0.25, 2.5), 3.0, "0.25 <= x <= 2.5"),
+        (Interval(0.0, 1.0), 2.0, "0 <= x <= 1"),  # not "0.0 <= x <= 1.0"
+        (Interval(1.0), 0.0, "x >= 1"),
+        (Interval(0, 2**32 - 1, integer=True), 2**32, "0 <= x <= 4294967295"),
+        (Interval(0, 2**32 - 1, integer=True), 2**32 - 1, None),
+        (Interval(1, integer=True), 1, None),
+        (Interval(1, integer=True), 0, "x >= 1"),
+        (Interval(1, integer=True), np.int64(1), None),  # NumPy integers are integers
+        # Not an integer where one is needed: floats, even whole ones, and bools.
+        (Interval(1, integer=True), 3.0, "x to be an integer"),
+        (Interval(1, integer=True), True, "x to be an integer"),
+        # Not a finite real: refused with the range, whatever the bounds.
+        (Interval(0), float("inf"), "x >= 0"),
+        (Interval(0, 1), float("-inf"), "0 <= x <= 1"),
+        (Interval(0, 1), float("nan"), "0 <= x <= 1"),
+        (Interval(0, 1), "0.5", "0 <= x <= 1"),
+        (Interval(0, 1), None, "0 <= x <= 1"),
+        (Interval(0, 1), True, "0 <= x <= 1"),
+        (Interval(0, 1), 1 + 0j, "0 <= x <= 1"),
+    ],
+)
+def test_interval_check(check, value, expected):
+    assert check("x", value) == expected
+
+
+def test_setting_declares_default_check_and_help():
+    field = setting(3, non_empty_string, "what it is")
+    assert field.default == 3
+    assert dict(field.metadata) == {"check": non_empty_string, "help": "what it is"}
+
+
+@pytest.mark.parametrize(
+    "value, valid",
+    [((1,), True), ((1, 1), True), ((np.int64(7), 300), True), ((0,), False), ((1, 0), False), ((-3,), False),
+     ((), False), ((1.0,), False), ((True,), False), ("64", False), (64, False)],
+)
+def test_layer_sizes_are_one_or_more_integers_of_at_least_one(value, valid):
+    assert layer_sizes("layers", value) == (None if valid else "layers to be one or more integers >= 1")
+
+
+@pytest.mark.parametrize("value, valid", [("a", True), ("", False), (None, False), (b"Pendulum-v1", False)])
+def test_non_empty_string(value, valid):
+    assert non_empty_string("env_id", value) == (None if valid else "env_id to be a non-empty string")
+
+
+# Each field's accepted bound: the config is made without error and keeps the value.
+@pytest.mark.parametrize(
+    "values",
+    [{"episodes": 1}, {"seed": 0}, {"seed": MAX_SEED}, {"gamma": 0.0}, {"gamma": 1.0}, {"tau": 1.0},
+     {"tau": 5e-324}, {"actor_lr": 5e-324}, {"critic_lr": 5e-324}, {"buffer_capacity": 1, "batch_size": 1},
+     {"batch_size": 1}, {"ou_theta": 0.0}, {"ou_sigma": 0.0}, {"ou_dt": 5e-324}, {"actor_hidden": (1,)},
+     {"critic_state_hidden": (1,)}, {"critic_action_hidden": (1,)}, {"critic_hidden": (1,)}, {"update_every": 1},
+     {"env_id": "x"}],
+)
+def test_every_bound_is_accepted_exactly_at_it(values):
+    config = DDPGConfig(**values)
+    assert {name: getattr(config, name) for name in values} == values
+
+
+# And one past it: refused, with the field, the value and the range.
+@pytest.mark.parametrize(
+    "field, value, expected",
+    [
+        ("seed", MAX_SEED + 1, "0 <= seed <= 4294967295"),
+        ("gamma", math.nextafter(0.0, -1.0), "0 <= gamma <= 1"),
+        ("gamma", math.nextafter(1.0, 2.0), "0 <= gamma <= 1"),
+        ("tau", math.nextafter(1.0, 2.0), "0 < tau <= 1"),
+        ("ou_theta", math.nextafter(0.0, -1.0), "ou_theta >= 0"),
+        ("ou_sigma", math.nextafter(0.0, -1.0), "ou_sigma >= 0"),
+        ("update_every", 2.0, "update_every to be an integer"),
+        ("seed", True, "seed to be an integer"),
+        ("actor_hidden", (0,), "actor_hidden to be one or more integers >= 1"),
+        ("critic_state_hidden", (16, 0), "critic_state_hidden to be one or more integers >= 1"),
+        ("critic_action_hidden", (), "critic_action_hidden to be one or more integers >= 1"),
+        ("env_id", None, "env_id to be a non-empty string"),
+    ],
+)
+def test_every_bound_is_refused_one_past_it(field, value, expected):
+    with pytest.raises(ValueError) as error:
+        DDPGConfig(**{field: value})
+    assert str(error.value) == f"Expected {expected}. Received: {field}={value!r}"
+
+
+def test_theta_dt_exactly_one_is_refused_and_just_below_is_accepted():
+    # 100 * 0.01 == 1.0 exactly in binary floating point: theta dt = 1 makes x' = 0 * x + noise, the edge
+    # where the chain stops reverting and starts to oscillate.
+    with pytest.raises(ValueError) as error:
+        DDPGConfig(ou_theta=100.0, ou_dt=0.01)
+    assert str(error.value) == "Expected ou_theta * ou_dt < 1. Received: ou_theta=100.0, ou_dt=0.01"
+    below = math.nextafter(100.0, 0.0)
+    assert below * 0.01 < 1
+    assert DDPGConfig(ou_theta=below, ou_dt=0.01).ou_theta == below
+
+
+def test_batch_equal_to_the_buffer_is_accepted_and_one_more_is_refused():
+    assert DDPGConfig(batch_size=100, buffer_capacity=100).batch_size == 100
+    with pytest.raises(ValueError) as error:
+        DDPGConfig(batch_size=101, buffer_capacity=100)
+    assert str(error.value) == "Expected batch_size <= buffer_capacity. Received: batch_size=101, buffer_capacity=100"
+
+
+def test_every_list_field_becomes_a_tuple_and_is_then_checked():
+    config = DDPGConfig(actor_hidden=[8], critic_state_hidden=[4, 2], critic_action_hidden=[3], critic_hidden=[5])
+    assert (config.actor_hidden, config.critic_state_hidden, config.critic_action_hidden, config.critic_hidden) == (
+        (8,), (4, 2), (3,), (5,))
+    # The message shows the tuple the value became.
+    with pytest.raises(ValueError, match=r"^Expected actor_hidden to be one or more integers >= 1\. "
+                                         r"Received: actor_hidden=\(0,\)$"):
+        DDPGConfig(actor_hidden=[0])

@@ -63,3 +63,30 @@ def test_saved_actor_loads_with_plain_keras(tmp_path):
     loaded = keras.models.load_model(tmp_path / "actor.keras")
     obs = np.ones((2, 3), np.float32)
     np.testing.assert_allclose(loaded(obs).numpy(), actor(obs).numpy())
+
+
+def sequential_actor(*hidden_layers) -> keras.Model:
+    obs = keras.Input((3,))
+    x = obs
+    for layer in hidden_layers:
+        x = layer(x)
+    x = keras.layers.Dense(1, activation="tanh")(x)
+    return keras.Model(obs, keras.layers.Rescaling(2.0)(x))
+
+
+@pytest.mark.parametrize("hidden_layers, refused", [
+    ((keras.layers.Dense(4, activation="relu"), keras.layers.Dropout(0.5)), "Dropout"),
+    ((keras.layers.Dense(4, activation="relu"), keras.layers.LayerNormalization()), "LayerNormalization"),
+    ((keras.layers.Dense(4, activation="sigmoid"),), "sigmoid"),
+    ((keras.layers.Dense(4, activation="relu", use_bias=False),), "Dense"),
+])
+def test_numpy_policy_refuses_what_it_cannot_mirror(hidden_layers, refused):
+    # Skipping a layer would act differently from the saved model; refusing names what it met.
+    with pytest.raises(ValueError, match=f"Expected .*Received: .*{refused}"):
+        NumpyPolicy.from_actor(sequential_actor(*hidden_layers))
+
+
+def test_numpy_policy_mirrors_any_dense_chain_it_accepts():
+    actor = sequential_actor(keras.layers.Dense(5, activation="relu"), keras.layers.Dense(4, activation="linear"))
+    obs = np.random.default_rng(2).normal(size=(6, 3)).astype(np.float32)
+    np.testing.assert_allclose(NumpyPolicy.from_actor(actor)(obs), actor(obs).numpy(), rtol=1e-5, atol=1e-6)

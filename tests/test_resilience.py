@@ -200,13 +200,13 @@ def test_out_dir_holding_a_run(finished_run):
 def test_out_dir_that_cannot_be_written(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    assert_one_line_error(run_cli("train", "--out", blocker / "run"), "Expected a writable output directory")
+    assert_one_line_error(run_cli("train", "--out", blocker / "run"), "Expected to create", "Not a directory")
 
 
 @pytest.mark.parametrize("args, fragment", [
     (["--batch-size", "128", "--buffer-capacity", "100"], "Expected batch_size <= buffer_capacity"),
     (["--env-id", "NoSuchEnv-v0"], "Expected a registered Gymnasium environment id"),
-    (["--env-id", "CartPole-v1"], "Expected an environment with a continuous Box action space"),
+    (["--env-id", "CartPole-v1"], "Expected an environment with a flat, continuous Box action space"),
     (["--checkpoint-every", "-1"], "Expected --checkpoint-every >= 0"),
 ])
 def test_other_bad_input(tmp_path, args, fragment):
@@ -228,7 +228,7 @@ sys.exit(main(["train", "--env-id", "ddpg_tests/NaNPendulum-v0", "--episodes", "
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert result.returncode == 2, result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert "Expected finite observations and rewards" in last and "at step 250" in last, last
+    assert "Expected finite observations, actions and rewards" in last and "at step 250" in last, last
     assert "Traceback" not in result.stderr
     saved = checkpoint_state(run)
     assert saved.manifest["steps"] == 249  # the last good step; the bad transition never entered the buffer

@@ -8,8 +8,9 @@ import pytest
 pytest.importorskip("keras")
 
 from ddpg.config import DDPGConfig  # noqa: E402
+from ddpg.evaluation import evaluate  # noqa: E402
 from ddpg.noise import OrnsteinUhlenbeckNoise  # noqa: E402
-from ddpg.training import Trainer, evaluate, train  # noqa: E402
+from ddpg.training import Trainer, train  # noqa: E402
 
 TINY = dict(actor_hidden=(8,), critic_state_hidden=(4,), critic_action_hidden=(4,), critic_hidden=(8,), batch_size=16)
 

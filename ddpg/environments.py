@@ -1,0 +1,72 @@
+"""The environment: `gym.make` with the checks DDPG needs, and the finiteness of what it returns.
+
+With the loop and evaluation, the only place that knows Gymnasium.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from ddpg.errors import UserInputError
+
+# Gymnasium's families whose dependencies are optional, and the extra of this package that installs them.
+EXTRAS = {"mujoco": "mujoco", "box2d": "box2d"}
+
+
+class UnusableEnvironment(UserInputError):
+    """The environment cannot be used: unknown id, a missing extra, spaces DDPG cannot act in."""
+
+
+class NonFiniteEnvironmentOutput(UnusableEnvironment):
+    """A transition held NaN or infinity (as float32); training stopped with a checkpoint of the last good state."""
+
+
+def make_env(env_id: str) -> gym.Env:
+    """gym.make, refusing what DDPG cannot use: an unknown id, a missing dependency, spaces that are not
+    flat Boxes of floats, unbounded actions."""
+    try:
+        env = gym.make(env_id)  # no render_mode: never a window
+    except (gym.error.DependencyNotInstalled, ImportError) as error:
+        raise UnusableEnvironment(f"Expected the dependencies of {env_id}: {missing_extra_hint(env_id)}. "
+                                  f"Received: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
+                                  ) from None
+    except gym.error.Error as error:
+        raise UnusableEnvironment(f"Expected a registered Gymnasium environment id. Received: env_id={env_id!r} "
+                                  f"({error})") from None
+    try:
+        check_spaces(env_id, env.observation_space, env.action_space)
+    except UnusableEnvironment:
+        env.close()
+        raise
+    return env
+
+
+def missing_extra_hint(env_id: str) -> str:
+    entry_point = str(gym.spec(env_id).entry_point)
+    for family, extra in EXTRAS.items():
+        if family in entry_point:
+            return f'pip install "ddpg[{extra}]"'
+    return "install what its package needs"
+
+
+def check_spaces(env_id: str, observation_space: gym.Space, action_space: gym.Space) -> None:
+    """A flat float Box of observations; a flat float Box of actions with finite bounds (tanh maps onto them)."""
+    for name, space in (("observation", observation_space), ("action", action_space)):
+        if not (isinstance(space, gym.spaces.Box) and np.issubdtype(space.dtype, np.floating)
+                and len(space.shape) == 1 and space.shape[0] >= 1):
+            raise UnusableEnvironment(f"Expected an environment with a flat, continuous Box {name} space of shape "
+                                      f"(n,); DDPG cannot use {space}. Received: env_id={env_id!r}")
+    if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
+        raise UnusableEnvironment(f"Expected finite action bounds, since the actor maps tanh onto them. "
+                                  f"Received: low={action_space.low}, high={action_space.high} for env_id={env_id!r}")
+
+
+def check_finite(step: int, obs: np.ndarray, action: np.ndarray, reward: float) -> None:
+    """Refuse a transition unless it is finite as float32, the dtype the replay buffer stores: 1e300 is
+    finite in float64 and infinite in float32. The action is the policy's, checked all the same."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = all(np.all(np.isfinite(np.asarray(value, np.float32))) for value in (obs, action, reward))
+    if not finite:
+        raise NonFiniteEnvironmentOutput(f"Expected finite observations, actions and rewards (as float32). Received: "
+                                         f"observation={obs}, action={action}, reward={reward} at step {step}")

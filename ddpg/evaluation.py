@@ -1,0 +1,100 @@
+"""Evaluation: the deterministic policy a = mu(s), without noise, over whole episodes.
+
+It reads a run directory and never writes into it, so it needs no lock and may run while the run
+trains. Every way the directory can be damaged is one line naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+from ddpg.config import MAX_SEED, DDPGConfig
+from ddpg.environments import make_env
+from ddpg.errors import UserInputError
+from ddpg.run_files import RunFilesError, reported_os_errors
+
+EVAL_SEED_OFFSET = 1_000_000  # evaluation starts from other states than training's
+
+
+def run_episodes(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, episodes: int, seed: int) -> list[float]:
+    """The return of each of `episodes` episodes of a = clip(policy(s), low, high); the environment is seeded
+    once, at the first reset, so that the episodes start from different states."""
+    low, high = env.action_space.low, env.action_space.high
+    returns = []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=seed if episode == 0 else None)
+        total, done = 0.0, False
+        while not done:
+            action = np.clip(policy(obs), low, high)  # as DDPGAgent.act does: mu(s) can round an ulp outside
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+    return returns
+
+
+def load_run_config(run_dir: Path) -> DDPGConfig:
+    """The config.json that `ddpg train` wrote, or one line saying what is wrong with it."""
+    path = run_dir / "config.json"
+    with reported_os_errors(path, "read"):
+        text = path.read_text()
+    try:
+        values = json.loads(text)
+        if not isinstance(values, dict):
+            raise TypeError(f"a JSON {type(values).__name__}, not an object")
+        return DDPGConfig(**values)
+    except (ValueError, TypeError) as error:
+        raise RunFilesError(f"Expected {path} as ddpg train wrote it. Received: {error}") from None
+
+
+def load_actor_policy(run_dir: Path, obs_dim: int, action_dim: int):
+    """The saved actor as a NumPy policy, after checking that it is a Keras actor of the right shape."""
+    import keras
+
+    from ddpg.networks import NumpyPolicy
+
+    path = run_dir / "actor.keras"
+    try:
+        actor = keras.models.load_model(path)  # safe mode: no code is run from the file
+        policy = NumpyPolicy.from_actor(actor)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, zipfile.BadZipFile) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RunFilesError(f"Expected {path} to be an actor saved by ddpg train. Received: {reason}") from None
+    shapes = (tuple(actor.input_shape), tuple(actor.output_shape))
+    if shapes != ((None, obs_dim), (None, action_dim)):
+        raise RunFilesError(f"Expected {path} to map observations of length {obs_dim} to actions of length "
+                            f"{action_dim}, as the environment has. Received: an actor from {shapes[0]} to {shapes[1]}")
+    return policy
+
+
+def evaluate(run_dir: str | os.PathLike, episodes: int = 10, seed: int | None = None) -> dict:
+    """Run the saved deterministic policy of a training run directory; returns the report.
+
+    The default seed is the training seed plus 1,000,000, so evaluation does not replay the
+    starting states of training.
+    """
+    run_dir = Path(run_dir)
+    if not isinstance(episodes, int) or isinstance(episodes, bool) or episodes < 1:
+        raise UserInputError(f"Expected --episodes >= 1. Received: --episodes {episodes}")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise UserInputError(f"Expected 0 <= --seed <= {MAX_SEED}. Received: --seed {seed}")
+    if not (run_dir / "actor.keras").is_file() or not (run_dir / "config.json").is_file():
+        raise UserInputError(f"Expected a training run directory holding actor.keras and config.json. "
+                             f"Received: {run_dir}")
+    config = load_run_config(run_dir)
+    seed = config.seed + EVAL_SEED_OFFSET if seed is None else seed
+    env = make_env(config.env_id)
+    try:
+        policy = load_actor_policy(run_dir, env.observation_space.shape[0], env.action_space.shape[0])
+        returns = run_episodes(policy, env, episodes, seed)
+    finally:
+        env.close()
+    return {"env_id": config.env_id, "episodes": episodes, "seed": seed, "mean_return": float(np.mean(returns)),
+            "std_return": float(np.std(returns)), "returns": returns}

@@ -1,0 +1,95 @@
+"""The schema of a training checkpoint's state.json, checked whole before anything is restored from it.
+
+A checksum proves that arrays.npz is the one state.json was written with; it proves nothing about
+state.json itself. So every key, type and bound that the trainer writes is checked here, and a
+resume refuses a manifest that is not exactly that, before it changes a byte of the run. NumPy
+and the standard library only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from typing import Any
+
+import numpy as np
+
+from ddpg.checkpoint import CheckpointError
+from ddpg.config import DDPGConfig
+
+CONFIG_FIELDS = {field.name for field in dataclasses.fields(DDPGConfig)}  # all: none filled in with a default
+# The numpy.random generators whose state is {bit_generator, state, has_uint32, uinteger} (MT19937's and Philox's
+# have other keys); a manifest may name only these (never a name to look up at large).
+BIT_GENERATORS = ("PCG64", "PCG64DXSM", "SFC64")
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _rng(value: Any) -> bool:
+    return (isinstance(value, dict) and set(value) == {"bit_generator", "state", "has_uint32", "uinteger"}
+            and value["bit_generator"] in BIT_GENERATORS and isinstance(value["state"], dict)
+            and _count(value["has_uint32"]) and _count(value["uinteger"]))
+
+
+def _reals(value: Any) -> bool:
+    return isinstance(value, list) and all(_real(v) for v in value)
+
+
+# key -> (what it must be, in words; the check)
+SCHEMA = {
+    "format": ("an integer", _count),
+    "config": ("an object of every DDPGConfig field", lambda v: isinstance(v, dict) and set(v) == CONFIG_FIELDS),
+    "episode": ("an integer >= 0", _count),
+    "steps": ("an integer >= 0", _count),
+    "returns": ("a list of numbers", _reals),
+    "losses": ("{critic_loss, actor_loss} numbers", lambda v: isinstance(v, dict)
+               and set(v) == {"critic_loss", "actor_loss"} and all(map(_real, v.values()))),
+    "noise": ("the noise's {rng[, x]}", lambda v: isinstance(v, dict) and set(v) in ({"rng"}, {"rng", "x"})
+              and _rng(v["rng"]) and _reals(v.get("x", []))),
+    "buffer": ("{size, next} integers >= 0",
+               lambda v: isinstance(v, dict) and set(v) == {"size", "next"} and all(map(_count, v.values()))),
+    "rng": ("{buffer, env} generator states",
+            lambda v: isinstance(v, dict) and set(v) == {"buffer", "env"} and all(map(_rng, v.values()))),
+    "wall_seconds": ("a number >= 0", lambda v: _real(v) and v >= 0),
+    "arrays_sha256": ("a SHA-256 in hex", lambda v: isinstance(v, str) and len(v) == 64),
+}
+
+
+def check_manifest(manifest: Any) -> DDPGConfig:
+    """The run's config, if the manifest is exactly what the trainer writes; else CheckpointError naming
+    the first thing that is not."""
+    def refuse(expected: str, received: str) -> CheckpointError:
+        return CheckpointError(f"Expected a checkpoint state.json as ddpg wrote it: {expected}. Received: {received}")
+
+    if not isinstance(manifest, dict) or set(manifest) != set(SCHEMA):
+        keys = set(manifest) if isinstance(manifest, dict) else set()
+        raise refuse(f"the keys {', '.join(SCHEMA)}",
+                     f"missing {sorted(set(SCHEMA) - keys)}, extra {sorted(keys - set(SCHEMA))}")
+    for key, (expected, valid) in SCHEMA.items():
+        if not valid(manifest[key]):
+            raise refuse(f"{key} to be {expected}", f"{key}={str(manifest[key])[:200]}")
+    if len(manifest["returns"]) != manifest["episode"]:
+        raise refuse("one return per episode done",
+                     f"{len(manifest['returns'])} returns for episode={manifest['episode']}")
+    if not manifest["episode"] <= manifest["steps"] or manifest["buffer"]["size"] > manifest["steps"]:
+        raise refuse("episode <= steps and a buffer of at most one transition per step",
+                     f"episode={manifest['episode']}, steps={manifest['steps']}, size={manifest['buffer']['size']}")
+    try:
+        return DDPGConfig(**manifest["config"])
+    except (TypeError, ValueError) as error:
+        raise refuse("a valid config", str(error)) from None
+
+
+def generator_from_state(state: dict) -> np.random.Generator:
+    """A Generator continuing from a saved `bit_generator.state`, of one of numpy's own generators."""
+    if not _rng(state):
+        raise ValueError(f"Expected a generator state of one of {', '.join(BIT_GENERATORS)}. Received: {state!r:.200}")
+    generator = np.random.Generator(getattr(np.random, state["bit_generator"])())
+    generator.bit_generator.state = state
+    return generator

@@ -1,0 +1,66 @@
+"""The pictures: one run's learning curve, and a sweep's returns across seeds. Matplotlib, headless."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from ddpg.run_files import AVERAGE_WINDOW
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: never opens a window
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_learning_curve(returns: list[float], average_returns: list[float], path: Path, title: str) -> None:
+    """Return per episode and its 40-episode average, like the Keras example's plot."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    episodes = np.arange(1, len(returns) + 1)
+    ax.plot(episodes, returns, color="tab:blue", alpha=0.35, label="episode return")
+    ax.plot(episodes, average_returns, color="tab:blue", label=f"average of the last {AVERAGE_WINDOW}")
+    ax.set_xlabel("episode")
+    ax.set_ylabel("return")
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_sweep(run_dirs: list[Path], path: Path) -> None:
+    """Mean episode return across seeds with its min-max and +-1 std bands, and each seed's 40-average."""
+    returns, averages = [], []
+    for run_dir in run_dirs:
+        with (run_dir / "metrics.csv").open() as file:
+            rows = list(csv.DictReader(file))
+        returns.append([float(row["return"]) for row in rows])
+        averages.append([float(row["average_return_40"]) for row in rows])
+    returns, averages = np.array(returns), np.array(averages)
+    episodes = np.arange(1, returns.shape[1] + 1)
+    mean, std = returns.mean(axis=0), returns.std(axis=0)
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.fill_between(episodes, returns.min(axis=0), returns.max(axis=0), color="tab:blue", alpha=0.12,
+                    label="min-max across seeds")
+    ax.fill_between(episodes, mean - std, mean + std, color="tab:blue", alpha=0.25, label="mean ± std")
+    ax.plot(episodes, mean, color="tab:blue", label=f"mean episode return ({len(run_dirs)} seeds)")
+    for curve in averages:
+        ax.plot(episodes, curve, color="tab:orange", alpha=0.5, linewidth=0.8)
+    ax.plot([], [], color="tab:orange", label=f"each seed's {AVERAGE_WINDOW}-episode average")
+    ax.set_xlabel("episode")
+    ax.set_ylabel("return")
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
