@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import keras
 import numpy as np
-import tensorflow as tf
 from numpy.typing import ArrayLike
 
+from ddpg.backend import keras, tf
 from ddpg.config import DDPGConfig
 from ddpg.losses import actor_loss, critic_loss
 from ddpg.networks import NumpyPolicy, build_actor, build_critic

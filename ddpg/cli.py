@@ -114,6 +114,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from ddpg.evaluation import evaluate
     from ddpg.run_files import write_atomically
 
+    if args.json and Path(args.dir).resolve() in Path(args.json).resolve().parents:
+        raise UserInputError(f"Expected --json outside the run directory, which evaluate never writes into. "
+                             f"Received: --json {args.json}")
     report = evaluate(Path(args.dir), episodes=args.episodes, seed=args.seed)
     if args.json:
         write_atomically(Path(args.json), json.dumps(report, indent=2) + "\n")

@@ -61,6 +61,21 @@ def non_empty_string(name: str, value: Any) -> str | None:
     return None if isinstance(value, str) and value else f"{name} to be a non-empty string"
 
 
+def _plain(value: Any) -> Any:
+    """Python's own numbers and tuples for NumPy scalars and lists (from JSON or a caller), so that a
+    config is hashable and its config.json can be written; anything else is left for the checks."""
+    if isinstance(value, list | tuple):
+        items = tuple(_plain(item) for item in value)
+        return value if isinstance(value, tuple) and all(a is b for a, b in zip(items, value, strict=True)) else items
+    if isinstance(value, bool) or type(value) in (int, float):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
+
+
 def setting(default: Any, check: Check, help: str) -> Any:
     """A config field: its default, its allowed range and its help text, declared together."""
     return dataclasses.field(default=default, metadata={"check": check, "help": help})
@@ -99,8 +114,9 @@ class DDPGConfig:
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if isinstance(value, list):  # from JSON or a caller's list: keep the config hashable
-                value = tuple(value)
+            plain = _plain(value)
+            if plain is not value:
+                value = plain
                 object.__setattr__(self, field.name, value)
             expected = field.metadata["check"](field.name, value)
             if expected is not None:

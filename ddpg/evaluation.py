@@ -56,8 +56,7 @@ def load_run_config(run_dir: Path) -> DDPGConfig:
 
 def load_actor_policy(run_dir: Path, obs_dim: int, action_dim: int):
     """The saved actor as a NumPy policy, after checking that it is a Keras actor of the right shape."""
-    import keras
-
+    from ddpg.backend import keras
     from ddpg.networks import NumpyPolicy
 
     path = run_dir / "actor.keras"

@@ -4,7 +4,9 @@
 NumPy arrays are the ones the compiled update minimises. The learner's side: this loads Keras.
 """
 
-from keras import ops
+from ddpg.backend import keras
+
+ops = keras.ops
 
 
 def critic_loss(y, q):

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import keras
 import numpy as np
-from keras import layers
 from numpy.typing import ArrayLike
+
+from ddpg.backend import keras
+
+layers = keras.layers
 
 # The paper initialises the actor's last layer in U(-3e-3, 3e-3), so tanh starts near 0 and its
 # gradient is not saturated (Lillicrap et al. 2016, section 7).

@@ -141,6 +141,10 @@ class RunFiles:
 
     def check_no_run(self, overwrite: bool) -> None:
         """Refuse to mix two runs in one directory, unless told to replace the one there."""
+        inside = next((parent for parent in self.dir.resolve().parents if (parent / LOCK).exists()), None)
+        if inside is not None:
+            raise RunFilesError(f"Expected an output directory outside any run. Received: --out {self.dir}, "
+                                f"inside the run in {inside}")
         previous = [name for name in RUN_MARKERS if (self.dir / name).exists()]
         if previous and not overwrite:
             raise RunFilesError(f"Expected an output directory without a run in it. Received: --out {self.dir}, "

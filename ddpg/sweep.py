@@ -82,7 +82,7 @@ def run_sweep(configs: list[DDPGConfig], out: Path, workers: int, eval_episodes:
 
 def _sweep_one(config: DDPGConfig, run_dir: Path, eval_episodes: int, threads: int, overwrite: bool) -> dict:
     """Train and evaluate one seed in a fresh process: no state shared between seeds."""
-    import tensorflow as tf
+    from ddpg.backend import tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)

@@ -76,9 +76,9 @@ class Trainer:
         self.config = config
         self.env = env if env is not None else make_env(config.env_id)  # before TensorFlow loads
 
-        import keras
-
-        from ddpg.agent import DDPGAgent  # here, so that importing ddpg.training loads no TensorFlow
+        # Here, so that importing ddpg.training loads no TensorFlow.
+        from ddpg.agent import DDPGAgent
+        from ddpg.backend import keras
 
         obs_dim = self.env.observation_space.shape[0]
         low, high = self.env.action_space.low, self.env.action_space.high

@@ -9,7 +9,9 @@ directory either untouched or resumable with every episode exactly once. In-proc
 from __future__ import annotations
 
 import copy
+import dataclasses
 import errno
+import io
 import json
 import os
 import pathlib
@@ -460,3 +462,215 @@ def test_values_at_the_edges_of_float32(capsys, tmp_path, case):
     assert saved.manifest["steps"] == 29  # the last good step; the bad transition never entered the buffer
     assert all(np.all(np.isfinite(saved.arrays[f"buffer/{name}"])) for name in ("obs", "reward", "next_obs"))
     assert episodes_in(run) == [1]
+
+
+# --- each case the issue measured ------------------------------------------------------------------
+
+def test_overwrite_with_a_bad_seed_keeps_the_old_run(capsys, finished_run):
+    run = copy_of(finished_run)
+    before = snapshot(run)
+    for seed in ("99999999999999999999", "4294967296", "-1"):
+        assert_one_line(*ddpg(capsys, "train", "--out", run, "--overwrite", "--seed", seed, *RUN),
+                        "Expected 0 <= seed <= 4294967295", f"Received: seed={seed}")
+    assert snapshot(run) == before
+
+
+@pytest.mark.parametrize("seed", ["4294967296", "-1"])
+def test_evaluate_refuses_a_seed_outside_32_bits(capsys, finished_run, seed):
+    assert_one_line(*ddpg(capsys, "evaluate", finished_run, "--seed", seed), "Expected 0 <= --seed <= 4294967295")
+
+
+def test_resume_to_fewer_episodes_than_done_is_refused(capsys, finished_run):
+    run = copy_of(finished_run)
+    before = snapshot(run)
+    assert_one_line(*ddpg(capsys, "train", "--resume", run, "--episodes", 1),
+                    "Expected --episodes >= 2, the episodes the checkpoint has done", "Received: --episodes 1")
+    assert snapshot(run) == before
+
+
+def test_resume_reports_the_episodes_it_trained(capsys, finished_run):
+    run = copy_of(finished_run)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--episodes", "3"]) == 0
+    assert "trained 1 episodes (3 in all" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args", [["--buffer-capacity", "10000000000"], ["--actor-hidden", "1000000", "1000000"]])
+def test_a_run_that_cannot_fit_in_memory_is_refused_before_anything_is_made(capsys, tmp_path, args):
+    assert_one_line(*ddpg(capsys, "train", "--out", tmp_path / "run", *RUN, *args),
+                    "Expected a run that fits in memory", "GiB")
+    assert not (tmp_path / "run").exists()
+
+
+class DictObservations(gym.Env):
+    observation_space = gym.spaces.Dict({"x": gym.spaces.Box(-1, 1, (2,))})
+    action_space = gym.spaces.Box(-1, 1, (1,))
+
+
+class MatrixActions(gym.Env):
+    observation_space = gym.spaces.Box(-1, 1, (3,))
+    action_space = gym.spaces.Box(-1, 1, (2, 2))
+
+
+class UnboundedActions(gym.Env):
+    observation_space = gym.spaces.Box(-1, 1, (3,))
+    action_space = gym.spaces.Box(-np.inf, np.inf, (1,))
+
+
+@pytest.mark.parametrize("env_class, fragment", [
+    (DictObservations, "flat, continuous Box observation space"),
+    (MatrixActions, "flat, continuous Box action space of shape (n,)"),
+    (UnboundedActions, "Expected finite action bounds"),
+])
+def test_spaces_ddpg_cannot_use_are_refused_by_name(capsys, tmp_path, env_class, fragment):
+    env_id = f"ddpg_tests/{env_class.__name__}-v0"
+    if env_id not in gym.registry:
+        gym.register(env_id, entry_point=env_class, max_episode_steps=5)
+    assert_one_line(*ddpg(capsys, "train", "--env-id", env_id, "--out", tmp_path / "run"), fragment, env_id)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--seeds", "0,0"], "Expected distinct seeds"),
+    (["--seeds", "4294967296"], "Expected seeds from 0 to 4294967295"),
+    (["--eval-episodes", "0"], "Expected --eval-episodes >= 1"),
+    (["--workers", "1000"], "Expected 1 <= --workers <= "),
+    (["--seed", "3"], "unrecognized arguments: --seed"),  # --seeds sets it; an ignored option is refused
+])
+def test_sweep_input_is_refused_before_any_run_starts(capsys, tmp_path, args, fragment):
+    out = tmp_path / "sweep"
+    argv = ["sweep", "--episodes", "1", "--out", str(out), *TINY, *args]
+    try:
+        status = main(argv)
+    except SystemExit as exit_:  # argparse's own error
+        status = exit_.code
+    assert_one_line(status, capsys.readouterr().err, fragment)
+    assert not out.exists()
+
+
+def test_config_takes_numpy_scalars_as_the_python_numbers_they_are(tmp_path):
+    from ddpg.config import DDPGConfig
+
+    config = DDPGConfig(gamma=np.float32(0.5), episodes=np.int64(3), batch_size=np.int32(8),
+                        actor_hidden=(np.int64(4),))
+    assert type(config.gamma) is float and type(config.episodes) is int and type(config.actor_hidden[0]) is int
+    assert json.loads(json.dumps(dataclasses.asdict(config)))["gamma"] == 0.5  # config.json can be written
+
+
+# --- evaluate on a damaged run ---------------------------------------------------------------------
+
+def damaged_actor(run: Path, kind: str) -> None:
+    import keras
+
+    from ddpg.networks import build_actor
+
+    path = run / "actor.keras"
+    if kind == "random bytes":
+        path.write_bytes(np.random.default_rng(0).bytes(5000))
+    elif kind == "wrong input size":
+        build_actor(5, [-2.0], [2.0], hidden=(8,)).save(path)
+    elif kind == "code in the file":  # Keras safe mode refuses to deserialise a lambda
+        obs = keras.Input((3,))
+        keras.Model(obs, keras.layers.Lambda(lambda x: x[:, :1] * 2.0)(obs)).save(path)
+
+
+@pytest.mark.parametrize("kind, fragment", [
+    ("random bytes", "to be an actor saved by ddpg train"),
+    ("wrong input size", "to map observations of length 3 to actions of length 1"),
+    ("code in the file", "to be an actor saved by ddpg train"),
+])
+def test_evaluate_names_a_damaged_actor(capsys, finished_run, kind, fragment):
+    run = copy_of(finished_run)
+    damaged_actor(run, kind)
+    before = snapshot(run)
+    assert_one_line(*ddpg(capsys, "evaluate", run, "--episodes", 1), fragment, "actor.keras")
+    assert snapshot(run) == before
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("{not json", "config.json as ddpg train wrote it"),
+    ("[1, 2]", "config.json as ddpg train wrote it"),
+    ('{"gamma": 7}', "Expected 0 <= gamma <= 1"),
+    ('{"colour": "red"}', "config.json as ddpg train wrote it"),
+])
+def test_evaluate_names_a_damaged_config(capsys, finished_run, text, fragment):
+    run = copy_of(finished_run)
+    (run / "config.json").write_text(text)
+    assert_one_line(*ddpg(capsys, "evaluate", run, "--episodes", 1), fragment)
+
+
+def test_evaluate_never_writes_its_report_into_the_run(capsys, finished_run):
+    run = copy_of(finished_run)
+    before = snapshot(run)
+    assert_one_line(*ddpg(capsys, "evaluate", run, "--json", run / "config.json"), "Expected --json outside the run")
+    assert snapshot(run) == before
+
+
+def test_a_run_is_never_made_inside_another(capsys, finished_run):
+    run = copy_of(finished_run)
+    before = snapshot(run)
+    assert_one_line(*ddpg(capsys, "train", "--out", run / "checkpoint", *RUN), "Expected an output directory outside "
+                    "any run")
+    assert snapshot(run) == before
+
+
+# --- signals, banners, progress --------------------------------------------------------------------
+
+def test_a_second_sigterm_during_the_final_checkpoint_says_which_checkpoint_is_left(tmp_path):
+    # Both signals arrive while the final checkpoint's arrays are being written: the first asks to
+    # stop, the second stops at once. The checkpoint before it (episode 1) is what is left, and said.
+    run = tmp_path / "run"
+    code = f"""
+import os, signal, sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+import test_faults
+import ddpg.checkpoint as checkpoint
+real, calls = checkpoint._fsync, []
+def fsync(path):
+    real(path)
+    calls.append(path)
+    if len(calls) == 3:  # the second checkpoint's arrays.npz
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+checkpoint._fsync = fsync
+from ddpg.cli import main
+sys.exit(main(["train", "--episodes", "2", "--out", {str(run)!r}, *test_faults.RUN]))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 143, result.stderr
+    assert_one_line(2, result.stderr, "stopped at once by a second SIGTERM",
+                    f"{run / 'checkpoint'} holds episode 1 (step 20)", f"ddpg train --resume {run}")
+    assert leftovers(run) == []
+
+
+def test_no_tensorflow_banner_reaches_the_terminal(tmp_path):
+    from helpers import run_cli
+
+    result = run_cli("train", "--episodes", 1, "--out", tmp_path / "run", *TINY)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    result = run_cli("evaluate", tmp_path / "run", "--episodes", 1)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+@pytest.mark.parametrize("args", [["train", "--gamma", "2"], ["train", "--env-id", "CartPole-v1"],
+                                  ["train", "--resume", "/nonexistent"], ["evaluate", "/nonexistent"],
+                                  ["sweep", "--seeds", "0,0"], ["train", "--buffer-capacity", "10000000000"]])
+def test_errors_that_need_no_tensorflow_come_before_it_loads(args):
+    code = (f"import sys\nfrom ddpg.cli import main\nstatus = main({args!r})\n"
+            "print(status, 'tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.stdout.split() == ["2", "False"], result.stderr
+
+
+def test_the_progress_bar_of_a_resumed_run_starts_at_the_episodes_done(monkeypatch):
+    from ddpg.cli import episode_printer
+
+    bars = []
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    import tqdm
+
+    real = tqdm.tqdm
+    monkeypatch.setattr(tqdm, "tqdm", lambda **kwargs: bars.append(real(**kwargs, file=io.StringIO())) or bars[-1])
+    show = episode_printer(total=5, done=3)
+    show({"episode": 4, "return": -1.0, "average_return_40": -1.0, "steps_per_second": 1.0})
+    assert (bars[0].n, bars[0].total) == (4, 5)
