@@ -65,9 +65,8 @@ def _plain(value: Any) -> Any:
     """Python's own numbers and tuples for NumPy scalars and lists (from JSON or a caller), so that a
     config is hashable and its config.json can be written; anything else is left for the checks."""
     if isinstance(value, list | tuple):
-        items = tuple(_plain(item) for item in value)
-        return value if isinstance(value, tuple) and all(a is b for a, b in zip(items, value, strict=True)) else items
-    if isinstance(value, bool) or type(value) in (int, float):
+        return tuple(_plain(item) for item in value)
+    if isinstance(value, bool):  # an Integral, but refused by the checks as it is
         return value
     if isinstance(value, numbers.Integral):
         return int(value)
@@ -114,10 +113,8 @@ class DDPGConfig:
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            plain = _plain(value)
-            if plain is not value:
-                value = plain
-                object.__setattr__(self, field.name, value)
+            value = _plain(value)
+            object.__setattr__(self, field.name, value)
             expected = field.metadata["check"](field.name, value)
             if expected is not None:
                 raise ValueError(f"Expected {expected}. Received: {field.name}={value!r}")

@@ -61,8 +61,9 @@ class OrnsteinUhlenbeckNoise:
         return {"x": self.x.tolist(), "rng": self.rng.bit_generator.state}
 
     def set_state(self, state: dict) -> None:
-        self.x = np.asarray(state["x"], dtype=np.float64).reshape(self.mu.shape)
-        self.rng.bit_generator.state = state["rng"]
+        x = np.asarray(state["x"], dtype=np.float64).reshape(self.mu.shape)
+        self.rng.bit_generator.state = state["rng"]  # raises on a damaged state: x must be unchanged then
+        self.x = x
 
 
 class GaussianNoise:

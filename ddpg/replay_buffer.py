@@ -76,17 +76,17 @@ class ReplayBuffer:
         Shapes: obs and next_obs (N, obs_dim), action (N, action_dim), reward and terminated (N,)
         or (N, 1). When N > capacity only the newest `capacity` are kept, as N calls of `add` would.
         """
-        new = Batch(obs, action, reward, next_obs, terminated)
-        count = len(new.obs)
-        for name, column, values in zip(Batch._fields, self._columns, new, strict=True):
+        new = Batch(obs, action, reward, next_obs, terminated)._asdict()
+        count = len(new["obs"])
+        for name, column in self._columns._asdict().items():
             expected = (count, *column.shape[1:])
-            values = np.asarray(values)
+            values = np.asarray(new[name])
             if values.shape != expected and not (column.shape[1] == 1 and values.shape == (count,)):
                 raise ValueError(f"Expected {name} of shape {expected}. Received: shape {values.shape}")
         keep = min(count, self.capacity)
         rows = (self._next + np.arange(count - keep, count)) % self.capacity
-        for column, values in zip(self._columns, new, strict=True):
-            column[rows] = np.reshape(values, (count, column.shape[1]))[count - keep:]
+        for name, column in self._columns._asdict().items():
+            column[rows] = np.reshape(new[name], (count, column.shape[1]))[count - keep:]
         self._next = (self._next + count) % self.capacity
         self._size = min(self._size + count, self.capacity)
 
@@ -94,7 +94,7 @@ class ReplayBuffer:
         """Draw batch_size transitions uniformly, with replacement, from those stored."""
         if self._size == 0:
             raise ValueError("Cannot sample from an empty replay buffer: add transitions first.")
-        index = self.rng.integers(0, self._size, size=batch_size)
+        index = self.rng.integers(self._size, size=batch_size)  # uniform on [0, size)
         return Batch(*(column[index] for column in self._columns))
 
     def columns(self) -> Batch:
@@ -104,18 +104,19 @@ class ReplayBuffer:
     def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """Everything needed to continue exactly: (position and RNG state, filled rows by column)."""
         info = {"next": self._next, "size": self._size, "rng": self.rng.bit_generator.state}
-        return info, {name: column[:self._size].copy() for name, column in zip(Batch._fields, self._columns,
-                                                                                strict=True)}
+        return info, {name: column[:self._size].copy() for name, column in self._columns._asdict().items()}
 
     def set_state(self, info: dict, arrays: dict[str, np.ndarray]) -> None:
+        """Continue from what `get_state` returned; a state that does not fit is refused before anything changes."""
         size, position = int(info["size"]), int(info["next"])
         if not (0 <= size <= self.capacity and 0 <= position < self.capacity):
             raise ValueError(f"Expected 0 <= size <= {self.capacity} and 0 <= next < {self.capacity}. "
                              f"Received: size={size}, next={position}")
-        for name, column in zip(Batch._fields, self._columns, strict=True):
+        for name, column in self._columns._asdict().items():
             if arrays[name].shape != (size, *column.shape[1:]):
                 raise ValueError(f"Expected {name} of shape {(size, *column.shape[1:])}. "
                                  f"Received: shape {arrays[name].shape}")
+        self.rng.bit_generator.state = info["rng"]  # raises on a damaged state, still before any row is written
+        for name, column in self._columns._asdict().items():
             column[:size] = arrays[name]
         self._size, self._next = size, position
-        self.rng.bit_generator.state = info["rng"]

@@ -1,12 +1,13 @@
 """DDPGConfig: the seed's defaults, and a clear error for every value out of range."""
 
 import dataclasses
+import json
 import math
 
 import numpy as np
 import pytest
 
-from ddpg.config import MAX_SEED, DDPGConfig, Interval, layer_sizes, non_empty_string, setting
+from ddpg.config import MAX_SEED, DDPGConfig, Interval, _plain, layer_sizes, non_empty_string, setting
 
 SEED_DEFAULTS = {
     "env_id": "Pendulum-v1",
@@ -239,3 +240,36 @@ def test_every_list_field_becomes_a_tuple_and_is_then_checked():
     with pytest.raises(ValueError, match=r"^Expected actor_hidden to be one or more integers >= 1\. "
                                          r"Received: actor_hidden=\(0,\)$"):
         DDPGConfig(actor_hidden=[0])
+
+
+# --- NumPy scalars and lists become Python's own numbers and tuples -------------------------------------------------
+
+
+@pytest.mark.parametrize("field, value, plain", [
+    ("episodes", np.int64(5), 5), ("seed", np.uint32(7), 7), ("gamma", np.float32(0.5), 0.5),
+    ("tau", np.float64(0.25), 0.25), ("actor_hidden", [np.int64(8), 4], (8, 4)),
+    ("critic_hidden", (np.int32(3),), (3,)),
+])
+def test_numpy_values_become_python_numbers(field, value, plain):
+    config = DDPGConfig(**{field: value})
+    got = getattr(config, field)
+    # The very types, not only equal values: json.dumps refuses np.int64, and a message would show np.float64(0.25).
+    assert got == plain and type(got) is type(plain)
+    assert all(type(item) is int for item in got) if isinstance(got, tuple) else True
+    assert json.loads(json.dumps(dataclasses.asdict(config)))[field] == (list(plain) if isinstance(plain, tuple)
+                                                                         else plain)
+    hash(config)
+
+
+def test_a_float32_becomes_the_float_it_holds():
+    # float32(0.1) is 0.100000001490116..., not 0.1: the conversion keeps the value, it does not re-round it.
+    assert DDPGConfig(gamma=np.float32(0.1)).gamma == 0.10000000149011612
+
+
+def test_nested_lists_become_nested_tuples_and_other_values_are_left_to_the_checks():
+    assert _plain([1, [2, np.int64(3)], (np.float32(0.5),)]) == (1, (2, 3), (0.5,))
+    assert _plain((1, [2])) == (1, (2,))
+    for value in ("a", None, True, np.bool_(True), 1 + 2j):
+        assert _plain(value) is value
+    with pytest.raises(ValueError, match=r"^Expected episodes to be an integer\. Received: episodes=True$"):
+        DDPGConfig(episodes=True)  # a bool is not made an int

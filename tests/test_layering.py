@@ -6,7 +6,8 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("module", ["ddpg", "ddpg.config", "ddpg.noise", "ddpg.replay_buffer", "ddpg.targets"])
+@pytest.mark.parametrize("module", ["ddpg", "ddpg.config", "ddpg.noise", "ddpg.replay_buffer", "ddpg.targets",
+                                    "ddpg.checkpoint", "ddpg.errors", "ddpg.manifest", "ddpg.memory"])
 def test_pure_modules_load_no_framework(module):
     code = (
         f"import sys, {module}; "

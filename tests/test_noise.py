@@ -1,5 +1,7 @@
 """Golden tests for the exploration noise, against hand-computed values."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -92,3 +94,111 @@ def test_ou_stationary_variance():
         noise()
     samples = np.array([noise() for _ in range(250_000)])
     assert samples.var() == pytest.approx(expected, rel=0.06)
+
+
+class ConstantGenerator:
+    """Like OnesGenerator, but every normal draw is `value`: eps = 2 tells sigma * eps from sigma / eps."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def standard_normal(self, size=None):
+        return np.full(size, self.value)
+
+
+def test_gaussian_scales_eps_by_sigma():
+    # mu + sigma * eps with eps = 2: [0.5 + 0.1 * 2, -1 + 0.2 * 2] = [0.7, -0.6]
+    # (sigma / eps would give [0.55, -0.9], sigma + eps [2.6, 1.2]).
+    noise = GaussianNoise(mu=np.array([0.5, -1.0]), sigma=np.array([0.1, 0.2]), rng=ConstantGenerator(2.0))
+    np.testing.assert_allclose(noise(), [0.7, -0.6], rtol=0, atol=1e-15)
+
+
+def test_ou_scales_eps_by_sigma_sqrt_dt():
+    # mu = x0 = 0, eps = 2, sigma = 0.5, dt = 0.04: x_1 = 0.5 * sqrt(0.04) * 2 = 0.5 * 0.2 * 2 = 0.2
+    noise = OrnsteinUhlenbeckNoise(mu=np.zeros(1), sigma=0.5, dt=0.04, rng=ConstantGenerator(2.0))
+    np.testing.assert_allclose(noise(), [0.2], rtol=0, atol=1e-15)
+
+
+def test_sigma_of_the_wrong_shape_is_named_with_both_shapes():
+    for make in (OrnsteinUhlenbeckNoise, GaussianNoise):
+        with pytest.raises(ValueError) as error:
+            make(mu=np.zeros(2), sigma=np.ones(3))
+        assert str(error.value) == "Expected sigma to be a scalar or of mu's shape (2,). Received: sigma of shape (3,)"
+
+
+# float64 whatever the inputs come as. float32 and int would not show a slip (sigma * eps is float64 anyway and
+# promotes the sum); long double does: an input kept as it came makes the sample long double.
+@pytest.mark.parametrize("name", ["mu", "sigma", "x0"])
+def test_ou_computes_in_float64_whatever_the_inputs_dtype(name):
+    inputs = {"mu": np.zeros(2), "sigma": 0.2, "x0": np.zeros(2)}
+    inputs[name] = np.asarray(inputs[name], dtype=np.longdouble)
+    noise = OrnsteinUhlenbeckNoise(**inputs, rng=np.random.default_rng(0))
+    assert noise().dtype == np.float64
+    noise.reset()
+    assert noise().dtype == np.float64
+
+
+@pytest.mark.parametrize("name", ["mu", "sigma"])
+def test_gaussian_computes_in_float64_whatever_the_inputs_dtype(name):
+    inputs = {"mu": np.zeros(2), "sigma": 0.2}
+    inputs[name] = np.asarray(inputs[name], dtype=np.longdouble)
+    assert GaussianNoise(**inputs, rng=np.random.default_rng(0))().dtype == np.float64
+
+
+def test_without_a_generator_each_noise_gets_a_fresh_one():
+    for noise in (OrnsteinUhlenbeckNoise(np.zeros(2), 0.2), GaussianNoise(np.zeros(2), 0.2)):
+        assert isinstance(noise.rng, np.random.Generator)
+        assert noise().shape == (2,)
+
+
+def _json_round_trip(state):
+    return json.loads(json.dumps(state))  # what a checkpoint's state.json does to it
+
+
+@pytest.mark.parametrize("make", [
+    lambda rng: OrnsteinUhlenbeckNoise(np.array([0.3, -0.2]), np.array([0.2, 0.5]), theta=0.5, dt=0.1, rng=rng),
+    lambda rng: GaussianNoise(np.array([0.3, -0.2]), np.array([0.2, 0.5]), rng=rng),
+])
+def test_a_restored_noise_continues_the_same_path(make):
+    # Reference: one process draws 5 then 7 samples. Restored: a second process, from another seed, takes the state
+    # after the first 5 (through JSON) and must draw the same 7, to the bit.
+    reference = make(np.random.default_rng(1))
+    for _ in range(5):
+        reference()
+    state = _json_round_trip(reference.get_state())
+    expected = [reference() for _ in range(7)]
+    restored = make(np.random.default_rng(2))
+    restored()
+    restored.set_state(state)
+    np.testing.assert_array_equal([restored() for _ in range(7)], expected)
+
+
+def test_ou_state_holds_x_as_a_list_and_set_state_takes_it_as_float64_of_mus_shape():
+    noise = OrnsteinUhlenbeckNoise(np.zeros(2), 0.0, theta=0.0, rng=np.random.default_rng(0))
+    noise.set_state({"x": np.array([[0.25, -0.5]], dtype=np.longdouble), "rng": noise.get_state()["rng"]})
+    # sigma = theta = 0: x stays where it was set, as float64 and of mu's shape (2,), not (1, 2).
+    sample = noise()
+    assert sample.dtype == np.float64
+    np.testing.assert_array_equal(sample, [0.25, -0.5])
+    assert noise.get_state()["x"] == [0.25, -0.5]
+
+
+def test_ou_refuses_a_state_of_the_wrong_size_and_keeps_its_own():
+    noise = OrnsteinUhlenbeckNoise(np.zeros(2), 0.2, rng=np.random.default_rng(0))
+    noise()
+    before = noise.get_state()
+    with pytest.raises(ValueError, match="size 3"):
+        noise.set_state({"x": [0.0, 0.0, 0.0], "rng": np.random.default_rng(9).bit_generator.state})
+    assert noise.get_state() == before
+
+
+@pytest.mark.parametrize("make", [lambda: OrnsteinUhlenbeckNoise(np.zeros(2), 0.2, rng=np.random.default_rng(0)),
+                                  lambda: GaussianNoise(np.zeros(2), 0.2, rng=np.random.default_rng(0))])
+def test_a_damaged_generator_state_is_refused_and_the_noise_keeps_its_own(make):
+    noise = make()
+    noise()
+    before = noise.get_state()
+    damaged = {**before, "rng": {**before["rng"], "bit_generator": "MT19937"}}  # PCG64's state under another name
+    with pytest.raises(ValueError):
+        noise.set_state({**damaged, "x": [1.0, 1.0]} if "x" in before else damaged)
+    assert noise.get_state() == before
