@@ -9,11 +9,18 @@ from conftest import tag
 
 from ddpg.agent import DDPGAgent
 from ddpg.config import DDPGConfig
+from ddpg.exploration import Explorer, clip_to_bounds, make_noise
+
+LOW, HIGH = np.array([-2.0], np.float32), np.array([2.0], np.float32)
 
 
 @pytest.fixture(scope="module")
 def agent():
-    return DDPGAgent(3, [-2.0], [2.0], DDPGConfig())
+    return DDPGAgent(3, LOW, HIGH, DDPGConfig())
+
+
+def greedy(agent, obs):
+    return clip_to_bounds(agent.policy(obs), LOW, HIGH)
 
 
 OBS = np.array([0.5, -0.3, 1.2], np.float32)
@@ -22,7 +29,8 @@ OBS = np.array([0.5, -0.3, 1.2], np.float32)
 @pytest.mark.benchmark(group="act")
 def test_ours_numpy_policy(benchmark, agent):
     tag(benchmark, "ours", unit="step")
-    action = benchmark(agent.act, OBS, explore=True)
+    explorer = Explorer(agent.policy, LOW, HIGH, make_noise(DDPGConfig(), LOW, HIGH, np.random.default_rng(0)))
+    action = benchmark(explorer.act, OBS, 0)  # mu(s) + N, clipped, as the loop acts
     assert action.shape == (1,)
 
 
@@ -31,7 +39,7 @@ def test_eager_keras_call(benchmark, agent):
     # The Keras example's way: an eager call on a (1, obs_dim) tensor each step.
     tag(benchmark, "baseline", unit="step")
     action = benchmark(lambda: agent.actor(tf.expand_dims(tf.convert_to_tensor(OBS), 0)).numpy()[0])
-    np.testing.assert_allclose(action, agent.act(OBS, explore=False), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(action, greedy(agent, OBS), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.benchmark(group="act")
@@ -40,4 +48,4 @@ def test_compiled_keras_call(benchmark, agent):
     policy = tf.function(lambda obs: agent.actor(obs[None])[0])
     policy(OBS)
     action = benchmark(lambda: policy(OBS).numpy())
-    np.testing.assert_allclose(action, agent.act(OBS, explore=False), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(action, greedy(agent, OBS), rtol=1e-5, atol=1e-6)

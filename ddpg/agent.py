@@ -9,7 +9,6 @@ from ddpg.backend import keras, tf
 from ddpg.config import DDPGConfig
 from ddpg.losses import actor_loss, critic_loss
 from ddpg.networks import NumpyPolicy, build_actor, build_critic
-from ddpg.noise import OrnsteinUhlenbeckNoise
 from ddpg.replay_buffer import Batch
 from ddpg.targets import polyak, td_target
 
@@ -21,22 +20,20 @@ XLA_FROM_UPDATES_PER_CALL = 2
 
 
 class DDPGAgent:
-    """The learner: networks mu, Q, mu', Q', their optimisers, and the exploration noise N.
+    """The learner: networks mu, Q, mu', Q', their optimisers and the compiled update; `policy` is mu in
+    NumPy, kept equal to the actor after every update, for acting (ddpg.exploration).
 
     Args:
         obs_dim: length of an observation s.
         action_low, action_high: the action bounds, shape [action_dim].
         config: the hyperparameters.
-        noise: the exploration process N (`noise()`, `noise.reset()`); by default
-            Ornstein-Uhlenbeck with the config's theta, sigma and dt, from an unseeded generator.
     """
 
-    def __init__(self, obs_dim: int, action_low: ArrayLike, action_high: ArrayLike, config: DDPGConfig,
-                 noise: OrnsteinUhlenbeckNoise | None = None) -> None:
+    def __init__(self, obs_dim: int, action_low: ArrayLike, action_high: ArrayLike, config: DDPGConfig) -> None:
         self.action_low = np.asarray(action_low, np.float32).reshape(-1)
         self.action_high = np.asarray(action_high, np.float32).reshape(-1)
         action_dim = len(self.action_low)
-        self.config = config
+        self.config, self.obs_dim, self._snapshot = config, obs_dim, None
 
         def actor(name: str) -> keras.Model:
             return build_actor(obs_dim, self.action_low, self.action_high, config.actor_hidden, name=name)
@@ -57,9 +54,10 @@ class DDPGAgent:
         self.gamma = keras.Variable(config.gamma, dtype="float32", trainable=False, name="gamma")
         self.tau = keras.Variable(config.tau, dtype="float32", trainable=False, name="tau")
 
-        self.noise = noise if noise is not None else OrnsteinUhlenbeckNoise(
-            np.zeros(action_dim), config.ou_sigma, theta=config.ou_theta, dt=config.ou_dt)
         self.policy = NumpyPolicy.from_actor(self.actor)
+        # The L2 term is left out of the graph entirely when its weight is 0 (the default).
+        self._decayed_kernels = [layer.kernel for layer in self.critic.layers if hasattr(layer, "kernel")
+                                 ] if config.critic_weight_decay else []
 
         # Two entry points into the same _update_step: one batch [B, ...], and K batches stacked as
         # [K, B, ...] run by a tf.while_loop. Without XLA the loop costs 0.4 ms per call (about 9 %
@@ -71,17 +69,6 @@ class DDPGAgent:
         self._traced = {"one": tf.function(self._one_update, input_signature=batch_spec, jit_compile=jit_compile),
                         "many": tf.function(self._update_loop, input_signature=stacked_spec, jit_compile=jit_compile)}
         self._compiled = {}
-
-    def act(self, obs: np.ndarray, explore: bool) -> np.ndarray:
-        """a = clip(mu(s) + N, low, high) when exploring, clip(mu(s), low, high) when not. obs: [obs_dim].
-
-        mu(s) alone is inside the bounds only up to rounding: low + (tanh + 1) / 2 (high - low) in
-        float32 can land an ulp outside them.
-        """
-        action = self.policy(obs)
-        if explore:
-            action = action + self.noise()
-        return np.clip(action, self.action_low, self.action_high).astype(np.float32)
 
     def update(self, batch: Batch) -> dict[str, float]:
         """One critic step, one actor step and the soft target updates, in one compiled call.
@@ -108,6 +95,17 @@ class DDPGAgent:
         critic_loss, actor_loss, *actor_weights = self._compiled[which](*batch)
         self.policy.use_weights([w.numpy() for w in actor_weights])
         return {"critic_loss": float(critic_loss), "actor_loss": float(actor_loss)}
+
+    def save_actor(self, path, weights: list[np.ndarray] | None = None) -> None:
+        """Save mu as a .keras file that plain `keras.models.load_model` loads; with `weights` (in the order
+        of `actor.weights`), an actor of the same shape holding those instead."""
+        if weights is None:
+            self.actor.save(path)
+            return
+        if self._snapshot is None:  # built once: nothing draws from Keras's generator after __init__ anyway
+            self._snapshot = build_actor(self.obs_dim, self.action_low, self.action_high, self.config.actor_hidden)
+        self._snapshot.set_weights(weights)
+        self._snapshot.save(path)
 
     def variables(self) -> dict[str, keras.Variable]:
         """Every variable a checkpoint must hold: the four networks and both optimisers' state."""
@@ -170,7 +168,8 @@ class DDPGAgent:
         """
         y = td_target(reward, self.target_critic([next_obs, self.target_actor(next_obs)]), terminated, self.gamma)
         with tf.GradientTape() as tape:
-            loss = critic_loss(y, self.critic([obs, action], training=True))
+            loss = critic_loss(y, self.critic([obs, action], training=True), self._decayed_kernels,
+                               self.config.critic_weight_decay)
         self.critic_optimizer.apply_gradients(
             zip(tape.gradient(loss, self.critic.trainable_variables), self.critic.trainable_variables, strict=True))
         return loss

@@ -27,7 +27,7 @@ import numpy as np
 
 from ddpg.errors import UserInputError
 
-FORMAT = 1
+FORMAT = 2  # 2: the step-based loop (warm-up generator, best evaluation)
 ARRAYS, MANIFEST = "arrays.npz", "state.json"
 
 

@@ -12,8 +12,9 @@ import json
 import sys
 from pathlib import Path
 
-from ddpg.config import DDPGConfig
+from ddpg.config import BUDGET_FIELDS, DDPGConfig
 from ddpg.errors import UserInputError
+from ddpg.presets import DEFAULT_PRESET, PRESETS
 
 
 class Parser(argparse.ArgumentParser):
@@ -24,11 +25,16 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_config_options(parser: argparse.ArgumentParser, leave_out: tuple[str, ...] = ()) -> None:
-    """One --dashed-option per DDPGConfig field, so each default lives only in the dataclass.
+    """One --dashed-option per DDPGConfig field, so each default lives only in the dataclass; --preset and
+    --config to start from other defaults.
 
-    An option not given is left out of the namespace (SUPPRESS), so that `--resume` can tell what
-    the user asked to change from what they left alone.
+    An option not given is left out of the namespace (SUPPRESS), so that presets, config files and
+    `--resume` can tell what the user asked to change from what they left alone.
     """
+    parser.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET,
+                        help="defaults to start from; options given override them (default: keras-example)")
+    parser.add_argument("--config", metavar="FILE", help="a JSON config, e.g. a run's config.json, over the "
+                                                         "preset; options given override it")
     group = parser.add_argument_group("hyperparameters (defaults: the Keras example's, but --update-every 10, "
                                       "where it updates after every step)")
     for field in dataclasses.fields(DDPGConfig):
@@ -36,16 +42,26 @@ def add_config_options(parser: argparse.ArgumentParser, leave_out: tuple[str, ..
             continue
         flag = "--" + field.name.replace("_", "-")
         if isinstance(field.default, tuple):
-            group.add_argument(flag, type=int, nargs="+", default=argparse.SUPPRESS, metavar="N",
-                               help=f"{field.metadata['help']} (default: {' '.join(map(str, field.default))})")
+            may_be_empty = getattr(field.metadata["check"], "may_be_empty", False)
+            group.add_argument(flag, type=int, nargs="*" if may_be_empty else "+", default=argparse.SUPPRESS,
+                               metavar="N", help=f"{field.metadata['help']} (default: "
+                                                 f"{' '.join(map(str, field.default)) or 'none'})")
         else:
-            group.add_argument(flag, type=type(field.default), default=argparse.SUPPRESS,
-                               help=f"{field.metadata['help']} (default: {field.default})")
+            default = "" if field.default is None else f" (default: {field.default})"
+            group.add_argument(flag, type=field.metadata["kind"], default=argparse.SUPPRESS,
+                               help=f"{field.metadata['help']}{default}")
 
 
-def given_config_values(args: argparse.Namespace) -> dict:
-    """The config fields given on the command line."""
-    return {f.name: getattr(args, f.name) for f in dataclasses.fields(DDPGConfig) if hasattr(args, f.name)}
+def config_values(args: argparse.Namespace, saved: dict | None = None) -> dict:
+    """The config's fields from, in rising order: a saved config (resume) or the preset, --config FILE, and
+    the options given. A budget given (episodes or total_steps) replaces the budget from below it."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(DDPGConfig) if hasattr(args, f.name)}
+    values = dict(saved) if saved is not None else dict(PRESETS[args.preset])
+    if args.config:
+        values.update(read_config_file(Path(args.config)))
+    if any(name in given for name in BUDGET_FIELDS):
+        values = {name: value for name, value in values.items() if name not in BUDGET_FIELDS}
+    return {**values, **given}
 
 
 def config_from(values: dict) -> DDPGConfig:
@@ -55,33 +71,51 @@ def config_from(values: dict) -> DDPGConfig:
         raise UserInputError(str(error)) from None
 
 
-def episode_printer(total: int, done: int = 0):
-    """A progress bar on a terminal; one plain line per episode otherwise (logs, CI). `done`: episodes a
-    resumed run had already."""
+def read_config_file(path: Path) -> dict:
+    """The fields of a JSON config file, as `ddpg train` writes config.json; one line if it is not that."""
+    try:
+        values = json.loads(path.read_text())
+    except OSError as error:
+        raise UserInputError(f"Expected a readable --config file. Received: {path} ({error.strerror})") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise UserInputError(f"Expected --config to be a JSON file. Received: {path} ({error})") from None
+    names = {f.name for f in dataclasses.fields(DDPGConfig)}
+    if not isinstance(values, dict) or not set(values) <= names:
+        unknown = sorted(set(values) - names) if isinstance(values, dict) else type(values).__name__
+        raise UserInputError(f"Expected --config to hold an object of DDPGConfig fields. Received: {path} with "
+                             f"{unknown}")
+    return values
+
+
+def episode_printer(config: DDPGConfig, done_episodes: int = 0, done_steps: int = 0):
+    """A progress bar on a terminal (in steps or episodes, as the budget is); one plain line per episode
+    otherwise (logs, CI). `done_*`: what a resumed run had already."""
+    by_steps = config.total_steps is not None
+    total = config.total_steps if by_steps else config.episodes
     if sys.stdout.isatty():
         from tqdm import tqdm
 
-        bar = tqdm(total=total, initial=done, unit="episode", dynamic_ncols=True)
+        bar = tqdm(total=total, initial=done_steps if by_steps else done_episodes, unit="step" if by_steps
+                   else "episode", dynamic_ncols=True)
 
         def show(row: dict) -> None:
-            bar.update(1)
+            bar.update((row["steps"] if by_steps else row["episode"]) - bar.n)
             bar.set_postfix(ret=f"{row['return']:.1f}", avg40=f"{row['average_return_40']:.1f}",
                             steps_s=f"{row['steps_per_second']:.0f}")
-            if row["episode"] == total:
-                bar.close()
         return show
 
     def show(row: dict) -> None:
-        print(f"episode {row['episode']}/{total}  return {row['return']:9.2f}  "
-              f"average-40 {row['average_return_40']:9.2f}  {row['steps_per_second']:6.0f} steps/s", flush=True)
+        episode = f"episode {row['episode']}" + ("" if by_steps else f"/{total}")
+        steps = f"step {row['steps']}" + (f"/{total}" if by_steps else "")
+        print(f"{episode}  {steps}  return {row['return']:9.2f}  average-40 {row['average_return_40']:9.2f}  "
+              f"{row['steps_per_second']:6.0f} steps/s", flush=True)
     return show
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ddpg.training import TrainingInterrupted, train
 
-    given = given_config_values(args)
-    done = 0
+    done = {"episode": 0, "steps": 0}
     if args.resume:
         from ddpg.checkpoint import load_checkpoint
         from ddpg.manifest import check_manifest
@@ -94,19 +128,25 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise UserInputError(f"Expected --resume or --overwrite, not both. Received: --resume {out} --overwrite")
         checkpoint = load_checkpoint(out / "checkpoint")
         saved = check_manifest(checkpoint.manifest)
-        config = config_from({**dataclasses.asdict(saved), **given})
-        done = checkpoint.manifest["episode"]
+        config = config_from(config_values(args, saved=dataclasses.asdict(saved)))
+        done = {name: checkpoint.manifest[name] for name in done}
     else:
-        config = config_from(given)
+        config = config_from(config_values(args))
         out = Path(args.out or f"runs/{config.env_id}-seed{config.seed}")
     try:
-        result = train(config, out, progress=episode_printer(config.episodes, done),
-                       checkpoint_every=args.checkpoint_every, resume=bool(args.resume), overwrite=args.overwrite)
+        result = train(config, out, progress=episode_printer(config, done["episode"], done["steps"]),
+                       checkpoint_every=args.checkpoint_every, resume=bool(args.resume), overwrite=args.overwrite,
+                       tensorboard=not args.no_tensorboard)
     except TrainingInterrupted as stop:
         print(f"ddpg train: {stop}", file=sys.stderr)
         return 130 if stop.signal_name == "SIGINT" else 143
-    print(f"trained {result.episodes_trained} episodes ({config.episodes} in all, {result.steps} steps) in "
-          f"{result.wall_seconds:.1f} s; final 40-episode average {result.average_returns[-1]:.1f}; files in {out}")
+    average = (f"final 40-episode average {result.average_returns[-1]:.1f}" if result.average_returns
+               else "no episode finished")
+    best = max(result.evaluations, key=lambda row: row["mean_return"], default=None)
+    print(f"trained {result.episodes_trained} episodes ({len(result.returns)} in all, {result.steps} steps) in "
+          f"{result.wall_seconds:.1f} s; {average}"
+          + (f"; best evaluation {best['mean_return']:.1f} at step {best['step']}" if best else "")
+          + f"; files in {out}")
     return 0
 
 
@@ -129,9 +169,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from ddpg.sweep import format_sweep_table, parse_seeds, run_sweep
 
     seeds = parse_seeds(args.seeds)
-    configs = [config_from({**given_config_values(args), "seed": seed}) for seed in seeds]
+    configs = [config_from({**config_values(args), "seed": seed}) for seed in seeds]
     out = Path(args.out or f"runs/sweep-{configs[0].env_id}")
-    rows = run_sweep(configs, out, args.workers, args.eval_episodes, overwrite=args.overwrite,
+    rows = run_sweep(configs, out, args.workers, overwrite=args.overwrite,
                      oversubscribe=args.oversubscribe)
     print(format_sweep_table(rows))
     print(f"wrote {out / 'sweep.csv'}, {out / 'sweep.json'} and {out / 'sweep.png'}")
@@ -153,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint-every", type=int, default=10, metavar="N",
                        help="write DIR/checkpoint every N episodes, 0 for only at the end (default: 10); also "
                             "written on SIGINT/SIGTERM")
+    train.add_argument("--no-tensorboard", action="store_true", help="write no TensorBoard event files")
     add_config_options(train)
     train.set_defaults(run=cmd_train)
 
@@ -170,7 +211,6 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--seeds", default="0-9", help="distinct seeds, like 0-9 or 0,3,5 (default: 0-9)")
     sweep.add_argument("--workers", type=int, default=2, help="processes at once, at most the cores (default: 2)")
     sweep.add_argument("--oversubscribe", action="store_true", help="allow more --workers than cores")
-    sweep.add_argument("--eval-episodes", type=int, default=10, help="evaluation episodes per seed (default: 10)")
     sweep.add_argument("--out", metavar="DIR", help="where the sweep goes (default: runs/sweep-ENV_ID)")
     sweep.add_argument("--overwrite", action="store_true", help="replace a sweep already in --out")
     add_config_options(sweep, leave_out=("seed",))  # --seeds sets it, one run each

@@ -15,6 +15,8 @@ from typing import Any
 
 # Keras seeds NumPy's legacy generator, which takes 32-bit seeds.
 MAX_SEED = 2**32 - 1
+DEFAULT_EPISODES = 100  # the Keras example's budget
+BUDGET_FIELDS = ("episodes", "total_steps")  # exactly one sets a run's budget; the only fields a resume may change
 
 # A check takes the field's name and value and returns None when the value is allowed, else what
 # was expected, in words: "0 < tau <= 1".
@@ -51,10 +53,36 @@ class Interval:
         return expected if too_low or too_high else None
 
 
-def layer_sizes(name: str, value: Any) -> str | None:
-    valid = isinstance(value, tuple) and len(value) > 0 and all(
-        isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1 for n in value)
-    return None if valid else f"{name} to be one or more integers >= 1"
+@dataclass(frozen=True)
+class Optional:
+    """A check: None (decided from other fields, see DDPGConfig.__post_init__) or what `check` allows."""
+
+    check: Check
+
+    def __call__(self, name: str, value: Any) -> str | None:
+        return None if value is None else self.check(name, value)
+
+
+@dataclass(frozen=True)
+class LayerSizes:
+    """A check: a tuple of layer widths, each an integer >= 1; empty only where `may_be_empty`."""
+
+    may_be_empty: bool = False
+
+    def __call__(self, name: str, value: Any) -> str | None:
+        valid = isinstance(value, tuple) and (self.may_be_empty or len(value) > 0) and all(
+            isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1 for n in value)
+        return None if valid else f"{name} to be {'zero' if self.may_be_empty else 'one'} or more integers >= 1"
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A check: one of a few names."""
+
+    names: tuple[str, ...]
+
+    def __call__(self, name: str, value: Any) -> str | None:
+        return None if value in self.names else f"{name} to be one of {', '.join(self.names)}"
 
 
 def non_empty_string(name: str, value: Any) -> str | None:
@@ -75,9 +103,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def setting(default: Any, check: Check, help: str) -> Any:
-    """A config field: its default, its allowed range and its help text, declared together."""
-    return dataclasses.field(default=default, metadata={"check": check, "help": help})
+def setting(default: Any, check: Check, help: str, kind: type | None = None) -> Any:
+    """A config field: its default, its allowed range and its help text, declared together; `kind` is its
+    type on the command line where the default (None) does not tell."""
+    return dataclasses.field(default=default, metadata={"check": check, "help": help,
+                                                        "kind": kind or type(default)})
 
 
 @dataclass(frozen=True)
@@ -85,7 +115,9 @@ class DDPGConfig:
     """Hyperparameters of a DDPG run (Lillicrap et al. 2016), with the Keras example's defaults."""
 
     env_id: str = setting("Pendulum-v1", non_empty_string, "Gymnasium environment id (continuous Box actions)")
-    episodes: int = setting(100, Interval(1, integer=True), "training episodes")
+    # The budget: exactly one of episodes and total_steps; neither means 100 episodes.
+    episodes: int | None = setting(None, Optional(Interval(1, integer=True)),
+                                   "training episodes (100 unless --total-steps is given)", kind=int)
     seed: int = setting(0, Interval(0, MAX_SEED, integer=True),
                         "one seed for the environment, the noise, replay sampling and Keras")
     gamma: float = setting(0.99, Interval(0, 1), "discount factor gamma")
@@ -98,17 +130,33 @@ class DDPGConfig:
     ou_theta: float = setting(0.15, Interval(0), "Ornstein-Uhlenbeck mean reversion theta")
     ou_sigma: float = setting(0.2, Interval(0), "Ornstein-Uhlenbeck diffusion sigma (in action units)")
     ou_dt: float = setting(0.01, Interval(0, low_open=True), "Ornstein-Uhlenbeck time step dt")
-    actor_hidden: tuple[int, ...] = setting((256, 256), layer_sizes, "actor hidden layer sizes")
-    critic_state_hidden: tuple[int, ...] = setting((16, 32), layer_sizes,
-                                                   "critic layers on the observation alone")
-    critic_action_hidden: tuple[int, ...] = setting((32,), layer_sizes, "critic layers on the action alone")
-    critic_hidden: tuple[int, ...] = setting((256, 256), layer_sizes,
+    actor_hidden: tuple[int, ...] = setting((256, 256), LayerSizes(), "actor hidden layer sizes")
+    critic_state_hidden: tuple[int, ...] = setting(
+        (16, 32), LayerSizes(may_be_empty=True),
+        "critic layers on the observation alone (none, and none on the action: (s, a) joined at the input)")
+    critic_action_hidden: tuple[int, ...] = setting((32,), LayerSizes(may_be_empty=True),
+                                                    "critic layers on the action alone (may be none)")
+    critic_hidden: tuple[int, ...] = setting((256, 256), LayerSizes(),
                                              "critic layers after the two branches are joined")
     # 10, not the example's 1: on seeds 0-19 both evaluated at a median of -153 (README, "Results"),
     # and one compiled call per 10 steps makes a training step about 3x faster.
     update_every: int = setting(10, Interval(1, integer=True),
                                 "environment steps between update calls; each call makes that many updates, so "
                                 "there is always one update per step (1: after every step, as in the example)")
+    total_steps: int | None = setting(None, Optional(Interval(1, integer=True)),
+                                      "training budget in environment steps, instead of --episodes", kind=int)
+    learning_starts: int | None = setting(None, Optional(Interval(1, integer=True)),
+                                          "environment steps before the first update (default: batch_size)",
+                                          kind=int)
+    random_steps: int = setting(0, Interval(0, integer=True),
+                                "environment steps of uniform random actions before the policy acts")
+    noise: str = setting("ou", OneOf(("ou", "gaussian", "none")), "exploration noise N added to mu(s)")
+    gaussian_sigma: float = setting(0.1, Interval(0), "Gaussian noise sigma, as a fraction of the action half-range")
+    critic_weight_decay: float = setting(0.0, Interval(0), "L2 penalty on the critic's weights (the paper: 0.01)")
+    eval_every: int = setting(0, Interval(0, integer=True),
+                              "environment steps between evaluations during training (0: none)")
+    eval_episodes: int = setting(10, Interval(1, integer=True),
+                                 "episodes per evaluation: during training, and a sweep's final one")
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -118,6 +166,13 @@ class DDPGConfig:
             expected = field.metadata["check"](field.name, value)
             if expected is not None:
                 raise ValueError(f"Expected {expected}. Received: {field.name}={value!r}")
+        if self.episodes is not None and self.total_steps is not None:
+            raise ValueError("Expected one budget: episodes or total_steps, not both. "
+                             f"Received: episodes={self.episodes}, total_steps={self.total_steps}")
+        if self.episodes is None and self.total_steps is None:
+            object.__setattr__(self, "episodes", DEFAULT_EPISODES)
+        if self.learning_starts is None:  # the first update waits for one batch of transitions, as before
+            object.__setattr__(self, "learning_starts", self.batch_size)
         # x' = (1 - theta dt) x + ...: theta dt >= 1 makes the noise oscillate or blow up.
         if self.ou_theta * self.ou_dt >= 1:
             raise ValueError("Expected ou_theta * ou_dt < 1. "

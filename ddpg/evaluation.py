@@ -18,6 +18,7 @@ import numpy as np
 from ddpg.config import MAX_SEED, DDPGConfig
 from ddpg.environments import make_env
 from ddpg.errors import UserInputError
+from ddpg.exploration import clip_to_bounds
 from ddpg.run_files import RunFilesError, reported_os_errors
 
 EVAL_SEED_OFFSET = 1_000_000  # evaluation starts from other states than training's
@@ -32,7 +33,7 @@ def run_episodes(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, episo
         obs, _ = env.reset(seed=seed if episode == 0 else None)
         total, done = 0.0, False
         while not done:
-            action = np.clip(policy(obs), low, high)  # as DDPGAgent.act does: mu(s) can round an ulp outside
+            action = clip_to_bounds(policy(obs), low, high)
             obs, reward, terminated, truncated, _ = env.step(action)
             total += float(reward)
             done = terminated or truncated

@@ -9,17 +9,26 @@ from ddpg.backend import keras
 ops = keras.ops
 
 
-def critic_loss(y, q):
+def critic_loss(y, q, kernels=(), weight_decay=0.0):
     """The critic's loss, minimised over Q's parameters:
 
-        L = 1/N sum_i (y_i - Q(s_i, a_i))^2,   y_i = r_i + gamma (1 - d_i) Q'(s_{i+1}, mu'(s_{i+1}))
+        L = 1/N sum_i (y_i - Q(s_i, a_i))^2 + lambda sum_W ||W||^2,
+        y_i = r_i + gamma (1 - d_i) Q'(s_{i+1}, mu'(s_{i+1}))
+
+    The second term is the paper's L2 weight decay on Q (lambda = 1e-2 there, 0 in the Keras
+    example), over the kernels W of its layers, not their biases.
 
     Args:
         y: the targets y_i from `td_target`, shape [N, 1]; constants here (no gradient flows
             into the target networks).
         q: Q(s_i, a_i) of the online critic, shape [N, 1].
+        kernels: the critic's weight matrices W.
+        weight_decay: lambda.
     """
-    return ops.mean(ops.square(y - q))
+    loss = ops.mean(ops.square(y - q))
+    for kernel in kernels:
+        loss = loss + weight_decay * ops.sum(ops.square(kernel))
+    return loss
 
 
 def actor_loss(q):

@@ -50,12 +50,14 @@ SCHEMA = {
     "returns": ("a list of numbers", _reals),
     "losses": ("{critic_loss, actor_loss} numbers", lambda v: isinstance(v, dict)
                and set(v) == {"critic_loss", "actor_loss"} and all(map(_real, v.values()))),
-    "noise": ("the noise's {rng[, x]}", lambda v: isinstance(v, dict) and set(v) in ({"rng"}, {"rng", "x"})
-              and _rng(v["rng"]) and _reals(v.get("x", []))),
+    "noise": ("the noise's {}, {rng} or {rng, x}", lambda v: isinstance(v, dict)
+              and (v == {} or set(v) in ({"rng"}, {"rng", "x"}) and _rng(v["rng"]) and _reals(v.get("x", [])))),
     "buffer": ("{size, next} integers >= 0",
                lambda v: isinstance(v, dict) and set(v) == {"size", "next"} and all(map(_count, v.values()))),
-    "rng": ("{buffer, env} generator states",
-            lambda v: isinstance(v, dict) and set(v) == {"buffer", "env"} and all(map(_rng, v.values()))),
+    "rng": ("{buffer, env, warmup} generator states",
+            lambda v: isinstance(v, dict) and set(v) == {"buffer", "env", "warmup"} and all(map(_rng, v.values()))),
+    "best": ("null or the best evaluation's {step, mean_return}", lambda v: v is None or (
+        isinstance(v, dict) and set(v) == {"step", "mean_return"} and _count(v["step"]) and _real(v["mean_return"]))),
     "wall_seconds": ("a number >= 0", lambda v: _real(v) and v >= 0),
     "arrays_sha256": ("a SHA-256 in hex", lambda v: isinstance(v, str) and len(v) == 64),
 }

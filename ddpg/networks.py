@@ -101,6 +101,10 @@ class NumpyPolicy:
         """Act with these kernels and biases (in the order of `actor.weights`); no copy is made."""
         self.layers = list(zip(weights[0::2], weights[1::2], self.activations, strict=True))
 
+    def weights(self) -> list[np.ndarray]:
+        """The kernels and biases it acts with, in the order of `actor.weights`."""
+        return [w for kernel, bias, _ in self.layers for w in (kernel, bias)]
+
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """mu(s) for one observation [obs_dim] or a batch [B, obs_dim]."""
         x = np.asarray(obs, np.float32)

@@ -92,3 +92,23 @@ class GaussianNoise:
 
     def set_state(self, state: dict) -> None:
         self.rng.bit_generator.state = state["rng"]
+
+
+class NoNoise:
+    """No exploration noise: N = 0, for a policy that explores by other means (or not at all)."""
+
+    def __init__(self, mu: ArrayLike) -> None:
+        self.mu = np.zeros_like(np.asarray(mu, dtype=np.float64))
+
+    def __call__(self) -> np.ndarray:
+        return self.mu.copy()
+
+    def reset(self) -> None:
+        """Nothing to forget."""
+
+    def get_state(self) -> dict:
+        return {}
+
+    def set_state(self, state: dict) -> None:
+        if state:
+            raise ValueError(f"Expected no state for no noise. Received: {state!r:.200}")

@@ -19,10 +19,13 @@ def _pyplot():
     return plt
 
 
-def plot_learning_curve(returns: list[float], average_returns: list[float], path: Path, title: str) -> None:
-    """Return per episode and its 40-episode average, like the Keras example's plot."""
+def plot_learning_curve(returns: list[float], average_returns: list[float], path: Path, title: str,
+                        evaluations: list[dict] | None = None) -> None:
+    """Return per episode and its 40-episode average, like the Keras example's plot; beside it, when the
+    run evaluated during training, the evaluation mean and its +-1 std band against steps."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, axes = plt.subplots(1, 2 if evaluations else 1, figsize=(12 if evaluations else 7, 4), squeeze=False)
+    ax = axes[0, 0]
     episodes = np.arange(1, len(returns) + 1)
     ax.plot(episodes, returns, color="tab:blue", alpha=0.35, label="episode return")
     ax.plot(episodes, average_returns, color="tab:blue", label=f"average of the last {AVERAGE_WINDOW}")
@@ -31,6 +34,18 @@ def plot_learning_curve(returns: list[float], average_returns: list[float], path
     ax.set_title(title)
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
+    if evaluations:
+        ax = axes[0, 1]
+        steps = np.array([row["step"] for row in evaluations])
+        mean = np.array([row["mean_return"] for row in evaluations])
+        std = np.array([row["std_return"] for row in evaluations])
+        ax.plot(steps, mean, color="tab:green", marker=".", label="evaluation mean (no noise)")
+        ax.fill_between(steps, mean - std, mean + std, color="tab:green", alpha=0.2, label="+-1 std")
+        ax.set_xlabel("environment step")
+        ax.set_ylabel("return")
+        ax.set_title("evaluation during training")
+        ax.legend(loc="lower right")
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -29,13 +29,14 @@ if TYPE_CHECKING:
     from ddpg.training import Trainer, TrainResult
 
 METRICS_FIELDS = ("episode", "steps", "return", "average_return_40", "wall_seconds", "steps_per_second",
-                  "critic_loss", "actor_loss")
+                  "critic_loss", "actor_loss", "mean_critic_loss", "mean_actor_loss")
+EVAL_FIELDS = ("step", "mean_return", "std_return", "episodes", "wall_seconds")
 AVERAGE_WINDOW = 40  # the Keras example reports the mean return of the last 40 episodes
 LOCK = "ddpg.lock"
 # What makes a directory hold a run, and what --overwrite removes.
 RUN_MARKERS = ("metrics.csv", "checkpoint", "checkpoint.old")
-RUN_FILES = ("checkpoint", "checkpoint.old", "checkpoint.tmp", "metrics.csv", "eval.json", "actor.keras",
-             "learning_curve.png", "config.json")
+RUN_FILES = ("checkpoint", "checkpoint.old", "checkpoint.tmp", "metrics.csv", "eval.csv", "actor.keras",
+             "best_actor.keras", "learning_curve.png", "config.json", "tensorboard")
 
 
 def trailing_average(returns: list[float]) -> float:
@@ -102,24 +103,38 @@ def read_metrics(path: Path, episodes: int) -> list[dict[str, str]]:
     """The rows of episodes 1..episodes of a metrics.csv that `ddpg` wrote; rows after them (episodes lost
     with a killed process) are left out. Anything else is refused: another header, a row that is not
     the next episode, a value that is not a number."""
-    with reported_os_errors(path, "read"):
-        text = path.read_text() if path.exists() else ""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if tuple(reader.fieldnames or ()) != METRICS_FIELDS:
-        raise RunFilesError(f"Expected {path} to begin with the header {','.join(METRICS_FIELDS)}. "
-                            f"Received: {','.join(reader.fieldnames or ()) or 'no header'}")
-    rows = []
-    for line, row in enumerate(reader, start=2):
-        expected_episode = str(line - 1)
-        if row["episode"] != expected_episode or None in row or any(
-                not _is_number(row[name]) for name in METRICS_FIELDS):
-            raise RunFilesError(f"Expected line {line} of {path} to be episode {expected_episode}'s numbers, "
-                                f"as ddpg wrote them. Received: {','.join(map(str, row.values()))}")
-        if len(rows) < episodes:
-            rows.append(row)
+    rows = _read_rows(path, METRICS_FIELDS, lambda line, row, previous: row["episode"] == str(line - 1),
+                      "the next episode's")
     if len(rows) < episodes:
         raise RunFilesError(f"Expected {path} to hold episodes 1 to {episodes}, as the checkpoint does. "
                             f"Received: {len(rows)} episodes")
+    return rows[:episodes]
+
+
+def read_evaluations(path: Path, steps: int) -> list[dict[str, str]]:
+    """The rows of an eval.csv that `ddpg` wrote, up to step `steps` (later ones were lost with a killed
+    process); a missing file is a run without evaluations. Refused as read_metrics refuses."""
+    if not path.exists():
+        return []
+    rows = _read_rows(path, EVAL_FIELDS, lambda line, row, previous: row["step"].isdigit() and (
+        previous is None or int(row["step"]) > int(previous["step"])), "a later step's")
+    return [row for row in rows if int(row["step"]) <= steps]
+
+
+def _read_rows(path: Path, fields: tuple[str, ...], in_order, what: str) -> list[dict[str, str]]:
+    with reported_os_errors(path, "read"):
+        text = path.read_text() if path.exists() else ""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if tuple(reader.fieldnames or ()) != fields:
+        raise RunFilesError(f"Expected {path} to begin with the header {','.join(fields)}. "
+                            f"Received: {','.join(reader.fieldnames or ()) or 'no header'}")
+    rows: list[dict[str, str]] = []
+    for line, row in enumerate(reader, start=2):
+        if None in row or not all(_is_number(row[name]) for name in fields) or not in_order(
+                line, row, rows[-1] if rows else None):
+            raise RunFilesError(f"Expected line {line} of {path} to be {what} numbers, as ddpg wrote them. "
+                                f"Received: {','.join(map(str, row.values()))}")
+        rows.append(row)
     return rows
 
 
@@ -137,7 +152,9 @@ class RunFiles:
     def __init__(self, directory: Path) -> None:
         self.dir = Path(directory)
         self.metrics = self.dir / "metrics.csv"
-        self._checkpointed_at: tuple[int, int] | None = None  # (episode, steps) of the last checkpoint written
+        self.evaluations = self.dir / "eval.csv"
+        self._checkpointed: tuple | None = None  # (episode, steps, best) of the last checkpoint written
+        self._tensorboard = None
 
     def check_no_run(self, overwrite: bool) -> None:
         """Refuse to mix two runs in one directory, unless told to replace the one there."""
@@ -151,29 +168,51 @@ class RunFiles:
                                 f"which holds {', '.join(previous)}; pass --resume {self.dir} to continue it or "
                                 "--overwrite to replace it")
 
-    def start(self, config: DDPGConfig, resume_from: Checkpoint | None = None, overwrite: bool = False) -> None:
-        """Write config.json and metrics.csv (cut back to the checkpoint's episode when resuming); with
+    def start(self, config: DDPGConfig, resume_from: Checkpoint | None = None, overwrite: bool = False,
+              tensorboard: bool = False) -> None:
+        """Write config.json, metrics.csv and eval.csv (cut back to the checkpoint when resuming); with
         overwrite, first remove every file of the run that was there. Call after all validation."""
-        rows = read_metrics(self.metrics, resume_from.manifest["episode"]) if resume_from else []
+        done = (resume_from.manifest["episode"], resume_from.manifest["steps"]) if resume_from else (0, 0)
+        rows = read_metrics(self.metrics, done[0]) if resume_from else []
+        evaluations = read_evaluations(self.evaluations, done[1]) if resume_from else []
         if overwrite:  # the user asked for it: nothing of the old run may be mistaken for the new one
             with reported_os_errors(self.dir, "remove the previous run in"):
                 for name in RUN_FILES:
                     path = self.dir / name
                     shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
         write_atomically(self.dir / "config.json", json.dumps(dataclasses.asdict(config), indent=2) + "\n")
-        # Episodes after the checkpoint were lost with the process: they run again, so their rows go,
-        # and every episode ends up in the file exactly once.
-        text = io.StringIO()
-        writer = csv.DictWriter(text, METRICS_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-        write_atomically(self.metrics, text.getvalue())
+        # Episodes and evaluations after the checkpoint were lost with the process: they run again, so
+        # their rows go, and every one ends up in its file exactly once.
+        write_atomically(self.metrics, _csv(METRICS_FIELDS, rows))
+        if config.eval_every or evaluations:
+            write_atomically(self.evaluations, _csv(EVAL_FIELDS, evaluations))
+        if tensorboard:
+            self._tensorboard = TensorBoard(self.dir / "tensorboard")
+
+    def read_evaluations(self, steps: int) -> list[dict]:
+        """eval.csv's rows up to `steps`, as numbers."""
+        return [{name: float(value) if name in ("mean_return", "std_return", "wall_seconds") else int(value)
+                 for name, value in row.items()} for row in read_evaluations(self.evaluations, steps)]
 
     def append_metrics(self, row: dict) -> None:
-        """One row, written whole: a row that did not fit on the disk is taken back out."""
+        """One episode's row, written whole (a row that did not fit on the disk is taken back out), and
+        its scalars in TensorBoard."""
+        self._append(self.metrics, METRICS_FIELDS, row)
+        if self._tensorboard:
+            self._tensorboard.scalars(row["steps"], {
+                "episode/return": row["return"], "episode/average_return_40": row["average_return_40"],
+                "loss/critic": row["mean_critic_loss"], "loss/actor": row["mean_actor_loss"],
+                "q/mean": -row["mean_actor_loss"], "speed/steps_per_second": row["steps_per_second"]})
+
+    def append_evaluation(self, row: dict) -> None:
+        self._append(self.evaluations, EVAL_FIELDS, row)
+        if self._tensorboard:
+            self._tensorboard.scalars(row["step"], {"eval/mean_return": row["mean_return"]})
+
+    def _append(self, path: Path, fields: tuple[str, ...], row: dict) -> None:
         text = io.StringIO()
-        csv.DictWriter(text, METRICS_FIELDS).writerow(row)
-        with reported_os_errors(self.metrics, "write"), self.metrics.open("a", newline="") as file:
+        csv.DictWriter(text, fields, extrasaction="ignore").writerow(row)
+        with reported_os_errors(path, "write"), path.open("a", newline="") as file:
             end = file.tell()
             try:
                 file.write(text.getvalue())
@@ -183,30 +222,82 @@ class RunFiles:
                     file.truncate(end)
                 raise
 
-    def checkpoint(self, trainer: Trainer, wall_seconds: float) -> None:
-        """Save the trainer's state, unless this very state was the last one saved (the run's end
-        often falls on a checkpoint_every boundary: the buffer is not written twice)."""
-        if self._checkpointed_at == (trainer.episode, trainer.steps):
+    def checkpoint(self, trainer: Trainer, wall_seconds: float,
+                   best: tuple[dict | None, dict[str, np.ndarray]] = (None, {})) -> None:
+        """Save the trainer's state and the best evaluation's actor, unless this very state was the last
+        one saved (the run's end often falls on a checkpoint_every boundary: the buffer is not
+        written twice)."""
+        key = (trainer.episode, trainer.steps, None if best[0] is None else best[0]["step"])
+        if self._checkpointed == key:
             return
         manifest, arrays = trainer.get_state()
         with reported_os_errors(self.dir / "checkpoint", "write a checkpoint to"):
-            save_checkpoint(self.dir / "checkpoint", {**manifest, "wall_seconds": wall_seconds}, arrays)
-        self._checkpointed_at = (trainer.episode, trainer.steps)
+            save_checkpoint(self.dir / "checkpoint", {**manifest, "best": best[0], "wall_seconds": wall_seconds},
+                            {**arrays, **best[1]})
+        self._checkpointed = key
+
+    def save_actor(self, name: str, agent, weights: list[np.ndarray] | None = None) -> None:
+        """The actor (with these weights, if given) as a .keras file, written beside and renamed into place."""
+        self._write_beside(self.dir / name, lambda path: agent.save_actor(path, weights))
 
     def finish(self, agent, result: TrainResult) -> None:
-        """The trained actor and the learning curve, each written beside and renamed into place."""
+        """The trained actor and the learning curve."""
         from ddpg.plots import plot_learning_curve
 
-        for name, write in (("actor.keras", agent.actor.save),
-                            ("learning_curve.png", lambda path: plot_learning_curve(
-                                result.returns, result.average_returns, path,
-                                title=f"DDPG on {result.config.env_id}, seed {result.config.seed}"))):
-            path = self.dir / name
-            tmp = path.with_name(f"{path.stem}.tmp{path.suffix}")  # Keras and matplotlib go by the suffix
-            with reported_os_errors(path, "write"):
-                try:
-                    write(tmp)
-                    os.replace(tmp, path)
-                except OSError:
-                    tmp.unlink(missing_ok=True)
-                    raise
+        self.save_actor("actor.keras", agent)
+        self._write_beside(self.dir / "learning_curve.png", lambda path: plot_learning_curve(
+            result.returns, result.average_returns, path, title=f"DDPG on {result.config.env_id}, seed "
+            f"{result.config.seed}", evaluations=result.evaluations))
+
+    def _write_beside(self, path: Path, write) -> None:
+        tmp = path.with_name(f"{path.stem}.tmp{path.suffix}")  # Keras and matplotlib go by the suffix
+        with reported_os_errors(path, "write"):
+            try:
+                write(tmp)
+                os.replace(tmp, path)
+            except OSError:
+                tmp.unlink(missing_ok=True)
+                raise
+
+    def close(self) -> None:
+        if self._tensorboard:
+            self._tensorboard.close()
+            self._tensorboard = None
+
+
+def _csv(fields: tuple[str, ...], rows: list[dict]) -> str:
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue()
+
+
+class TensorBoard:
+    """TensorBoard event files through TensorFlow's own summary writer (`tensorboard --logdir DIR`).
+
+    Scalars are written with `tf.summary.write` and the metadata of TensorBoard's scalar plugin,
+    which is what `tf.summary.scalar` writes, without needing the tensorboard package to write
+    them (only to view them). A resumed run writes again the steps it lost; TensorBoard shows both.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        from tensorflow.core.framework import summary_pb2
+
+        from ddpg.backend import tf
+
+        self._tf = tf
+        self._metadata = summary_pb2.SummaryMetadata(
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
+            data_class=summary_pb2.DATA_CLASS_SCALAR).SerializeToString()
+        with reported_os_errors(directory, "write"):
+            self._writer = tf.summary.create_file_writer(str(directory))
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        with self._writer.as_default(step=step):
+            for name, value in values.items():
+                self._tf.summary.write(name, self._tf.constant(value, self._tf.float32), metadata=self._metadata)
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()

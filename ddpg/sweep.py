@@ -45,15 +45,13 @@ def check_workers(workers: int, oversubscribe: bool) -> None:
                              f"Received: --workers {workers}")
 
 
-def run_sweep(configs: list[DDPGConfig], out: Path, workers: int, eval_episodes: int, overwrite: bool = False,
+def run_sweep(configs: list[DDPGConfig], out: Path, workers: int, overwrite: bool = False,
               oversubscribe: bool = False) -> list[dict]:
-    """Train and evaluate each config (one per seed) in its own process into out/seed_N; write out/sweep.csv,
-    out/sweep.json and out/sweep.png; return the rows, by seed."""
+    """Train each config (one per seed) in its own process into out/seed_N, then evaluate it over its
+    eval_episodes; write out/sweep.csv, out/sweep.json and out/sweep.png; return the rows, by seed."""
     from ddpg.environments import make_env
 
     check_workers(workers, oversubscribe)
-    if eval_episodes < 1:
-        raise UserInputError(f"Expected --eval-episodes >= 1. Received: --eval-episodes {eval_episodes}")
     if (out / "sweep.csv").exists() and not overwrite:
         raise UserInputError(f"Expected an output directory without a sweep in it. Received: --out {out}, which "
                              "holds sweep.csv; pass --overwrite to replace it")
@@ -64,7 +62,7 @@ def run_sweep(configs: list[DDPGConfig], out: Path, workers: int, eval_episodes:
         raise RunFilesError(f"Expected a writable output directory. Received: --out {out} ({error.strerror})") from None
     workers = min(workers, len(configs))
     threads = max(1, multiprocessing.cpu_count() // workers)  # two trainings on two cores would otherwise fight
-    jobs = [(config, out / f"seed_{config.seed}", eval_episodes, threads, overwrite) for config in configs]
+    jobs = [(config, out / f"seed_{config.seed}", threads, overwrite) for config in configs]
     # spawn: TensorFlow does not survive fork.
     with multiprocessing.get_context("spawn").Pool(workers, maxtasksperchild=1) as pool:
         rows = sorted(pool.starmap(_sweep_one, jobs, chunksize=1), key=lambda row: row["seed"])
@@ -80,7 +78,7 @@ def run_sweep(configs: list[DDPGConfig], out: Path, workers: int, eval_episodes:
     return rows
 
 
-def _sweep_one(config: DDPGConfig, run_dir: Path, eval_episodes: int, threads: int, overwrite: bool) -> dict:
+def _sweep_one(config: DDPGConfig, run_dir: Path, threads: int, overwrite: bool) -> dict:
     """Train and evaluate one seed in a fresh process: no state shared between seeds."""
     from ddpg.backend import tf
 
@@ -90,7 +88,7 @@ def _sweep_one(config: DDPGConfig, run_dir: Path, eval_episodes: int, threads: i
     from ddpg.training import train
 
     result = train(config, run_dir, overwrite=overwrite)
-    report = evaluate(run_dir, episodes=eval_episodes)
+    report = evaluate(run_dir, episodes=config.eval_episodes)
     return {"seed": config.seed, "final_average_return_40": result.average_returns[-1],
             "eval_mean_return": report["mean_return"], "eval_std_return": report["std_return"],
             "wall_seconds": result.wall_seconds, "steps_per_second": result.steps / result.wall_seconds}

@@ -1,12 +1,15 @@
-"""The training loop of DDPG (Lillicrap et al. 2016, Algorithm 1), and `train`, which runs it into a run
-directory: everything is validated first, then the directory is locked, then files are written.
+"""`train`: runs the loop of `ddpg.loop` for a budget of episodes or steps, into a run directory.
+
+Everything is validated first (the config, the environment, the memory it needs, on resume the
+whole checkpoint and the run's CSV files), then the directory is locked, then files are written.
+Around the loop: metrics and TensorBoard per episode, evaluation every `eval_every` steps with the
+best actor kept, checkpoints, and SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import os
 import shutil
 import signal
@@ -21,17 +24,18 @@ import gymnasium as gym
 import numpy as np
 
 from ddpg.checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from ddpg.config import DDPGConfig
-from ddpg.environments import NonFiniteEnvironmentOutput, check_finite, make_env
+from ddpg.config import BUDGET_FIELDS, DDPGConfig
+from ddpg.environments import NonFiniteEnvironmentOutput, make_env
 from ddpg.errors import UserInputError
-from ddpg.manifest import check_manifest, generator_from_state
+from ddpg.evaluation import EVAL_SEED_OFFSET, run_episodes
+from ddpg.loop import Trainer
+from ddpg.manifest import check_manifest
 from ddpg.memory import check_fits_in_memory
-from ddpg.noise import OrnsteinUhlenbeckNoise
-from ddpg.replay_buffer import Batch, ReplayBuffer
-from ddpg.run_files import RunFiles, read_metrics, reported_os_errors, run_lock, trailing_average
+from ddpg.run_files import RunFiles, read_evaluations, read_metrics, reported_os_errors, run_lock, trailing_average
 
 if TYPE_CHECKING:  # the agent loads TensorFlow; importing ddpg.training must not
     from ddpg.agent import DDPGAgent
+    from ddpg.replay_buffer import ReplayBuffer
 
 
 class TrainingInterrupted(Exception):
@@ -52,147 +56,61 @@ class _SecondSignal(BaseException):
 
 @dataclass
 class TrainResult:
-    """What `train` leaves behind: the returns, the agent, and where the files are."""
+    """What `train` leaves behind: the returns, the evaluations, the agent, and where the files are."""
 
     config: DDPGConfig
     returns: list[float] = field(default_factory=list)
     average_returns: list[float] = field(default_factory=list)
+    evaluations: list[dict] = field(default_factory=list)  # rows of eval.csv: step, mean_return, std_return, ...
     steps: int = 0
     wall_seconds: float = 0.0
     out_dir: Path | None = None
     agent: DDPGAgent | None = None
     buffer: ReplayBuffer | None = None
     episodes_trained: int = 0  # by this call: fewer than config.episodes when it resumed a run
+    steps_trained: int = 0
 
 
-class Trainer:
-    """The state of a run (environment, agent, replay buffer, counters); one `run_episode` per episode.
+@dataclass
+class _Best:
+    """The best evaluation so far and the actor's weights then (checkpointed, so best_actor.keras survives)."""
 
-    Seeding: one seed drives everything: Keras (the initial weights), the noise, the replay
-    sampling, and the environment through its first reset.
-    """
-
-    def __init__(self, config: DDPGConfig, env: gym.Env | None = None) -> None:
-        self.config = config
-        self.env = env if env is not None else make_env(config.env_id)  # before TensorFlow loads
-
-        # Here, so that importing ddpg.training loads no TensorFlow.
-        from ddpg.agent import DDPGAgent
-        from ddpg.backend import keras
-
-        obs_dim = self.env.observation_space.shape[0]
-        low, high = self.env.action_space.low, self.env.action_space.high
-        keras.utils.set_random_seed(config.seed)
-        noise_seed, buffer_seed = np.random.SeedSequence(config.seed).spawn(2)
-        noise = OrnsteinUhlenbeckNoise(np.zeros(low.shape), config.ou_sigma, theta=config.ou_theta,
-                                       dt=config.ou_dt, rng=np.random.default_rng(noise_seed))
-        self.agent = DDPGAgent(obs_dim, low, high, config, noise=noise)
-        self.buffer = ReplayBuffer(config.buffer_capacity, obs_dim, low.shape[0],
-                                   rng=np.random.default_rng(buffer_seed))
-        self.episode = 0
-        self.steps = 0
-        self.returns: list[float] = []
-        self.losses = {"critic_loss": math.nan, "actor_loss": math.nan}
-        self.stop_requested: str | None = None  # set by a signal handler; checked after every step
-
-    def run_episode(self) -> dict:
-        """One episode of Algorithm 1; returns its metrics row."""
-        config, agent, buffer = self.config, self.agent, self.buffer
-        # self.episode counts finished episodes only, so that a checkpoint taken mid-episode (on a
-        # signal, or NaN from the environment) runs the unfinished one again on resume.
-        obs, _ = self.env.reset(seed=config.seed if self.episode == 0 else None)
-        agent.noise.reset()  # "Initialize a random process N for action exploration"
-        episode_return, episode_steps, start = 0.0, 0, time.perf_counter()
-        while True:
-            action = agent.act(obs, explore=True)  # a = clip(mu(s) + N, low, high)
-            next_obs, reward, terminated, truncated, _ = self.env.step(action)
-            check_finite(self.steps + 1, next_obs, action, reward)  # as float32, before anything learns from it
-            self.steps += 1
-            episode_steps += 1
-            # terminated, not truncated: a time-limit cut still bootstraps from s'.
-            buffer.add(obs, action, reward, next_obs, terminated)
-            if len(buffer) >= config.batch_size and self.steps % config.update_every == 0:
-                self.losses = agent.update_many(self._sample(config.update_every))
-            episode_return += float(reward)
-            obs = next_obs
-            if terminated or truncated:
-                break
-            if self.stop_requested:
-                raise TrainingInterrupted(self.stop_requested, "")
-        seconds = time.perf_counter() - start
-        self.episode += 1
-        self.returns.append(episode_return)
-        # The losses are those of the episode's last update.
-        return {"episode": self.episode, "steps": self.steps, "return": episode_return,
-                "average_return_40": trailing_average(self.returns),
-                "steps_per_second": episode_steps / seconds if seconds > 0 else math.nan, **self.losses}
-
-    def _sample(self, count: int) -> Batch:
-        """count minibatches drawn at once, stacked as [count, batch_size, ...]."""
-        batch = self.buffer.sample(self.config.batch_size * count)
-        return Batch(*(column.reshape(count, self.config.batch_size, -1) for column in batch))
-
-    def close(self) -> None:
-        self.env.close()
-
-    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
-        """Everything to continue exactly, at an episode boundary: (JSON-able manifest, arrays).
-
-        TensorFlow's own random state is not in it: nothing in training draws from it after the
-        networks are initialised, and a resumed run restores the weights instead.
-        """
-        buffer_info, buffer_arrays = self.buffer.get_state()
-        manifest = {
-            "config": dataclasses.asdict(self.config), "episode": self.episode, "steps": self.steps,
-            "returns": self.returns, "losses": self.losses, "noise": self.agent.noise.get_state(),
-            "buffer": {"size": buffer_info["size"], "next": buffer_info["next"]},
-            "rng": {"buffer": buffer_info["rng"], "env": self.env.unwrapped.np_random.bit_generator.state},
-        }
-        arrays = {**self.agent.get_state(), **{f"buffer/{name}": a for name, a in buffer_arrays.items()}}
-        return manifest, arrays
-
-    def set_state(self, manifest: dict, arrays: dict[str, np.ndarray]) -> None:
-        self.agent.set_state({name: a for name, a in arrays.items() if not name.startswith("buffer/")})
-        self.buffer.set_state({**manifest["buffer"], "rng": manifest["rng"]["buffer"]},
-                              {name.removeprefix("buffer/"): a for name, a in arrays.items()
-                               if name.startswith("buffer/")})
-        self.agent.noise.set_state(manifest["noise"])
-        self.env.unwrapped.np_random = generator_from_state(manifest["rng"]["env"])
-        self.episode, self.steps = int(manifest["episode"]), int(manifest["steps"])
-        self.returns = [float(r) for r in manifest["returns"]]
-        self.losses = dict(manifest["losses"])
+    step: int
+    mean_return: float
+    weights: list[np.ndarray]
 
 
 def train(config: DDPGConfig, out_dir: str | os.PathLike | None = None,
           progress: Callable[[dict], None] | None = None, checkpoint_every: int = 10,
-          resume: bool = False, overwrite: bool = False) -> TrainResult:
-    """Train DDPG on config.env_id; with out_dir, write config.json, metrics.csv, actor.keras, a plot
-    and checkpoints.
-
-    Everything is checked before anything is written: the config, the environment's spaces, the
-    memory the buffer and networks need, and on resume the whole checkpoint and metrics.csv. Then
-    the run directory is locked (a second writer is refused) and, with overwrite, the old run removed.
+          resume: bool = False, overwrite: bool = False, tensorboard: bool = True) -> TrainResult:
+    """Train DDPG on config.env_id for config.episodes episodes or config.total_steps steps; with out_dir,
+    write config.json, metrics.csv, eval.csv, TensorBoard events, actor.keras, best_actor.keras, a
+    plot and checkpoints.
 
     Args:
-        config: the hyperparameters.
+        config: the hyperparameters and the budget.
         out_dir: where the run's files go; nothing is written when None.
         progress: called with each episode's metrics row as it ends.
         checkpoint_every: write out_dir/checkpoint every this many episodes (0: only at the end);
             also when stopped by SIGINT or SIGTERM, or by a non-finite transition.
-        resume: continue the run in out_dir from its checkpoint, up to config.episodes; config
-            must equal the checkpoint's but for `episodes`.
+        resume: continue the run in out_dir from its checkpoint; config must equal the checkpoint's
+            but for the budget.
         overwrite: replace a run already in out_dir.
+        tensorboard: write TensorBoard event files to out_dir/tensorboard.
     """
     if not isinstance(checkpoint_every, int) or checkpoint_every < 0:
         raise UserInputError(f"Expected --checkpoint-every >= 0. Received: --checkpoint-every {checkpoint_every}")
     env = make_env(config.env_id)
+    eval_env = make_env(config.env_id) if config.eval_every else None  # its own environment, its own seed
     try:
         check_fits_in_memory(config, env.observation_space.shape[0], env.action_space.shape[0])
         with contextlib.ExitStack() as stack:
             run = _open_run(stack, Path(out_dir), config, resume, overwrite) if out_dir is not None else None
-            return _train(config, env, run, progress, checkpoint_every, overwrite)
+            return _train(config, env, eval_env, run, progress, checkpoint_every, overwrite, tensorboard)
     finally:
         env.close()
+        if eval_env is not None:
+            eval_env.close()
 
 
 @dataclass
@@ -214,52 +132,79 @@ def _open_run(stack: contextlib.ExitStack, run_dir: Path, config: DDPGConfig, re
         return _Run(files, None)
     checkpoint = load_checkpoint(run_dir / "checkpoint")
     check_resumable(config, check_manifest(checkpoint.manifest))
-    done = checkpoint.manifest["episode"]
-    if config.episodes < done:
-        raise UserInputError(f"Expected --episodes >= {done}, the episodes the checkpoint has done. "
-                             f"Received: --episodes {config.episodes}")
-    read_metrics(files.metrics, done)  # refused now, before the trainer is built, if it was tampered with
+    done = {"episodes": checkpoint.manifest["episode"], "total_steps": checkpoint.manifest["steps"]}
+    for name, value in done.items():
+        budget = getattr(config, name)
+        if budget is not None and budget < value:
+            flag = "--" + name.replace("_", "-")
+            raise UserInputError(f"Expected {flag} >= {value}, as many as the checkpoint has done. "
+                                 f"Received: {flag} {budget}")
+    # Refused now, before the trainer is built, if they were tampered with.
+    read_metrics(files.metrics, done["episodes"])
+    read_evaluations(files.evaluations, done["total_steps"])
     return _Run(files, checkpoint)
 
 
-def _train(config: DDPGConfig, env: gym.Env, run: _Run | None, progress: Callable[[dict], None] | None,
-           checkpoint_every: int, overwrite: bool) -> TrainResult:
+def _train(config: DDPGConfig, env: gym.Env, eval_env: gym.Env | None, run: _Run | None,
+           progress: Callable[[dict], None] | None, checkpoint_every: int, overwrite: bool,
+           tensorboard: bool) -> TrainResult:
     trainer = Trainer(config, env)
     checkpoint = run.checkpoint if run else None
-    wall_offset = 0.0
+    wall_offset, best = 0.0, None
     if checkpoint:
         try:
             trainer.set_state(checkpoint.manifest, checkpoint.arrays)
+            best = _best_from(checkpoint, trainer.agent)
         except (ValueError, TypeError, KeyError) as error:
             raise CheckpointError(f"Expected a checkpoint as ddpg wrote it. Received: {error}") from None
         wall_offset = float(checkpoint.manifest["wall_seconds"])
     if run:
-        run.files.start(config, checkpoint, overwrite)  # all is valid: the first write
-    done_before = trainer.episode
+        run.files.start(config, checkpoint, overwrite, tensorboard)  # all is valid: the first write
+        if best is not None:  # the file may be from an evaluation after the checkpoint, now undone
+            run.files.save_actor("best_actor.keras", trainer.agent, best.weights)
+    done_before = (trainer.episode, trainer.steps)
     result = TrainResult(config=config, out_dir=run.files.dir if run else None, agent=trainer.agent,
                          buffer=trainer.buffer, returns=list(trainer.returns),
                          average_returns=[trailing_average(trainer.returns[:i]) for i in
-                                          range(1, len(trainer.returns) + 1)])
+                                          range(1, len(trainer.returns) + 1)],
+                         evaluations=run.files.read_evaluations(trainer.steps) if run else [])
     start = time.perf_counter() - wall_offset
 
     def save() -> None:
         if run:
-            run.files.checkpoint(trainer, time.perf_counter() - start)
+            run.files.checkpoint(trainer, time.perf_counter() - start, _best_state(best))
+
+    def evaluate() -> None:
+        nonlocal best
+        returns = run_episodes(trainer.agent.policy, eval_env, config.eval_episodes, config.seed + EVAL_SEED_OFFSET)
+        row = {"step": trainer.steps, "mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
+               "episodes": len(returns), "wall_seconds": time.perf_counter() - start}
+        result.evaluations.append(row)
+        improved = best is None or row["mean_return"] > best.mean_return
+        if improved:
+            best = _Best(trainer.steps, row["mean_return"], [w.copy() for w in trainer.agent.policy.weights()])
+        if run:
+            run.files.append_evaluation(row)
+            if improved:
+                run.files.save_actor("best_actor.keras", trainer.agent, best.weights)
 
     try:
         with _stop_on_signals(trainer):
-            while trainer.episode < config.episodes:
-                row = trainer.run_episode()
-                row["wall_seconds"] = time.perf_counter() - start
-                result.returns.append(row["return"])
-                result.average_returns.append(row["average_return_40"])
-                if run:
-                    run.files.append_metrics(row)
-                    if checkpoint_every and trainer.episode % checkpoint_every == 0:
-                        save()
-                if progress:
-                    progress(row)
-                if trainer.stop_requested:  # arrived during the episode's last step: stop at the boundary
+            while not _budget_spent(config, trainer):
+                row = trainer.step()
+                if row is not None:
+                    row["wall_seconds"] = time.perf_counter() - start
+                    result.returns.append(row["return"])
+                    result.average_returns.append(row["average_return_40"])
+                    if run:
+                        run.files.append_metrics(row)
+                        if checkpoint_every and trainer.episode % checkpoint_every == 0:
+                            save()
+                    if progress:
+                        progress(row)
+                if config.eval_every and trainer.steps % config.eval_every == 0:
+                    evaluate()
+                if trainer.stop_requested:
                     raise TrainingInterrupted(trainer.stop_requested, "")
             result.steps = trainer.steps
             result.wall_seconds = time.perf_counter() - start
@@ -281,8 +226,36 @@ def _train(config: DDPGConfig, env: gym.Env, run: _Run | None, progress: Callabl
         raise
     except _SecondSignal as second:
         raise _interrupted(second.signal_name, run, f"stopped at once by a second {second.signal_name}") from None
-    result.episodes_trained = trainer.episode - done_before
+    finally:
+        if run:
+            run.files.close()
+    result.episodes_trained = trainer.episode - done_before[0]
+    result.steps_trained = trainer.steps - done_before[1]
     return result
+
+
+def _budget_spent(config: DDPGConfig, trainer: Trainer) -> bool:
+    if config.total_steps is not None:
+        return trainer.steps >= config.total_steps  # may end mid-episode
+    return trainer.episode >= config.episodes
+
+
+def _best_state(best: _Best | None) -> tuple[dict | None, dict[str, np.ndarray]]:
+    if best is None:
+        return None, {}
+    return ({"step": best.step, "mean_return": best.mean_return},
+            {f"best/actor/{i}": weight for i, weight in enumerate(best.weights)})
+
+
+def _best_from(checkpoint: Checkpoint, agent: DDPGAgent) -> _Best | None:
+    saved = checkpoint.manifest["best"]
+    if saved is None:
+        return None
+    weights = [checkpoint.arrays[f"best/actor/{i}"] for i in range(len(agent.policy.weights()))]
+    for weight, own in zip(weights, agent.policy.weights(), strict=True):
+        if weight.shape != own.shape:
+            raise ValueError(f"Expected the best actor's weights of shape {own.shape}. Received: {weight.shape}")
+    return _Best(int(saved["step"]), float(saved["mean_return"]), weights)
 
 
 def _interrupted(signal_name: str, run: _Run | None, what: str) -> TrainingInterrupted:
@@ -299,11 +272,12 @@ def _interrupted(signal_name: str, run: _Run | None, what: str) -> TrainingInter
 
 
 def check_resumable(config: DDPGConfig, saved: DDPGConfig) -> None:
-    """A resumed run must be the same run: only the number of episodes may change."""
+    """A resumed run must be the same run: only its budget may change."""
     for name in (f.name for f in dataclasses.fields(DDPGConfig)):
-        if name != "episodes" and getattr(config, name) != getattr(saved, name):
-            raise UserInputError(f"Expected {name}={getattr(saved, name)!r} as in the checkpoint "
-                                 f"(only episodes may change on resume). Received: {name}={getattr(config, name)!r}")
+        if name not in BUDGET_FIELDS and getattr(config, name) != getattr(saved, name):
+            raise UserInputError(f"Expected {name}={getattr(saved, name)!r} as in the checkpoint (only the "
+                                 f"budget, episodes or total_steps, may change on resume). "
+                                 f"Received: {name}={getattr(config, name)!r}")
 
 
 @contextlib.contextmanager

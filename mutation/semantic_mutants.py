@@ -45,7 +45,9 @@ class Mutant:
     bug: str  # what a person would have done
 
 
-AGENT, LOOP, LOSSES, EVALUATION = "ddpg/agent.py", "ddpg/training.py", "ddpg/losses.py", "ddpg/evaluation.py"
+AGENT, LOOP, LOSSES, EVALUATION = "ddpg/agent.py", "ddpg/loop.py", "ddpg/losses.py", "ddpg/evaluation.py"
+EXPLORATION, TRAINING = "ddpg/exploration.py", "ddpg/training.py"
+STORE = "self.buffer.add(self.obs, action, reward, next_obs, terminated)"
 BOOTSTRAP = "self.target_critic([next_obs, self.target_actor(next_obs)])"
 STEPS = ("        critic_loss = self.critic_step(obs, action, reward, next_obs, terminated)\n"
          "        actor_loss = self.actor_step(obs)\n"
@@ -74,8 +76,8 @@ CATALOGUE = (
            "loss = actor_loss(self.critic([obs, self.actor(obs, training=True)]))",
            "loss = actor_loss(self.target_critic([obs, self.actor(obs, training=True)]))",
            "the policy gradient through Q' instead of Q"),
-    Mutant("critic-on-policy-actions", AGENT, "loss = critic_loss(y, self.critic([obs, action], training=True))",
-           "loss = critic_loss(y, self.critic([obs, self.actor(obs)], training=True))",
+    Mutant("critic-on-policy-actions", AGENT, "critic_loss(y, self.critic([obs, action], training=True),",
+           "critic_loss(y, self.critic([obs, self.actor(obs)], training=True),",
            "Q fitted at mu(s) instead of the stored action a"),
     Mutant("actor-lr-for-critic", AGENT, "self.critic_optimizer = keras.optimizers.Adam(config.critic_lr)",
            "self.critic_optimizer = keras.optimizers.Adam(config.actor_lr)", "the learning rates mixed up"),
@@ -115,53 +117,76 @@ CATALOGUE = (
            "self._update_step(obs[0], action[0], reward[0], next_obs[0], terminated[0])",
            "K updates on the same batch"),
     # --- acting ------------------------------------------------------------------------------------------
-    Mutant("act-without-clip", AGENT, "return np.clip(action, self.action_low, self.action_high).astype(np.float32)",
-           "return action.astype(np.float32)", "mu(s) + N sent out of the bounds (issue 10, change 4)"),
+    Mutant("act-without-clip", EXPLORATION, "return np.clip(action, low, high).astype(np.float32)",
+           "return np.asarray(action, np.float32)", "mu(s) + N sent out of the bounds (issue 10, change 4)"),
     Mutant("act-with-stale-weights", AGENT, "        self.policy.use_weights([w.numpy() for w in actor_weights])\n",
            "", "the NumPy policy never sees the actor's updates"),
     Mutant("resume-acts-with-initial-weights", AGENT,
            "            variable.assign(arrays[name])\n"
            "        self.policy.use_weights([w.numpy() for w in self.actor.weights])",
            "            variable.assign(arrays[name])", "a restored agent acts with the weights it was built with"),
+    Mutant("acting-without-exploration", EXPLORATION, "self.policy(obs) + self.noise()", "self.policy(obs)",
+           "training with the deterministic policy"),
+    Mutant("warm-up-never-ends", EXPLORATION, "if steps_done < self.random_steps:", "if self.random_steps:",
+           "uniform random actions for the whole run once any warm-up is asked for"),
+    Mutant("warm-up-outside-the-bounds", EXPLORATION, "self.rng.uniform(self.low, self.high)",
+           "self.rng.uniform(self.low, 2 * self.high)", "random actions drawn past the upper bound"),
+    Mutant("gaussian-sigma-in-action-units", EXPLORATION, "config.gaussian_sigma * half_range",
+           "config.gaussian_sigma", "sigma not scaled by the half-range (TD3 and CleanRL scale it)"),
+    Mutant("gaussian-for-ou", EXPLORATION, 'if config.noise == "ou":', 'if config.noise == "gaussian":',
+           "the noise kinds swapped"),
     # --- the loop --------------------------------------------------------------------------------------
-    Mutant("truncation-stored-as-terminal", LOOP, "buffer.add(obs, action, reward, next_obs, terminated)",
-           "buffer.add(obs, action, reward, next_obs, terminated or truncated)",
+    Mutant("truncation-stored-as-terminal", LOOP, STORE,
+           "self.buffer.add(self.obs, action, reward, next_obs, terminated or truncated)",
            "a time-limit cut treated as the end of the world (issue 10, change 2)"),
     Mutant("one-update-per-call", LOOP, "self._sample(config.update_every)", "self._sample(1)",
            "one update per update_every steps (issue 10, change 3)"),
-    Mutant("noise-never-reset", LOOP, "        agent.noise.reset()  #", "        pass  #",
+    Mutant("noise-never-reset", LOOP, "        self.explorer.noise.reset()  #", "        pass  #",
            "the OU process carries over between episodes (issue 10, change 5)"),
-    Mutant("learning-starts-at-one-transition", LOOP, "len(buffer) >= config.batch_size", "len(buffer) >= 1",
+    Mutant("learning-starts-at-one-transition", LOOP, "self.steps >= config.learning_starts", "self.steps >= 1",
            "the first updates on one transition drawn batch_size times (issue 10, change 6)"),
+    Mutant("learning-starts-one-late", LOOP, "self.steps >= config.learning_starts",
+           "self.steps > config.learning_starts", "an off-by-one in the warm-up"),
     Mutant("evaluation-replays-one-episode", EVALUATION, "env.reset(seed=seed if episode == 0 else None)",
            "env.reset(seed=seed)", "every evaluation episode the same one (issue 10, change 7)"),
-    Mutant("acting-without-exploration", LOOP, "agent.act(obs, explore=True)", "agent.act(obs, explore=False)",
-           "training with the deterministic policy"),
-    Mutant("state-not-advanced", LOOP, "            obs = next_obs\n", "",
+    Mutant("state-not-advanced", LOOP, "        self.obs = next_obs\n", "",
            "the policy acts on the episode's first observation every step"),
-    Mutant("next-state-stored-as-state", LOOP, "buffer.add(obs, action, reward, next_obs, terminated)",
-           "buffer.add(next_obs, action, reward, next_obs, terminated)", "s' stored where s belongs"),
-    Mutant("reward-sign-flipped", LOOP, "buffer.add(obs, action, reward, next_obs, terminated)",
-           "buffer.add(obs, action, -reward, next_obs, terminated)", "costs learned as rewards"),
+    Mutant("next-state-stored-as-state", LOOP, STORE, "self.buffer.add(next_obs, action, reward, next_obs, terminated)",
+           "s' stored where s belongs"),
+    Mutant("reward-sign-flipped", LOOP, STORE, "self.buffer.add(self.obs, action, -reward, next_obs, terminated)",
+           "costs learned as rewards"),
     Mutant("updates-every-step", LOOP, "self.steps % config.update_every == 0", "True",
            "update_every updates after every step"),
-    Mutant("first-reset-unseeded", LOOP, "env.reset(seed=config.seed if self.episode == 0 else None)",
-           "env.reset(seed=None)", "the environment's starting states not drawn from the run's seed"),
+    Mutant("first-reset-unseeded", LOOP, "self.env.reset(seed=self.config.seed if self.episode == 0 else None)",
+           "self.env.reset(seed=None)", "the environment's starting states not drawn from the run's seed"),
     Mutant("nan-stored-before-the-check", LOOP,
-           "            check_finite(self.steps + 1, next_obs, action, reward)  # as float32, before anything learns "
+           "        check_finite(self.steps + 1, next_obs, action, reward)  # as float32, before anything learns "
            "from it\n"
-           "            self.steps += 1\n            episode_steps += 1\n"
-           "            # terminated, not truncated: a time-limit cut still bootstraps from s'.\n"
-           "            buffer.add(obs, action, reward, next_obs, terminated)\n",
-           "            self.steps += 1\n            episode_steps += 1\n"
-           "            buffer.add(obs, action, reward, next_obs, terminated)\n"
-           "            check_finite(self.steps, next_obs, action, reward)\n",
+           "        self.steps += 1\n"
+           "        # terminated, not truncated: a time-limit cut still bootstraps from s'.\n"
+           f"        {STORE}\n",
+           "        self.steps += 1\n"
+           f"        {STORE}\n"
+           "        check_finite(self.steps, next_obs, action, reward)\n",
            "a NaN transition enters the buffer before it is refused"),
     Mutant("evaluation-seeded-as-training", EVALUATION, "config.seed + EVAL_SEED_OFFSET if seed is None",
            "config.seed if seed is None",
            "evaluation replays training's starting states"),
-    Mutant("evaluation-unclipped", EVALUATION, "np.clip(policy(obs), low, high)", "policy(obs)",
+    Mutant("evaluation-unclipped", EVALUATION, "clip_to_bounds(policy(obs), low, high)", "policy(obs)",
            "the evaluated policy acts an ulp outside the bounds"),
+    # --- the budget and evaluation during training -----------------------------------------------------------
+    Mutant("step-budget-one-short", TRAINING, "return trainer.steps >= config.total_steps",
+           "return trainer.steps >= config.total_steps - 1", "a step budget that stops one step early"),
+    Mutant("step-budget-ends-at-an-episode", TRAINING, "return trainer.steps >= config.total_steps",
+           "return trainer.steps >= config.total_steps and trainer.obs is None",
+           "a step budget rounded up to the end of the episode"),
+    Mutant("best-actor-is-the-last", TRAINING, 'improved = best is None or row["mean_return"] > best.mean_return',
+           "improved = True", "best_actor.keras overwritten by every evaluation"),
+    Mutant("evaluation-with-noise", TRAINING, "run_episodes(trainer.agent.policy,",
+           "run_episodes(lambda obs: trainer.agent.policy(obs) + trainer.explorer.noise(),",
+           "evaluation during training acts with the exploration noise (and draws from its generator)"),
+    Mutant("weight-decay-ignored", AGENT, "self.config.critic_weight_decay)", "0.0)",
+           "critic_weight_decay accepted and never applied"),
 )
 
 

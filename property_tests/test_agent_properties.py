@@ -14,6 +14,8 @@ tf = pytest.importorskip("tensorflow")
 
 from ddpg.agent import DDPGAgent  # noqa: E402
 from ddpg.config import DDPGConfig  # noqa: E402
+from ddpg.exploration import Explorer  # noqa: E402
+from ddpg.noise import NoNoise, OrnsteinUhlenbeckNoise  # noqa: E402
 from ddpg.replay_buffer import Batch  # noqa: E402
 
 TINY = dict(actor_hidden=(8,), critic_state_hidden=(6,), critic_action_hidden=(6,), critic_hidden=(8,), batch_size=8)
@@ -123,7 +125,8 @@ def bounds(draw) -> tuple[np.ndarray, np.ndarray]:
 def test_actions_lie_within_the_bounds(low_high, obs, sigma):
     low, high = low_high
     keras.utils.set_random_seed(0)
-    agent = DDPGAgent(3, low, high, DDPGConfig(**TINY, ou_sigma=sigma))
-    for explore in (False, True):
-        actions = np.array([agent.act(o, explore=explore) for o in obs])
-        assert np.all(low <= actions) and np.all(actions <= high), (explore, actions)
+    agent = DDPGAgent(3, low, high, DDPGConfig(**TINY))
+    for noise in (NoNoise(low), OrnsteinUhlenbeckNoise(np.zeros_like(low), sigma, rng=np.random.default_rng(0))):
+        explorer = Explorer(agent.policy, low, high, noise)
+        actions = np.array([explorer.act(o, steps_done=0) for o in obs])
+        assert np.all(low <= actions) and np.all(actions <= high), (noise, actions)

@@ -135,13 +135,13 @@ def test_update_moves_both_networks_and_is_float32():
     assert all(v.dtype == "float32" for v in agent.actor.weights + agent.critic.weights)
 
 
-def test_act_follows_the_actor_after_updates():
+def test_the_acting_policy_follows_the_actor_after_updates():
     agent = make_agent()
     obs = np.array([0.3, -0.2, 1.0], np.float32)
     for seed in range(3):
         agent.update(fixed_batch(seed=seed))
-    np.testing.assert_allclose(agent.act(obs, explore=False), agent.actor(obs[None]).numpy()[0], rtol=1e-5, atol=1e-6)
-    assert agent.act(obs, explore=False).shape == (1,)
+    np.testing.assert_allclose(agent.policy(obs), agent.actor(obs[None]).numpy()[0], rtol=1e-5, atol=1e-6)
+    assert agent.policy(obs).shape == (1,)
 
 
 def stack(batches):
@@ -162,8 +162,8 @@ def test_k_updates_in_one_call_equal_k_single_updates(update_every):
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
     assert metrics["critic_loss"] == pytest.approx(last["critic_loss"], rel=1e-4)
     assert metrics["actor_loss"] == pytest.approx(last["actor_loss"], rel=1e-4)
-    np.testing.assert_allclose(at_once.act(np.ones(3, np.float32), explore=False),
-                               one_by_one.act(np.ones(3, np.float32), explore=False), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(at_once.policy(np.ones(3, np.float32)), one_by_one.policy(np.ones(3, np.float32)),
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_update_many_is_traced_once_whatever_k():
@@ -174,20 +174,12 @@ def test_update_many_is_traced_once_whatever_k():
     assert agent.tracing_count() == 1
 
 
-def test_exploring_actions_stay_inside_asymmetric_bounds_under_a_huge_sigma():
-    agent = make_agent(low=(-1.0, 0.0), high=(3.0, 0.5), ou_sigma=1e3)
-    obs = np.random.default_rng(0).normal(scale=100, size=(200, 3)).astype(np.float32)
-    actions = []
-    for o in obs:
-        agent.noise.reset()  # a first OU step from 0 is N(0, (sigma sqrt(dt))^2): both signs, far past the bounds
-        actions.append(agent.act(o, explore=True))
-    actions = np.array(actions)
-    assert np.all(actions >= [-1.0, 0.0]) and np.all(actions <= [3.0, 0.5])
-    # the noise really pushed past both bounds, and the clip held them
-    assert {-1.0, 3.0} <= set(actions[:, 0]) and {0.0, 0.5} <= set(actions[:, 1])
-
-
-def test_one_update_is_algorithm_1_written_out():
+@pytest.mark.parametrize("shape", [
+    {},  # the Keras example's critic: state and action branches
+    {"critic_state_hidden": (), "critic_action_hidden": (), "critic_weight_decay": 0.05},  # (s, a) joined, L2
+    {"critic_state_hidden": (6,), "critic_action_hidden": ()},  # the paper's: the action enters at layer 2
+], ids=["branches", "joined-with-l2", "action-at-layer-2"])
+def test_one_update_is_algorithm_1_written_out(shape):
     """The compiled update against Algorithm 1 written out eagerly here, line by line, with the test's own
     losses, its own Adam optimisers at the config's learning rates and NumPy Polyak averaging.
 
@@ -197,7 +189,8 @@ def test_one_update_is_algorithm_1_written_out():
     """
     import tensorflow as tf
 
-    config = dict(gamma=0.9, tau=0.3, actor_lr=0.01, critic_lr=0.03)
+    config = dict(gamma=0.9, tau=0.3, actor_lr=0.01, critic_lr=0.03, **shape)
+    decay = shape.get("critic_weight_decay", 0.0)
     agent, reference = make_agent(**config), make_agent(**config)
     warm_up = [fixed_batch(seed=seed) for seed in (1, 2)]
     for batch in warm_up:
@@ -211,6 +204,9 @@ def test_one_update_is_algorithm_1_written_out():
         y = r + 0.9 * (1 - d) * reference.target_critic([s2, reference.target_actor(s2)])
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean((y - reference.critic([s, a])) ** 2)
+            # L2 on the critic's kernels, not its biases: lambda sum ||W||^2
+            loss += decay * sum(tf.reduce_sum(layer.kernel ** 2) for layer in reference.critic.layers
+                                if isinstance(layer, keras.layers.Dense))
         variables = reference.critic.trainable_variables
         critic_adam.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         with tf.GradientTape() as tape:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ddpg.config import MAX_SEED, DDPGConfig, Interval, _plain, layer_sizes, non_empty_string, setting
+from ddpg.config import MAX_SEED, DDPGConfig, Interval, LayerSizes, _plain, non_empty_string, setting
 
 SEED_DEFAULTS = {
     "env_id": "Pendulum-v1",
@@ -159,7 +159,7 @@ def test_interval_check(check, value, expected):
 def test_setting_declares_default_check_and_help():
     field = setting(3, non_empty_string, "what it is")
     assert field.default == 3
-    assert dict(field.metadata) == {"check": non_empty_string, "help": "what it is"}
+    assert dict(field.metadata) == {"check": non_empty_string, "help": "what it is", "kind": int}
 
 
 @pytest.mark.parametrize(
@@ -168,7 +168,15 @@ def test_setting_declares_default_check_and_help():
      ((), False), ((1.0,), False), ((True,), False), ("64", False), (64, False)],
 )
 def test_layer_sizes_are_one_or_more_integers_of_at_least_one(value, valid):
-    assert layer_sizes("layers", value) == (None if valid else "layers to be one or more integers >= 1")
+    assert LayerSizes()("layers", value) == (None if valid else "layers to be one or more integers >= 1")
+    if value != ():
+        # Where none may be, only the empty tuple changes its answer.
+        assert LayerSizes(may_be_empty=True)("layers", value) == (
+            None if valid else "layers to be zero or more integers >= 1")
+
+
+def test_layer_sizes_that_may_be_empty():
+    assert LayerSizes(may_be_empty=True)("layers", ()) is None
 
 
 @pytest.mark.parametrize("value, valid", [("a", True), ("", False), (None, False), (b"Pendulum-v1", False)])
@@ -183,7 +191,9 @@ def test_non_empty_string(value, valid):
      {"tau": 5e-324}, {"actor_lr": 5e-324}, {"critic_lr": 5e-324}, {"buffer_capacity": 1, "batch_size": 1},
      {"batch_size": 1}, {"ou_theta": 0.0}, {"ou_sigma": 0.0}, {"ou_dt": 5e-324}, {"actor_hidden": (1,)},
      {"critic_state_hidden": (1,)}, {"critic_action_hidden": (1,)}, {"critic_hidden": (1,)}, {"update_every": 1},
-     {"env_id": "x"}],
+     {"env_id": "x"}, {"critic_state_hidden": (), "critic_action_hidden": ()}, {"total_steps": 1, "episodes": None},
+     {"learning_starts": 1}, {"random_steps": 0}, {"noise": "gaussian"}, {"noise": "none"}, {"gaussian_sigma": 0.0},
+     {"critic_weight_decay": 0.0}, {"eval_every": 0}, {"eval_episodes": 1}],
 )
 def test_every_bound_is_accepted_exactly_at_it(values):
     config = DDPGConfig(**values)
@@ -203,8 +213,17 @@ def test_every_bound_is_accepted_exactly_at_it(values):
         ("update_every", 2.0, "update_every to be an integer"),
         ("seed", True, "seed to be an integer"),
         ("actor_hidden", (0,), "actor_hidden to be one or more integers >= 1"),
-        ("critic_state_hidden", (16, 0), "critic_state_hidden to be one or more integers >= 1"),
-        ("critic_action_hidden", (), "critic_action_hidden to be one or more integers >= 1"),
+        ("critic_state_hidden", (16, 0), "critic_state_hidden to be zero or more integers >= 1"),
+        ("critic_action_hidden", (-1,), "critic_action_hidden to be zero or more integers >= 1"),
+        ("critic_hidden", (), "critic_hidden to be one or more integers >= 1"),
+        ("total_steps", 0, "total_steps >= 1"),
+        ("learning_starts", 0, "learning_starts >= 1"),
+        ("random_steps", -1, "random_steps >= 0"),
+        ("noise", "OU", "noise to be one of ou, gaussian, none"),
+        ("gaussian_sigma", math.nextafter(0.0, -1.0), "gaussian_sigma >= 0"),
+        ("critic_weight_decay", math.nextafter(0.0, -1.0), "critic_weight_decay >= 0"),
+        ("eval_every", -1, "eval_every >= 0"),
+        ("eval_episodes", 0, "eval_episodes >= 1"),
         ("env_id", None, "env_id to be a non-empty string"),
     ],
 )

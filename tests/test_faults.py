@@ -484,7 +484,7 @@ def test_resume_to_fewer_episodes_than_done_is_refused(capsys, finished_run):
     run = copy_of(finished_run)
     before = snapshot(run)
     assert_one_line(*ddpg(capsys, "train", "--resume", run, "--episodes", 1),
-                    "Expected --episodes >= 2, the episodes the checkpoint has done", "Received: --episodes 1")
+                    "Expected --episodes >= 2, as many as the checkpoint has done", "Received: --episodes 1")
     assert snapshot(run) == before
 
 
@@ -533,7 +533,7 @@ def test_spaces_ddpg_cannot_use_are_refused_by_name(capsys, tmp_path, env_class,
 @pytest.mark.parametrize("args, fragment", [
     (["--seeds", "0,0"], "Expected distinct seeds"),
     (["--seeds", "4294967296"], "Expected seeds from 0 to 4294967295"),
-    (["--eval-episodes", "0"], "Expected --eval-episodes >= 1"),
+    (["--eval-episodes", "0"], "Expected eval_episodes >= 1. Received: eval_episodes=0"),
     (["--workers", "1000"], "Expected 1 <= --workers <= "),
     (["--seed", "3"], "unrecognized arguments: --seed"),  # --seeds sets it; an ignored option is refused
 ])
@@ -671,6 +671,13 @@ def test_the_progress_bar_of_a_resumed_run_starts_at_the_episodes_done(monkeypat
 
     real = tqdm.tqdm
     monkeypatch.setattr(tqdm, "tqdm", lambda **kwargs: bars.append(real(**kwargs, file=io.StringIO())) or bars[-1])
-    show = episode_printer(total=5, done=3)
-    show({"episode": 4, "return": -1.0, "average_return_40": -1.0, "steps_per_second": 1.0})
+    from ddpg.config import DDPGConfig
+
+    show = episode_printer(DDPGConfig(episodes=5), done_episodes=3, done_steps=600)
+    assert (bars[0].n, bars[0].total) == (3, 5)
+    show({"episode": 4, "steps": 800, "return": -1.0, "average_return_40": -1.0, "steps_per_second": 1.0})
     assert (bars[0].n, bars[0].total) == (4, 5)
+    show = episode_printer(DDPGConfig(total_steps=1000), done_episodes=3, done_steps=600)  # a budget in steps
+    assert (bars[1].n, bars[1].total) == (600, 1000)
+    show({"episode": 4, "steps": 800, "return": -1.0, "average_return_40": -1.0, "steps_per_second": 1.0})
+    assert (bars[1].n, bars[1].total) == (800, 1000)

@@ -29,3 +29,12 @@ def test_losses_keep_float32():
     q = np.ones((3, 1), np.float32)
     assert np.asarray(critic_loss(q, 2 * q)).dtype == np.float32
     assert np.asarray(actor_loss(q)).dtype == np.float32
+
+
+def test_critic_weight_decay_adds_lambda_times_the_squared_kernels():
+    # TD part 7.5 as above; kernels [[1, 2]] and [[3]]: squares 1 + 4 + 9 = 14; lambda 0.01: 7.5 + 0.14
+    y = np.array([[1.0], [0.0], [5.0], [-4.0]], np.float32)
+    q = np.array([[0.0], [2.0], [2.0], [0.0]], np.float32)
+    kernels = [np.array([[1.0, 2.0]], np.float32), np.array([[3.0]], np.float32)]
+    assert float(critic_loss(y, q, kernels, 0.01)) == pytest.approx(7.64, rel=1e-6)
+    assert float(critic_loss(y, q, kernels, 0.0)) == 7.5

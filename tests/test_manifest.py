@@ -27,10 +27,11 @@ def written(**changes):
     noise = OrnsteinUhlenbeckNoise(np.zeros(2), 0.2, rng=np.random.default_rng(1))
     noise()
     manifest = {
-        "format": 1, "config": dataclasses.asdict(CONFIG), "episode": 2, "steps": 400, "returns": [-1200.5, -900],
+        "format": 2, "config": dataclasses.asdict(CONFIG), "episode": 2, "steps": 400, "returns": [-1200.5, -900],
         "losses": {"critic_loss": 0.5, "actor_loss": -3}, "noise": noise.get_state(),
-        "buffer": {"size": 400, "next": 400}, "rng": {"buffer": rng_state(2), "env": rng_state(3)},
-        "wall_seconds": 12.5, "arrays_sha256": "0123456789abcdef" * 4,
+        "buffer": {"size": 400, "next": 400}, "rng": {"buffer": rng_state(2), "env": rng_state(3),
+                                                       "warmup": rng_state(4)},
+        "best": None, "wall_seconds": 12.5, "arrays_sha256": "0123456789abcdef" * 4,
     }
     return json.loads(json.dumps({**manifest, **changes}))
 
@@ -68,7 +69,8 @@ def test_a_full_buffer_at_as_many_steps_as_transitions_passes():
 ])
 def test_missing_and_extra_keys_are_named(manifest, missing, extra):
     assert refusal(manifest) == (
-        "the keys format, config, episode, steps, returns, losses, noise, buffer, rng, wall_seconds, arrays_sha256. "
+        "the keys format, config, episode, steps, returns, losses, noise, buffer, rng, best, wall_seconds, "
+        "arrays_sha256. "
         f"Received: missing {missing}, extra {extra}")
 
 
@@ -87,21 +89,23 @@ BAD_VALUES = [
     ("losses", {"critic_loss": 1.0, "actor_loss": "2"}, "{critic_loss, actor_loss} numbers"),
     ("losses", {"critic_loss": None, "actor_loss": 2.0}, "{critic_loss, actor_loss} numbers"),
     ("losses", [1.0, 2.0], "{critic_loss, actor_loss} numbers"),
-    ("noise", {}, "the noise's {rng[, x]}"), ("noise", {"x": [0.0]}, "the noise's {rng[, x]}"),
-    ("noise", {"rng": GOOD_RNG, "y": [0.0]}, "the noise's {rng[, x]}"),
-    ("noise", {"rng": GOOD_RNG, "x": [0.0, "0"]}, "the noise's {rng[, x]}"),
-    ("noise", {"rng": GOOD_RNG, "x": 0.0}, "the noise's {rng[, x]}"),
-    ("noise", {"rng": {**GOOD_RNG, "bit_generator": "Foo"}}, "the noise's {rng[, x]}"),
-    ("noise", [GOOD_RNG], "the noise's {rng[, x]}"),
+    ("noise", {"x": [0.0]}, "the noise's {}, {rng} or {rng, x}"),
+    ("noise", {"rng": GOOD_RNG, "y": [0.0]}, "the noise's {}, {rng} or {rng, x}"),
+    ("noise", {"rng": GOOD_RNG, "x": [0.0, "0"]}, "the noise's {}, {rng} or {rng, x}"),
+    ("noise", {"rng": GOOD_RNG, "x": 0.0}, "the noise's {}, {rng} or {rng, x}"),
+    ("noise", {"rng": {**GOOD_RNG, "bit_generator": "Foo"}}, "the noise's {}, {rng} or {rng, x}"),
+    ("noise", [GOOD_RNG], "the noise's {}, {rng} or {rng, x}"),
     ("buffer", {"size": 1}, "{size, next} integers >= 0"),
     ("buffer", {"size": 1, "next": 1, "rng": 0}, "{size, next} integers >= 0"),
     ("buffer", {"size": 1, "next": -1}, "{size, next} integers >= 0"),
     ("buffer", {"size": True, "next": 1}, "{size, next} integers >= 0"),
     ("buffer", [1, 1], "{size, next} integers >= 0"),
-    ("rng", {"buffer": GOOD_RNG}, "{buffer, env} generator states"),
-    ("rng", {"buffer": GOOD_RNG, "env": GOOD_RNG, "noise": GOOD_RNG}, "{buffer, env} generator states"),
-    ("rng", {"buffer": GOOD_RNG, "env": {**GOOD_RNG, "has_uint32": -1}}, "{buffer, env} generator states"),
-    ("rng", [GOOD_RNG, GOOD_RNG], "{buffer, env} generator states"),
+    ("rng", {"buffer": GOOD_RNG}, "{buffer, env, warmup} generator states"),
+    ("rng", {"buffer": GOOD_RNG, "env": GOOD_RNG, "warmup": GOOD_RNG, "noise": GOOD_RNG},
+     "{buffer, env, warmup} generator states"),
+    ("rng", {"buffer": GOOD_RNG, "env": {**GOOD_RNG, "has_uint32": -1}, "warmup": GOOD_RNG},
+     "{buffer, env, warmup} generator states"),
+    ("rng", [GOOD_RNG, GOOD_RNG], "{buffer, env, warmup} generator states"),
     ("wall_seconds", -0.001, "a number >= 0"), ("wall_seconds", True, "a number >= 0"),
     ("wall_seconds", "1", "a number >= 0"),
     ("arrays_sha256", "a" * 63, "a SHA-256 in hex"), ("arrays_sha256", "a" * 65, "a SHA-256 in hex"),
@@ -129,7 +133,8 @@ def test_a_long_value_is_cut_to_200_characters():
 ])
 def test_a_generator_state_that_numpy_did_not_write_is_refused(change):
     state = {**GOOD_RNG, **change}
-    assert refusal(written(rng={"buffer": GOOD_RNG, "env": state})).startswith("rng to be {buffer, env} generator")
+    assert refusal(written(rng={"buffer": GOOD_RNG, "env": state, "warmup": GOOD_RNG})).startswith(
+        "rng to be {buffer, env, warmup} generator")
     with pytest.raises(ValueError) as error:
         generator_from_state(state)
     assert str(error.value) == f"Expected a generator state of one of PCG64, PCG64DXSM, SFC64. Received: {state!r:.200}"

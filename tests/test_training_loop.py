@@ -106,8 +106,8 @@ class RecordingNoise(OrnsteinUhlenbeckNoise):
 
 def test_the_noise_restarts_once_at_every_episode_start():
     trainer = Trainer(config(env_id=corridor(5, 10), episodes=3))
-    noise = trainer.agent.noise
-    trainer.agent.noise = recording = RecordingNoise(noise.mu, noise.sigma, noise.theta, noise.dt, rng=noise.rng)
+    noise = trainer.explorer.noise
+    trainer.explorer.noise = recording = RecordingNoise(noise.mu, noise.sigma, noise.theta, noise.dt, rng=noise.rng)
     recording.log.clear()  # the reset of construction
     for _ in range(3):
         trainer.run_episode()

@@ -1,0 +1,154 @@
+"""The training loop of DDPG: Algorithm 1 of Lillicrap et al. (2016), one environment step at a time.
+
+    initialise mu, Q, their targets mu' <- mu, Q' <- Q, and the replay buffer R   Trainer.__init__
+    for each episode: initialise the noise N, observe s_1                         _begin_episode
+        for each step t: a_t = mu(s_t) + N_t (uniform random while warming up)   Explorer.act
+            execute a_t, observe r_t, s_{t+1}; store (s_t, a_t, r_t, s_{t+1})     step
+            sample N transitions from R; update Q, then mu, then mu' and Q'      DDPGAgent.update_many
+
+The budget, the run's files, evaluation and signals are `ddpg.training`'s: this is the algorithm.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import TYPE_CHECKING
+
+import gymnasium as gym
+import numpy as np
+
+from ddpg.config import DDPGConfig
+from ddpg.environments import check_finite, make_env
+from ddpg.exploration import Explorer, make_noise
+from ddpg.manifest import generator_from_state
+from ddpg.replay_buffer import Batch, ReplayBuffer
+from ddpg.run_files import trailing_average
+
+if TYPE_CHECKING:  # the agent loads TensorFlow; importing ddpg.loop must not
+    from ddpg.agent import DDPGAgent
+
+
+class Trainer:
+    """The state of a run (environment, agent, replay buffer, explorer, counters), advanced by `step`.
+
+    Seeding: one seed drives everything: Keras (the initial weights), the noise, the replay
+    sampling, the warm-up's random actions, and the environment through its first reset.
+    """
+
+    def __init__(self, config: DDPGConfig, env: gym.Env | None = None) -> None:
+        self.config = config
+        self.env = env if env is not None else make_env(config.env_id)  # before TensorFlow loads
+        # Here, so that importing ddpg.loop loads no TensorFlow.
+        from ddpg.agent import DDPGAgent
+        from ddpg.backend import keras
+
+        obs_dim = self.env.observation_space.shape[0]
+        low, high = self.env.action_space.low, self.env.action_space.high
+        keras.utils.set_random_seed(config.seed)
+        # Child i of a SeedSequence does not depend on how many are spawned: adding the warm-up's
+        # generator left the noise's and the buffer's streams (and so the default run) as they were.
+        noise_seed, buffer_seed, warmup_seed = np.random.SeedSequence(config.seed).spawn(3)
+        self.agent: DDPGAgent = DDPGAgent(obs_dim, low, high, config)
+        self.explorer = Explorer(self.agent.policy, low, high, make_noise(config, low, high,
+                                                                           np.random.default_rng(noise_seed)),
+                                 config.random_steps, np.random.default_rng(warmup_seed))
+        self.buffer = ReplayBuffer(config.buffer_capacity, obs_dim, low.shape[0],
+                                   rng=np.random.default_rng(buffer_seed))
+        self.episode = 0  # finished episodes
+        self.steps = 0
+        self.returns: list[float] = []
+        self.losses = {"critic_loss": math.nan, "actor_loss": math.nan}
+        self.obs: np.ndarray | None = None  # None between episodes
+        self.stop_requested: str | None = None  # set by a signal handler; checked after every step
+        self._episode = {"return": 0.0, "steps": 0, "start": 0.0, "updates": 0, "critic_loss": 0.0,
+                         "actor_loss": 0.0}
+
+    def _begin_episode(self) -> None:
+        # Seeded once, at the run's first reset; later resets continue the environment's generator.
+        self.obs, _ = self.env.reset(seed=self.config.seed if self.episode == 0 else None)
+        self.explorer.noise.reset()  # "Initialize a random process N for action exploration"
+        self._episode.update({"return": 0.0, "steps": 0, "start": time.perf_counter(), "updates": 0,
+                              "critic_loss": 0.0, "actor_loss": 0.0})
+
+    def step(self) -> dict | None:
+        """One environment step of Algorithm 1, and the updates due after it; the episode's metrics row
+        when the step ended it, else None."""
+        config = self.config
+        if self.obs is None:
+            self._begin_episode()
+        action = self.explorer.act(self.obs, self.steps)  # a = clip(mu(s) + N, low, high)
+        next_obs, reward, terminated, truncated, _ = self.env.step(action)
+        check_finite(self.steps + 1, next_obs, action, reward)  # as float32, before anything learns from it
+        self.steps += 1
+        # terminated, not truncated: a time-limit cut still bootstraps from s'.
+        self.buffer.add(self.obs, action, reward, next_obs, terminated)
+        if self.steps >= config.learning_starts and self.steps % config.update_every == 0:
+            self.losses = self.agent.update_many(self._sample(config.update_every))
+            self._episode["updates"] += 1
+            self._episode["critic_loss"] += self.losses["critic_loss"]
+            self._episode["actor_loss"] += self.losses["actor_loss"]
+        self._episode["return"] += float(reward)
+        self._episode["steps"] += 1
+        self.obs = next_obs
+        return self._end_episode() if terminated or truncated else None
+
+    def run_episode(self) -> dict:
+        """Steps to the end of the current (or a new) episode; its metrics row."""
+        while (row := self.step()) is None:
+            pass
+        return row
+
+    def _end_episode(self) -> dict:
+        seconds = time.perf_counter() - self._episode["start"]
+        self.episode += 1
+        self.returns.append(self._episode["return"])
+        self.obs = None
+        calls = self._episode["updates"]
+        # The losses are those of the episode's last update; the means are over its update calls (each
+        # the loss of the call's last update), for TensorBoard. Q's mean is minus the actor's loss.
+        return {"episode": self.episode, "steps": self.steps, "return": self._episode["return"],
+                "average_return_40": trailing_average(self.returns),
+                "steps_per_second": self._episode["steps"] / seconds if seconds > 0 else math.nan, **self.losses,
+                "mean_critic_loss": self._episode["critic_loss"] / calls if calls else math.nan,
+                "mean_actor_loss": self._episode["actor_loss"] / calls if calls else math.nan}
+
+    def _sample(self, count: int) -> Batch:
+        """count minibatches drawn at once, stacked as [count, batch_size, ...]."""
+        batch = self.buffer.sample(self.config.batch_size * count)
+        return Batch(*(column.reshape(count, self.config.batch_size, -1) for column in batch))
+
+    def close(self) -> None:
+        self.env.close()
+
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Everything to continue exactly: (JSON-able manifest, arrays). Taken mid-episode, the unfinished
+        episode starts again on resume (an environment's own state cannot be saved), its transitions kept.
+
+        TensorFlow's own random state is not in it: nothing in training draws from it after the
+        networks are initialised, and a resumed run restores the weights instead.
+        """
+        buffer_info, buffer_arrays = self.buffer.get_state()
+        explorer = self.explorer.get_state()
+        manifest = {
+            "config": dataclasses.asdict(self.config), "episode": self.episode, "steps": self.steps,
+            "returns": self.returns, "losses": self.losses, "noise": explorer["noise"],
+            "buffer": {"size": buffer_info["size"], "next": buffer_info["next"]},
+            "rng": {"buffer": buffer_info["rng"], "env": self.env.unwrapped.np_random.bit_generator.state,
+                    "warmup": explorer["rng"]},
+        }
+        arrays = {**self.agent.get_state(), **{f"buffer/{name}": a for name, a in buffer_arrays.items()}}
+        return manifest, arrays
+
+    def set_state(self, manifest: dict, arrays: dict[str, np.ndarray]) -> None:
+        self.agent.set_state({name: a for name, a in arrays.items() if name.split("/")[0] not in ("buffer", "best")})
+        self.buffer.set_state({**manifest["buffer"], "rng": manifest["rng"]["buffer"]},
+                              {name.removeprefix("buffer/"): a for name, a in arrays.items()
+                               if name.startswith("buffer/")})
+        self.explorer.set_state({"noise": manifest["noise"], "rng": manifest["rng"]["warmup"]})
+        self.env.unwrapped.np_random = generator_from_state(manifest["rng"]["env"])
+        self.episode, self.steps = int(manifest["episode"]), int(manifest["steps"])
+        self.returns = [float(r) for r in manifest["returns"]]
+        self.losses = dict(manifest["losses"])
+        self.obs = None

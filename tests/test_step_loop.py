@@ -1,0 +1,193 @@
+"""The step-based loop's knobs: a budget in steps, the warm-up, when learning starts, evaluation during
+training with the best actor kept, TensorBoard, presets and config files. Each resumes exactly."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras")
+
+from test_training_loop import config, corridor  # noqa: E402
+
+from ddpg.checkpoint import load_checkpoint  # noqa: E402
+from ddpg.cli import main  # noqa: E402
+from ddpg.config import DDPGConfig  # noqa: E402
+from ddpg.evaluation import evaluate  # noqa: E402
+from ddpg.presets import PRESETS  # noqa: E402
+from ddpg.training import train  # noqa: E402
+
+
+def rows(path) -> list[dict]:
+    with path.open() as file:
+        return list(csv.DictReader(file))
+
+
+# --- the budget --------------------------------------------------------------------------------------
+
+def test_a_step_budget_ends_mid_episode_and_resumes_to_a_larger_one(tmp_path):
+    # Corridor of 5: steps 1-5 are episode 1, 6-10 episode 2; a budget of 7 stops two steps into episode 2.
+    env_id = corridor(5, 10)
+    result = train(config(env_id=env_id, total_steps=7, episodes=None), tmp_path)
+    assert (result.steps, len(result.returns)) == (7, 1)
+    assert [row["episode"] for row in rows(tmp_path / "metrics.csv")] == ["1"]
+    saved = load_checkpoint(tmp_path / "checkpoint").manifest
+    assert (saved["steps"], saved["episode"], saved["buffer"]["size"]) == (7, 1, 7)
+    # Resumed to 17: the unfinished episode starts again (its 2 transitions stay stored), 5 + 5 more.
+    resumed = train(config(env_id=env_id, total_steps=17, episodes=None), tmp_path, resume=True)
+    assert (resumed.steps, resumed.steps_trained, resumed.episodes_trained) == (17, 10, 2)
+    assert [row["episode"] for row in rows(tmp_path / "metrics.csv")] == ["1", "2", "3"]
+    assert [row["steps"] for row in rows(tmp_path / "metrics.csv")] == ["5", "12", "17"]
+
+
+def test_exactly_one_budget():
+    assert (DDPGConfig().episodes, DDPGConfig().total_steps) == (100, None)
+    assert (DDPGConfig(total_steps=500).episodes, DDPGConfig(total_steps=500).total_steps) == (None, 500)
+    with pytest.raises(ValueError, match="Expected one budget: episodes or total_steps, not both. "
+                                         "Received: episodes=3, total_steps=500"):
+        DDPGConfig(episodes=3, total_steps=500)
+
+
+# --- warm-up and the start of learning -----------------------------------------------------------------
+
+def test_the_warm_up_acts_uniformly_then_the_policy_takes_over():
+    # 40 random steps, then mu(s) + N. With noise none, the policy's actions on the corridor depend only
+    # on the observation (5..1): at most 5 distinct values once it acts, 40 distinct ones before.
+    result = train(config(env_id=corridor(5, 10), total_steps=60, episodes=None, random_steps=40,
+                          learning_starts=1000, noise="none"))
+    actions = result.buffer.columns().action[:60, 0]
+    assert len(set(actions[:40])) == 40 and np.all(np.abs(actions[:40]) <= 1)
+    assert len(set(actions[40:])) <= 5
+    policy = [result.agent.policy(np.array([obs], np.float32))[0] for obs in result.buffer.columns().obs[40:60, 0]]
+    np.testing.assert_array_equal(actions[40:], np.clip(policy, -1, 1))
+
+
+@pytest.mark.parametrize("learning_starts, update_every, expected", [
+    # updates at every step t >= learning_starts: 30 - 10 + 1 = 21; every 4 steps from t = 12: 12,...,28: 5 calls
+    (10, 1, 21), (10, 4, 20), (1, 1, 30), (31, 1, 0)])
+def test_learning_starts_at_its_step(learning_starts, update_every, expected):
+    result = train(config(env_id=corridor(5, 10), total_steps=30, episodes=None, learning_starts=learning_starts,
+                          update_every=update_every))
+    assert int(result.agent.critic_optimizer.iterations.numpy()) == expected
+
+
+def test_learning_starts_defaults_to_one_batch():
+    assert DDPGConfig().learning_starts == 64 and DDPGConfig(batch_size=256).learning_starts == 256
+    assert DDPGConfig(batch_size=256, learning_starts=10).learning_starts == 10
+
+
+# --- evaluation during training ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def evaluated_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("evaluated") / "run"
+    cfg = config(env_id="Pendulum-v1", episodes=3, eval_every=150, eval_episodes=2, seed=3)
+    return train(cfg, out, checkpoint_every=1), out
+
+
+def test_evaluations_are_written_every_eval_every_steps(evaluated_run):
+    result, out = evaluated_run
+    written = rows(out / "eval.csv")
+    assert [int(row["step"]) for row in written] == [150, 300, 450, 600]
+    assert all(int(row["episodes"]) == 2 for row in written)
+    assert [float(row["mean_return"]) for row in written] == [row["mean_return"] for row in result.evaluations]
+
+
+def test_the_best_actor_is_the_one_of_the_best_evaluation(evaluated_run):
+    # Evaluated again with the same seed and episodes, best_actor.keras gives the best row's mean exactly.
+    result, out = evaluated_run
+    best = max(result.evaluations, key=lambda row: row["mean_return"])
+    import shutil
+
+    copy = out.parent / "best-as-run"
+    copy.mkdir()
+    shutil.copy(out / "config.json", copy / "config.json")
+    shutil.copy(out / "best_actor.keras", copy / "actor.keras")
+    seed = result.config.seed + 1_000_000
+    assert evaluate(copy, episodes=2, seed=seed)["mean_return"] == pytest.approx(best["mean_return"], rel=1e-6)
+    assert load_checkpoint(out / "checkpoint").manifest["best"] == {"step": best["step"],
+                                                                      "mean_return": best["mean_return"]}
+
+
+def test_evaluating_during_training_changes_nothing_of_training(evaluated_run, tmp_path):
+    result, _ = evaluated_run
+    plain = train(dataclasses.replace(result.config, eval_every=0))
+    assert plain.returns == result.returns  # its own environment and generator: training's streams untouched
+
+
+def test_evaluations_resume_exactly(evaluated_run, tmp_path):
+    result, out = evaluated_run
+    split = tmp_path / "split"
+    train(dataclasses.replace(result.config, episodes=2), split, checkpoint_every=1)
+    resumed = train(result.config, split, checkpoint_every=1, resume=True)
+    assert resumed.returns == result.returns
+    assert [(r["step"], r["mean_return"]) for r in rows(split / "eval.csv")] == [
+        (r["step"], r["mean_return"]) for r in rows(out / "eval.csv")]
+
+
+def test_tensorboard_events_hold_the_episode_scalars(evaluated_run):
+    import tensorflow as tf
+
+    _, out = evaluated_run
+    tags: dict[str, list[int]] = {}
+    for path in (out / "tensorboard").iterdir():
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                tags.setdefault(value.tag, []).append(event.step)
+    assert tags["episode/return"] == [200, 400, 600]
+    assert tags["eval/mean_return"] == [150, 300, 450, 600]
+    assert {"loss/critic", "loss/actor", "q/mean", "speed/steps_per_second"} <= set(tags)
+
+
+# --- presets and config files --------------------------------------------------------------------------
+
+TINY_CLI = ["--actor-hidden", "8", "--critic-hidden", "8", "--batch-size", "4"]
+
+
+def run_config(tmp_path, *args, steps: int = 3) -> dict:
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--env-id", corridor(5, 10), "--total-steps", str(steps),
+                 "--buffer-capacity", "1000", *map(str, args)]) == 0
+    return json.loads((out / "config.json").read_text())
+
+
+def test_a_preset_sets_defaults_and_options_override_it(tmp_path):
+    saved = run_config(tmp_path, "--preset", "fujimoto2018", "--batch-size", "32", "--random-steps", "2",
+                       "--learning-starts", "2")
+    expected = {**PRESETS["fujimoto2018"], "batch_size": 32, "random_steps": 2, "learning_starts": 2,
+                "buffer_capacity": 1000}
+    for name, value in expected.items():
+        assert saved[name] == (list(value) if isinstance(value, tuple) else value), name
+    assert saved["episodes"] is None and saved["total_steps"] == 3
+
+
+def test_the_papers_preset_records_the_papers_values(tmp_path):
+    saved = run_config(tmp_path, "--preset", "lillicrap2016")
+    assert (saved["actor_hidden"], saved["critic_state_hidden"], saved["critic_action_hidden"],
+            saved["critic_hidden"]) == ([400, 300], [400], [], [300])
+    assert (saved["actor_lr"], saved["critic_lr"], saved["critic_weight_decay"], saved["tau"],
+            saved["batch_size"]) == (1e-4, 1e-3, 1e-2, 1e-3, 64)
+
+
+def test_a_config_file_sits_between_the_preset_and_the_options(tmp_path):
+    file = tmp_path / "mine.json"
+    file.write_text(json.dumps({"tau": 0.02, "gamma": 0.9, "episodes": 5}))
+    saved = run_config(tmp_path, "--preset", "fujimoto2018", "--config", file, "--gamma", "0.8")
+    # tau from the file over the preset, gamma from the option over the file, the budget from the option
+    assert (saved["tau"], saved["gamma"], saved["batch_size"], saved["total_steps"], saved["episodes"]) == (
+        0.02, 0.8, 256, 3, None)
+
+
+def test_a_runs_own_config_json_trains_the_same_run(tmp_path):
+    first = run_config(tmp_path, "--seed", "4", "--critic-state-hidden", "--critic-action-hidden", *TINY_CLI,
+                       steps=12)
+    assert first["critic_state_hidden"] == [] and first["critic_action_hidden"] == []  # (s, a) joined at the input
+    out = tmp_path / "again"
+    assert main(["train", "--config", str(tmp_path / "run" / "config.json"), "--out", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text()) == first
+    assert len(rows(out / "metrics.csv")) == 2
+    assert rows(out / "metrics.csv")[1]["return"] == rows(tmp_path / "run" / "metrics.csv")[1]["return"]
