@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 COPIED = ("ddpg", "tests", "property_tests", "mutation", "setup.cfg", "pyproject.toml")
 # Fast, strong tests first, each run stopping at its first failure: a killed mutant costs seconds,
 # only a survivor runs everything. (Two runs, since pytest orders by directory whatever it is given.)
-FIRST = ("tests/test_losses.py", "tests/test_agent.py", "tests/test_training_loop.py",
-         "property_tests/test_agent_properties.py", "tests/test_learning.py", "tests/test_networks.py",
-         "tests/test_checkpoint.py")
+FIRST = ("tests/test_losses.py", "tests/test_agent.py", "tests/test_exploration.py", "tests/test_training_loop.py",
+         "tests/test_step_loop.py", "property_tests/test_agent_properties.py", "tests/test_learning.py",
+         "tests/test_networks.py", "tests/test_checkpoint.py")
 TIMEOUT_SECONDS = 30 * 60
 
 

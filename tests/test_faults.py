@@ -681,3 +681,15 @@ def test_the_progress_bar_of_a_resumed_run_starts_at_the_episodes_done(monkeypat
     assert (bars[1].n, bars[1].total) == (600, 1000)
     show({"episode": 4, "steps": 800, "return": -1.0, "average_return_40": -1.0, "steps_per_second": 1.0})
     assert (bars[1].n, bars[1].total) == (800, 1000)
+
+
+def test_a_missing_extra_is_named_with_the_command_that_installs_it(capsys, tmp_path, monkeypatch):
+    # As HalfCheetah-v5 without mujoco (or imageio) fails inside gym.make.
+    def make(env_id, **kwargs):
+        raise gym.error.DependencyNotInstalled('MuJoCo is not installed, run `pip install "gymnasium[mujoco]"`')
+
+    monkeypatch.setattr(gym, "make", make)
+    assert_one_line(*ddpg(capsys, "train", "--env-id", "HalfCheetah-v5", "--out", tmp_path / "run"),
+                    'Expected the dependencies of HalfCheetah-v5: pip install "ddpg[mujoco]"',
+                    "MuJoCo is not installed")
+    assert not (tmp_path / "run").exists()
