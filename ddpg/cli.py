@@ -173,7 +173,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = Path(args.out or f"runs/sweep-{configs[0].env_id}")
     rows = run_sweep(configs, out, args.workers, overwrite=args.overwrite,
                      oversubscribe=args.oversubscribe)
-    print(format_sweep_table(rows))
+    print(format_sweep_table(rows, configs[0].env_id))
     print(f"wrote {out / 'sweep.csv'}, {out / 'sweep.json'} and {out / 'sweep.png'}")
     return 0
 

@@ -52,19 +52,24 @@ def plot_learning_curve(returns: list[float], average_returns: list[float], path
 
 
 def plot_sweep(run_dirs: list[Path], path: Path) -> None:
-    """Mean episode return across seeds with its min-max and +-1 std bands, and each seed's 40-average."""
+    """Episode returns across seeds (mean, its min-max and +-1 std bands, each seed's 40-average) against
+    episodes; beside it, when the runs evaluated during training, the evaluation means across seeds
+    against steps."""
     returns, averages = [], []
     for run_dir in run_dirs:
-        with (run_dir / "metrics.csv").open() as file:
-            rows = list(csv.DictReader(file))
+        rows = _csv_rows(run_dir / "metrics.csv")
         returns.append([float(row["return"]) for row in rows])
         averages.append([float(row["average_return_40"]) for row in rows])
-    returns, averages = np.array(returns), np.array(averages)
-    episodes = np.arange(1, returns.shape[1] + 1)
+    # Episodes that end early (a fall, a terminal state) give seeds different counts: the common ones.
+    common = min(map(len, returns))
+    returns, averages = np.array([r[:common] for r in returns]), np.array([a[:common] for a in averages])
+    episodes = np.arange(1, common + 1)
     mean, std = returns.mean(axis=0), returns.std(axis=0)
+    evaluations = [_csv_rows(run_dir / "eval.csv") for run_dir in run_dirs if (run_dir / "eval.csv").exists()]
 
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, axes = plt.subplots(1, 2 if evaluations else 1, figsize=(12 if evaluations else 7, 4), squeeze=False)
+    ax = axes[0, 0]
     ax.fill_between(episodes, returns.min(axis=0), returns.max(axis=0), color="tab:blue", alpha=0.12,
                     label="min-max across seeds")
     ax.fill_between(episodes, mean - std, mean + std, color="tab:blue", alpha=0.25, label="mean ± std")
@@ -76,6 +81,26 @@ def plot_sweep(run_dirs: list[Path], path: Path) -> None:
     ax.set_ylabel("return")
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
+    if evaluations:
+        ax = axes[0, 1]
+        count = min(map(len, evaluations))
+        steps = np.array([int(row["step"]) for row in evaluations[0][:count]])
+        means = np.array([[float(row["mean_return"]) for row in rows[:count]] for rows in evaluations])
+        ax.fill_between(steps, means.min(axis=0), means.max(axis=0), color="tab:green", alpha=0.15,
+                        label="min-max across seeds")
+        ax.plot(steps, means.mean(axis=0), color="tab:green", marker=".",
+                label=f"evaluation mean, mean of {len(evaluations)} seeds")
+        for curve in means:
+            ax.plot(steps, curve, color="tab:green", alpha=0.4, linewidth=0.7)
+        ax.set_xlabel("environment step")
+        ax.set_ylabel("return (no noise)")
+        ax.legend(loc="lower right")
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as file:
+        return list(csv.DictReader(file))

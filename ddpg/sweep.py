@@ -1,4 +1,9 @@
-"""`ddpg sweep`: one config over several seeds, each trained and evaluated in a fresh process."""
+"""`ddpg sweep`: one config over several seeds, each trained and evaluated in a fresh process.
+
+A sweep resumes: run the same command again after it was stopped, and each seed's run is skipped
+if finished, resumed from its checkpoint if not, started if absent; the table comes out the same,
+since every run and its evaluation are deterministic per seed.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,20 @@ from ddpg.run_files import RunFilesError, write_atomically
 
 SWEEP_FIELDS = ("seed", "final_average_return_40", "eval_mean_return", "eval_std_return", "wall_seconds",
                 "steps_per_second")
-SOLVED = -200  # Pendulum-v1: the evaluation mean a solved seed reaches
+# Where Gymnasium's spec has no reward_threshold: Pendulum-v1's customary bar (the Keras example's
+# runs end near -150 to -200).
+SOLVED_THRESHOLDS = {"Pendulum-v1": -200.0}
+
+
+def solved_threshold(env_id: str) -> float | None:
+    """The evaluation mean at which a seed counts as solved: ours for Pendulum-v1, else Gymnasium's
+    reward_threshold for the environment, else none."""
+    import gymnasium as gym
+
+    if env_id in SOLVED_THRESHOLDS:
+        return SOLVED_THRESHOLDS[env_id]
+    threshold = gym.spec(env_id).reward_threshold
+    return None if threshold is None else float(threshold)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -48,21 +66,25 @@ def check_workers(workers: int, oversubscribe: bool) -> None:
 def run_sweep(configs: list[DDPGConfig], out: Path, workers: int, overwrite: bool = False,
               oversubscribe: bool = False) -> list[dict]:
     """Train each config (one per seed) in its own process into out/seed_N, then evaluate it over its
-    eval_episodes; write out/sweep.csv, out/sweep.json and out/sweep.png; return the rows, by seed."""
+    eval_episodes; write out/sweep.csv, out/sweep.json and out/sweep.png; return the rows, by seed.
+
+    Without overwrite, a seed whose run is already there is finished or resumed, not started again;
+    a run of another config in its place is refused before anything starts."""
     from ddpg.environments import make_env
 
     check_workers(workers, oversubscribe)
-    if (out / "sweep.csv").exists() and not overwrite:
-        raise UserInputError(f"Expected an output directory without a sweep in it. Received: --out {out}, which "
-                             "holds sweep.csv; pass --overwrite to replace it")
     make_env(configs[0].env_id).close()  # refuse a wrong environment before creating anything
+    runs = [(config, out / f"seed_{config.seed}") for config in configs]
+    if not overwrite:
+        for config, run_dir in runs:
+            _check_same_run(config, run_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise RunFilesError(f"Expected a writable output directory. Received: --out {out} ({error.strerror})") from None
     workers = min(workers, len(configs))
     threads = max(1, multiprocessing.cpu_count() // workers)  # two trainings on two cores would otherwise fight
-    jobs = [(config, out / f"seed_{config.seed}", threads, overwrite) for config in configs]
+    jobs = [(config, run_dir, threads, overwrite) for config, run_dir in runs]
     # spawn: TensorFlow does not survive fork.
     with multiprocessing.get_context("spawn").Pool(workers, maxtasksperchild=1) as pool:
         rows = sorted(pool.starmap(_sweep_one, jobs, chunksize=1), key=lambda row: row["seed"])
@@ -71,44 +93,70 @@ def run_sweep(configs: list[DDPGConfig], out: Path, workers: int, overwrite: boo
     writer.writeheader()
     writer.writerows(rows)
     write_atomically(out / "sweep.csv", text.getvalue())
-    write_atomically(out / "sweep.json", json.dumps({"rows": rows, **summary(rows)}, indent=2) + "\n")
+    write_atomically(out / "sweep.json", json.dumps({"env_id": configs[0].env_id, "rows": rows,
+                                                     **summary(rows, solved_threshold(configs[0].env_id))},
+                                                    indent=2) + "\n")
     from ddpg.plots import plot_sweep
 
-    plot_sweep([out / f"seed_{row['seed']}" for row in rows], out / "sweep.png")
+    plot_sweep([run_dir for _, run_dir in runs], out / "sweep.png")
     return rows
 
 
+def _check_same_run(config: DDPGConfig, run_dir: Path) -> None:
+    """A seed's directory may hold this config's run (to finish or resume), or nothing."""
+    from ddpg.evaluation import load_run_config
+    from ddpg.training import check_resumable
+
+    if not (run_dir / "config.json").exists():
+        return
+    try:
+        check_resumable(config, load_run_config(run_dir))
+    except UserInputError as error:
+        raise UserInputError(f"Expected {run_dir} to hold a run of this sweep's config, to finish it; pass "
+                             f"--overwrite to start again. {error}") from None
+
+
 def _sweep_one(config: DDPGConfig, run_dir: Path, threads: int, overwrite: bool) -> dict:
-    """Train and evaluate one seed in a fresh process: no state shared between seeds."""
+    """Train (or finish, or resume) and evaluate one seed in a fresh process: no state shared between seeds."""
     from ddpg.backend import tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
+    from ddpg.checkpoint import CheckpointError, load_checkpoint
     from ddpg.evaluation import evaluate
     from ddpg.training import train
 
-    result = train(config, run_dir, overwrite=overwrite)
+    try:
+        resume = not overwrite and load_checkpoint(run_dir / "checkpoint") is not None
+    except CheckpointError:
+        resume = False  # nothing kept yet: a run stopped before its first checkpoint starts again
+    result = train(config, run_dir, resume=resume, overwrite=not resume)
     report = evaluate(run_dir, episodes=config.eval_episodes)
-    return {"seed": config.seed, "final_average_return_40": result.average_returns[-1],
-            "eval_mean_return": report["mean_return"], "eval_std_return": report["std_return"],
+    return {"seed": config.seed, "final_average_return_40": result.average_returns[-1] if result.average_returns
+            else float("nan"), "eval_mean_return": report["mean_return"], "eval_std_return": report["std_return"],
             "wall_seconds": result.wall_seconds, "steps_per_second": result.steps / result.wall_seconds}
 
 
-def summary(rows: list[dict]) -> dict:
+def summary(rows: list[dict], threshold: float | None) -> dict:
     evals = [row["eval_mean_return"] for row in rows]
     return {"median_eval_mean_return": statistics.median(evals), "worst_eval_mean_return": min(evals),
-            "solved_threshold": SOLVED, "solved_seeds": sum(e >= SOLVED for e in evals), "seeds": len(evals)}
+            "solved_threshold": threshold,
+            "solved_seeds": None if threshold is None else sum(e >= threshold for e in evals), "seeds": len(evals)}
 
 
-def format_sweep_table(rows: list[dict]) -> str:
-    """A Markdown table of the sweep, with the median and the count of seeds at or above -200."""
-    lines = ["| seed | final 40-episode average | evaluation mean ± std | wall s | steps/s |",
+def format_sweep_table(rows: list[dict], env_id: str) -> str:
+    """A Markdown table of the sweep, with the median and the count of seeds at or above the environment's
+    solved threshold (when it has one)."""
+    threshold = solved_threshold(env_id)
+    lines = [f"{env_id}: solved at an evaluation mean >= {threshold:g}" if threshold is not None else
+             f"{env_id}: no solved threshold (Gymnasium's spec has none)", "",
+             "| seed | final 40-episode average | evaluation mean ± std | wall s | steps/s |",
              "| ---: | ---: | ---: | ---: | ---: |"]
     for row in rows:
         lines.append(f"| {row['seed']} | {row['final_average_return_40']:.1f} | {row['eval_mean_return']:.1f} ± "
                      f"{row['eval_std_return']:.1f} | {row['wall_seconds']:.0f} | {row['steps_per_second']:.0f} |")
-    total = summary(rows)
+    total = summary(rows, threshold)
+    solved = "" if threshold is None else f", {total['solved_seeds']} of {total['seeds']} seeds >= {threshold:g}"
     lines.append(f"\nevaluation: median {total['median_eval_mean_return']:.1f}, worst "
-                 f"{total['worst_eval_mean_return']:.1f}, {total['solved_seeds']} of {total['seeds']} seeds "
-                 f">= {SOLVED}")
+                 f"{total['worst_eval_mean_return']:.1f}{solved}")
     return "\n".join(lines)

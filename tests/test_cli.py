@@ -91,3 +91,59 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def sweep_rows(out):
+    with (out / "sweep.csv").open() as file:
+        return [(row["seed"], row["eval_mean_return"], row["eval_std_return"]) for row in csv.DictReader(file)]
+
+
+def metrics_episodes(run):
+    with (run / "metrics.csv").open() as file:
+        return [int(row["episode"]) for row in csv.DictReader(file)]
+
+
+def test_a_sweep_run_again_finishes_what_is_left_and_gives_the_same_table(tmp_path):
+    args = ["sweep", "--seeds", "0-1", "--workers", 2, "--eval-episodes", 1, "--out", tmp_path, *TINY]
+    # As if a first driver was killed with seed 1 one episode in and seed 0 not started: seed 1's run
+    # has a checkpoint at episode 1 of 2.
+    assert ddpg("train", "--seed", 1, "--episodes", 1, "--eval-episodes", 1, "--out", tmp_path / "seed_1",
+                *TINY).returncode == 0
+    first = ddpg(*args, "--episodes", 2)
+    assert first.returncode == 0, first.stderr
+    assert metrics_episodes(tmp_path / "seed_0") == metrics_episodes(tmp_path / "seed_1") == [1, 2]
+    # An uninterrupted sweep of the same seeds gives the same table: runs and evaluations are deterministic.
+    fresh = ddpg(*args[:-len(TINY) - 2], "--out", tmp_path / "fresh", *TINY, "--episodes", 2)
+    assert fresh.returncode == 0, fresh.stderr
+    assert sweep_rows(tmp_path) == sweep_rows(tmp_path / "fresh")
+    # And the finished sweep run again: nothing trains again, the same table.
+    before = (tmp_path / "seed_0" / "metrics.csv").read_text()
+    again = ddpg(*args, "--episodes", 2)
+    assert again.returncode == 0, again.stderr
+    assert sweep_rows(tmp_path) == sweep_rows(tmp_path / "fresh")
+    assert (tmp_path / "seed_0" / "metrics.csv").read_text() == before
+
+
+def test_a_sweep_refuses_a_run_of_another_config_in_its_place(tmp_path):
+    assert ddpg("train", "--seed", 0, "--episodes", 1, "--tau", 0.01, "--out", tmp_path / "seed_0",
+                *TINY).returncode == 0
+    before = (tmp_path / "seed_0" / "metrics.csv").read_text()
+    result = ddpg("sweep", "--seeds", "0", "--workers", 1, "--episodes", 1, "--out", tmp_path, *TINY)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Expected tau=0.01 as in the checkpoint" in result.stderr and "--overwrite" in result.stderr
+    assert (tmp_path / "seed_0" / "metrics.csv").read_text() == before
+
+
+@pytest.mark.parametrize("env_id, threshold", [("Pendulum-v1", -200.0), ("InvertedPendulum-v5", 950.0),
+                                               ("HalfCheetah-v5", 4800.0), ("Walker2d-v5", None)])
+def test_the_solved_threshold_is_the_environments(env_id, threshold):
+    from ddpg.sweep import format_sweep_table, solved_threshold
+
+    assert solved_threshold(env_id) == threshold
+    table = format_sweep_table([{"seed": 0, "final_average_return_40": 1.0, "eval_mean_return": 960.0,
+                                 "eval_std_return": 0.0, "wall_seconds": 1.0, "steps_per_second": 1.0}], env_id)
+    header = table.splitlines()[0]
+    assert header == (f"{env_id}: solved at an evaluation mean >= {threshold:g}" if threshold is not None
+                      else f"{env_id}: no solved threshold (Gymnasium's spec has none)")
+    if threshold is not None:
+        assert table.endswith(f"{int(960.0 >= threshold)} of 1 seeds >= {threshold:g}")
