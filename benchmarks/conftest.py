@@ -1,16 +1,30 @@
 """Shared fixtures, and the ratio summary printed at the end of `pytest benchmarks --benchmark-only`.
 
-Each benchmark tags itself with `benchmark.extra_info`: `role` (ours, baseline or bound), `per`
-(how many units one call does: updates or environment steps) and `unit`. The summary divides each
-mean by `per` and reads the ratios within a group, all from the same run on the same machine.
+Each benchmark tags itself with `benchmark.extra_info`: `role` (ours, baseline, bound or peer), `per`
+(how many units one call does: updates or environment steps) and `unit`; a peer also names itself
+(`peer`: SBX, SB3) and its updates per call (`update_every`, K). The summary divides each mean by
+`per` and reads the ratios within a group, all from the same run on the same machine: against the
+baseline, the bound, and each peer at the same K as ours (ours' K is its `update_every` parameter).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import numpy as np
 import pytest
 
-from ddpg.replay_buffer import ReplayBuffer
+# For the peers (test_train_step_peers_benchmarks.py), before anything imports JAX (Keras does, when
+# JAX is installed): its CPU backend, without looking for accelerators.
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# SBX uses tensorflow_probability's JAX substrate. Imported after TensorFlow, tensorflow_probability
+# loads its TensorFlow parts at once and fails without tf_keras; imported first, it loads nothing
+# (1 ms) and the substrate works. Conftest is imported before any benchmark imports TensorFlow.
+with contextlib.suppress(ImportError):
+    import tensorflow_probability  # noqa: F401
+
+from ddpg.replay_buffer import ReplayBuffer  # noqa: E402
 
 
 def filled_buffer(capacity: int = 50_000, obs_dim: int = 3, action_dim: int = 1, seed: int = 0) -> ReplayBuffer:
@@ -26,8 +40,14 @@ def buffer() -> ReplayBuffer:
     return filled_buffer()
 
 
-def tag(benchmark, role: str, per: int = 1, unit: str = "call") -> None:
-    benchmark.extra_info.update(role=role, per=per, unit=unit)
+def tag(benchmark, role: str, per: int = 1, unit: str = "call", **info: object) -> None:
+    benchmark.extra_info.update(role=role, per=per, unit=unit, **info)
+
+
+def updates_per_call(bench) -> int | None:
+    """K of a training-loop benchmark: tagged by a peer, a parameter of ours; None elsewhere."""
+    k = bench.extra_info.get("update_every")
+    return k if k is not None or not bench.params else bench.params.get("update_every")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -40,22 +60,36 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             groups.setdefault(bench.group or "", []).append(bench)
     if not groups:
         return
+    # One column per peer, in the order they ran (SBX, then SB3).
+    peers = list(dict.fromkeys(b.extra_info["peer"] for bs in groups.values() for b in bs
+                               if b.extra_info["role"] == "peer"))
     write = terminalreporter.write_line
     write("")
     write("ratio summary (mean time per unit; x = how many times faster than the baseline; "
-          "/bound = time over the NumPy replay of the same matrix products)")
-    write(f"{'group':<28} {'benchmark':<34} {'ms/unit':>9} {'unit':<8} {'x baseline':>10} {'/bound':>7}")
+          "/bound = time over the NumPy replay of the same matrix products"
+          + ("; ours/PEER = the peer's time over ours at the same updates per call K, how many times "
+             "faster ours is)" if peers else ")"))
+    write(f"{'group':<28} {'benchmark':<34} {'ms/unit':>9} {'unit':<8} {'x baseline':>10} {'/bound':>7}"
+          + "".join(f" {'ours/' + peer:>9}" for peer in peers))
     for name, benches in sorted(groups.items()):
         def per_unit(bench):
             return bench.stats.mean / bench.extra_info["per"] * 1000
 
         baseline = [per_unit(b) for b in benches if b.extra_info["role"] == "baseline"]
         bound = [per_unit(b) for b in benches if b.extra_info["role"] == "bound"]
+        peer_ms = {(b.extra_info["peer"], updates_per_call(b)): per_unit(b)
+                   for b in benches if b.extra_info["role"] == "peer"}
         for bench in sorted(benches, key=per_unit):
             ms = per_unit(bench)
-            speedup = f"{baseline[0] / ms:9.1f}x" if baseline and bench.extra_info["role"] != "baseline" else ""
-            over_bound = f"{ms / bound[0]:6.2f}" if bound and bench.extra_info["role"] == "ours" else ""
+            role = bench.extra_info["role"]
+            speedup = f"{baseline[0] / ms:9.1f}x" if baseline and role != "baseline" else ""
+            over_bound = f"{ms / bound[0]:6.2f}" if bound and role == "ours" else ""
+            over_peers = ""
+            for peer in peers:
+                theirs = peer_ms.get((peer, updates_per_call(bench))) if role == "ours" else None
+                over_peers += f" {f'{theirs / ms:.2f}x' if theirs is not None else '':>9}"
             short = bench.name.split("[")[0].removeprefix("test_")
             if bench.param and bench.param not in name:  # the update groups already name their case
                 short += f"[{bench.param}]"
-            write(f"{name:<28} {short:<34} {ms:9.3f} {bench.extra_info['unit']:<8} {speedup:>10} {over_bound:>7}")
+            write(f"{name:<28} {short:<34} {ms:9.3f} {bench.extra_info['unit']:<8} {speedup:>10} {over_bound:>7}"
+                  + over_peers)

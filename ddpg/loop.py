@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import gymnasium as gym
 import numpy as np
 
+from ddpg.checkpoint import Ring
 from ddpg.config import DDPGConfig
 from ddpg.environments import check_finite, make_env
 from ddpg.exploration import Explorer, make_noise
@@ -122,14 +123,15 @@ class Trainer:
     def close(self) -> None:
         self.env.close()
 
-    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
-        """Everything to continue exactly: (JSON-able manifest, arrays). Taken mid-episode, the unfinished
-        episode starts again on resume (an environment's own state cannot be saved), its transitions kept.
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray], Ring]:
+        """Everything to continue exactly: (JSON-able manifest, the agent's arrays, the replay ring, which the
+        checkpoint writes as what is new since the last one). Taken mid-episode, the unfinished episode
+        starts again on resume (an environment's own state cannot be saved), its transitions kept.
 
         TensorFlow's own random state is not in it: nothing in training draws from it after the
         networks are initialised, and a resumed run restores the weights instead.
         """
-        buffer_info, buffer_arrays = self.buffer.get_state()
+        buffer_info = self.buffer.position()
         explorer = self.explorer.get_state()
         manifest = {
             "config": dataclasses.asdict(self.config), "episode": self.episode, "steps": self.steps,
@@ -138,8 +140,10 @@ class Trainer:
             "rng": {"buffer": buffer_info["rng"], "env": self.env.unwrapped.np_random.bit_generator.state,
                     "warmup": explorer["rng"]},
         }
-        arrays = {**self.agent.get_state(), **{f"buffer/{name}": a for name, a in buffer_arrays.items()}}
-        return manifest, arrays
+        # One transition per step fills the ring in order: slot t % capacity holds transition t.
+        ring = Ring({f"buffer/{name}": column for name, column in self.buffer.columns()._asdict().items()},
+                    end=self.steps)
+        return manifest, self.agent.get_state(), ring
 
     def set_state(self, manifest: dict, arrays: dict[str, np.ndarray]) -> None:
         self.agent.set_state({name: a for name, a in arrays.items() if name.split("/")[0] not in ("buffer", "best")})

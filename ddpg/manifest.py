@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ddpg.checkpoint import CheckpointError
+from ddpg.checkpoint import CheckpointError, segment_name
 from ddpg.config import DDPGConfig
 
 CONFIG_FIELDS = {field.name for field in dataclasses.fields(DDPGConfig)}  # all: none filled in with a default
@@ -41,6 +41,13 @@ def _reals(value: Any) -> bool:
     return isinstance(value, list) and all(_real(v) for v in value)
 
 
+def _segment(value: Any) -> bool:
+    return (isinstance(value, dict) and set(value) == {"file", "start", "stop", "sha256"} and _count(value["start"])
+            and _count(value["stop"]) and value["start"] < value["stop"]
+            and value["file"] == segment_name(value["start"], value["stop"])  # a name, never a path
+            and isinstance(value["sha256"], str) and len(value["sha256"]) == 64)
+
+
 # key -> (what it must be, in words; the check)
 SCHEMA = {
     "format": ("an integer", _count),
@@ -58,6 +65,10 @@ SCHEMA = {
             lambda v: isinstance(v, dict) and set(v) == {"buffer", "env", "warmup"} and all(map(_rng, v.values()))),
     "best": ("null or the best evaluation's {step, mean_return}", lambda v: v is None or (
         isinstance(v, dict) and set(v) == {"step", "mean_return"} and _count(v["step"]) and _real(v["mean_return"]))),
+    "replay": ("null or the replay's {capacity, end, segments}", lambda v: v is None or (
+        isinstance(v, dict) and set(v) == {"capacity", "end", "segments"} and _count(v["capacity"])
+        and v["capacity"] >= 1 and _count(v["end"]) and isinstance(v["segments"], list)
+        and all(_segment(segment) for segment in v["segments"]))),
     "wall_seconds": ("a number >= 0", lambda v: _real(v) and v >= 0),
     "arrays_sha256": ("a SHA-256 in hex", lambda v: isinstance(v, str) and len(v) == 64),
 }
@@ -69,6 +80,8 @@ def check_manifest(manifest: Any) -> DDPGConfig:
     def refuse(expected: str, received: str) -> CheckpointError:
         return CheckpointError(f"Expected a checkpoint state.json as ddpg wrote it: {expected}. Received: {received}")
 
+    if isinstance(manifest, dict) and manifest.get("format") == 2 and "replay" not in manifest:
+        manifest = {**manifest, "replay": None}  # format 2 held the ring in arrays.npz
     if not isinstance(manifest, dict) or set(manifest) != set(SCHEMA):
         keys = set(manifest) if isinstance(manifest, dict) else set()
         raise refuse(f"the keys {', '.join(SCHEMA)}",
@@ -83,9 +96,18 @@ def check_manifest(manifest: Any) -> DDPGConfig:
         raise refuse("episode <= steps and a buffer of at most one transition per step",
                      f"episode={manifest['episode']}, steps={manifest['steps']}, size={manifest['buffer']['size']}")
     try:
-        return DDPGConfig(**manifest["config"])
+        config = DDPGConfig(**manifest["config"])
     except (TypeError, ValueError) as error:
         raise refuse("a valid config", str(error)) from None
+    replay, buffer = manifest["replay"], manifest["buffer"]
+    if replay is not None:
+        end, capacity = replay["end"], replay["capacity"]
+        if (end, capacity, buffer["size"], buffer["next"]) != (
+                manifest["steps"], config.buffer_capacity, min(end, capacity), end % capacity):
+            raise refuse("a replay of one transition per step into the config's ring",
+                         f"replay end={end}, capacity={capacity}, buffer={buffer}, steps={manifest['steps']}, "
+                         f"buffer_capacity={config.buffer_capacity}")
+    return config
 
 
 def generator_from_state(state: dict) -> np.random.Generator:

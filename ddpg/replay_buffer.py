@@ -101,10 +101,13 @@ class ReplayBuffer:
         """The storage itself, all `capacity` rows (only the first len(self) are filled until it wraps)."""
         return self._columns
 
+    def position(self) -> dict:
+        """Where the ring stands and its generator's state: `get_state` without copying the rows."""
+        return {"next": self._next, "size": self._size, "rng": self.rng.bit_generator.state}
+
     def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """Everything needed to continue exactly: (position and RNG state, filled rows by column)."""
-        info = {"next": self._next, "size": self._size, "rng": self.rng.bit_generator.state}
-        return info, {name: column[:self._size].copy() for name, column in self._columns._asdict().items()}
+        return self.position(), {name: column[:self._size].copy() for name, column in self._columns._asdict().items()}
 
     def set_state(self, info: dict, arrays: dict[str, np.ndarray]) -> None:
         """Continue from what `get_state` returned; a state that does not fit is refused before anything changes."""

@@ -35,7 +35,7 @@ AVERAGE_WINDOW = 40  # the Keras example reports the mean return of the last 40 
 LOCK = "ddpg.lock"
 # What makes a directory hold a run, and what --overwrite removes.
 RUN_MARKERS = ("metrics.csv", "checkpoint", "checkpoint.old")
-RUN_FILES = ("checkpoint", "checkpoint.old", "checkpoint.tmp", "metrics.csv", "eval.csv", "actor.keras",
+RUN_FILES = ("checkpoint", "checkpoint.old", "checkpoint.tmp", "replay", "metrics.csv", "eval.csv", "actor.keras",
              "best_actor.keras", "learning_curve.png", "config.json", "tensorboard")
 
 
@@ -230,10 +230,10 @@ class RunFiles:
         key = (trainer.episode, trainer.steps, None if best[0] is None else best[0]["step"])
         if self._checkpointed == key:
             return
-        manifest, arrays = trainer.get_state()
+        manifest, arrays, ring = trainer.get_state()
         with reported_os_errors(self.dir / "checkpoint", "write a checkpoint to"):
             save_checkpoint(self.dir / "checkpoint", {**manifest, "best": best[0], "wall_seconds": wall_seconds},
-                            {**arrays, **best[1]})
+                            {**arrays, **best[1]}, ring)
         self._checkpointed = key
 
     def save_actor(self, name: str, agent, weights: list[np.ndarray] | None = None) -> None:

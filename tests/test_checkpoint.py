@@ -100,8 +100,8 @@ def test_each_state_is_checkpointed_once(tmp_path, monkeypatch):
     written = []
     save = ddpg.run_files.save_checkpoint
     monkeypatch.setattr(ddpg.run_files, "save_checkpoint",
-                        lambda directory, manifest, arrays: (written.append(manifest["episode"]),
-                                                             save(directory, manifest, arrays)))
+                        lambda directory, manifest, arrays, ring=None: (written.append(manifest["episode"]),
+                                                             save(directory, manifest, arrays, ring)))
     train(TINY, tmp_path, checkpoint_every=2)
     assert written == [2, 4]
     assert load_checkpoint(tmp_path / "checkpoint").manifest["episode"] == 4

@@ -38,7 +38,7 @@ def test_a_saved_checkpoint_loads_as_it_was_saved(tmp_path):
     assert_arrays_equal(checkpoint.arrays, ARRAYS_IN)
     # The manifest comes back with the format and the checksum of arrays.npz added, computed here independently.
     arrays_sha256 = hashlib.sha256((tmp_path / "checkpoint" / ARRAYS).read_bytes()).hexdigest()
-    assert checkpoint.manifest == {"format": 2, **MANIFEST_IN, "arrays_sha256": arrays_sha256}
+    assert checkpoint.manifest == {"format": 3, **MANIFEST_IN, "replay": None, "arrays_sha256": arrays_sha256}
     assert json.loads((tmp_path / "checkpoint" / MANIFEST).read_text()) == checkpoint.manifest
     assert siblings(tmp_path / "checkpoint") == ["checkpoint"]  # no .tmp or .old left behind
     assert sorted(path.name for path in (tmp_path / "checkpoint").iterdir()) == [ARRAYS, MANIFEST]
@@ -146,12 +146,13 @@ def test_a_corrupt_state_json_is_named(tmp_path, content, error):
 
 
 @pytest.mark.parametrize("manifest, received", [([1, 2], "None"), ({"arrays_sha256": "0" * 64}, "None"),
-                                                ({"format": 1}, "1"), ({"format": "2"}, "'2'")])
+                                                ({"format": 1}, "1"), ({"format": "3"}, "'3'")])
 def test_another_format_is_named(tmp_path, manifest, received):
     save_checkpoint(tmp_path / "checkpoint", MANIFEST_IN, ARRAYS_IN)
     (tmp_path / "checkpoint" / MANIFEST).write_text(json.dumps(manifest))
     assert refusal(tmp_path / "checkpoint") == (
-        f"Expected a checkpoint of format 2. Received: {tmp_path / 'checkpoint' / MANIFEST} with format {received}")
+        f"Expected a checkpoint of format 2 or 3. Received: {tmp_path / 'checkpoint' / MANIFEST} "
+        f"with format {received}")
 
 
 

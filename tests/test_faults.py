@@ -357,22 +357,35 @@ def test_named_manifest_tampering(capsys, finished_run, finished_manifest, key, 
     assert snapshot(run) == before
 
 
-@pytest.mark.parametrize("name, change", [
-    ("actor/0", lambda a: a[:-1]),  # a weight of another shape
-    ("buffer/obs", lambda a: a[:, :2]),  # observations of another size
-    ("buffer/reward", lambda a: a[:-1]),  # a column shorter than the buffer's size
+@pytest.mark.parametrize("name, change, fragment", [
+    ("actor/0", lambda a: a[:-1], "Expected a checkpoint as ddpg wrote"),  # a weight of another shape
+    ("buffer/obs", lambda a: a[:, :2], "Expected a checkpoint as ddpg wrote"),  # observations of another size
+    ("buffer/reward", lambda a: a[:-1], "Expected the replay segments"),  # a segment shorter than it says
 ])
-def test_tampered_arrays_with_a_valid_checksum_are_refused(capsys, finished_run, name, change):
+def test_tampered_arrays_with_valid_checksums_are_refused(capsys, finished_run, name, change, fragment):
+    # The networks' arrays are in checkpoint/arrays.npz, the replay's in replay/ segments; each file is
+    # rewritten with its checksum in state.json updated, so that only the content is wrong.
     run = copy_of(finished_run)
-    saved = load_checkpoint(run / "checkpoint")
-    arrays = dict(saved.arrays)
-    assert name in arrays, sorted(arrays)
-    arrays[name] = change(arrays[name])
-    with (run / "checkpoint" / "arrays.npz").open("wb") as file:
-        np.savez(file, **arrays)
-    write_manifest(run, {**saved.manifest, "arrays_sha256": _sha256(run / "checkpoint" / "arrays.npz")})
+    manifest = load_checkpoint(run / "checkpoint").manifest
+    if name.startswith("buffer/"):
+        for segment in manifest["replay"]["segments"]:
+            path = run / "replay" / segment["file"]
+            with np.load(path) as data:
+                columns = {column: data[column] for column in data.files}
+            columns[name] = change(columns[name])
+            with path.open("wb") as file:
+                np.savez(file, **columns)
+            segment["sha256"] = _sha256(path)
+    else:
+        with np.load(run / "checkpoint" / "arrays.npz") as data:
+            arrays = {array: data[array] for array in data.files}
+        arrays[name] = change(arrays[name])
+        with (run / "checkpoint" / "arrays.npz").open("wb") as file:
+            np.savez(file, **arrays)
+        manifest["arrays_sha256"] = _sha256(run / "checkpoint" / "arrays.npz")
+    write_manifest(run, manifest)
     before = snapshot(run)
-    assert_one_line(*ddpg(capsys, "train", "--resume", run, "--episodes", 3), "Expected a checkpoint as ddpg wrote")
+    assert_one_line(*ddpg(capsys, "train", "--resume", run, "--episodes", 3), fragment)
     assert snapshot(run) == before
 
 
@@ -628,8 +641,8 @@ import ddpg.checkpoint as checkpoint
 real, calls = checkpoint._fsync, []
 def fsync(path):
     real(path)
-    calls.append(path)
-    if len(calls) == 3:  # the second checkpoint's arrays.npz
+    calls.append(path.name)
+    if calls.count("arrays.npz") == 2 and path.name == "arrays.npz":  # the second checkpoint's arrays.npz
         os.kill(os.getpid(), signal.SIGTERM)
         os.kill(os.getpid(), signal.SIGTERM)
 checkpoint._fsync = fsync

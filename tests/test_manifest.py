@@ -27,11 +27,11 @@ def written(**changes):
     noise = OrnsteinUhlenbeckNoise(np.zeros(2), 0.2, rng=np.random.default_rng(1))
     noise()
     manifest = {
-        "format": 2, "config": dataclasses.asdict(CONFIG), "episode": 2, "steps": 400, "returns": [-1200.5, -900],
+        "format": 3, "config": dataclasses.asdict(CONFIG), "episode": 2, "steps": 400, "returns": [-1200.5, -900],
         "losses": {"critic_loss": 0.5, "actor_loss": -3}, "noise": noise.get_state(),
         "buffer": {"size": 400, "next": 400}, "rng": {"buffer": rng_state(2), "env": rng_state(3),
                                                        "warmup": rng_state(4)},
-        "best": None, "wall_seconds": 12.5, "arrays_sha256": "0123456789abcdef" * 4,
+        "best": None, "replay": None, "wall_seconds": 12.5, "arrays_sha256": "0123456789abcdef" * 4,
     }
     return json.loads(json.dumps({**manifest, **changes}))
 
@@ -69,8 +69,8 @@ def test_a_full_buffer_at_as_many_steps_as_transitions_passes():
 ])
 def test_missing_and_extra_keys_are_named(manifest, missing, extra):
     assert refusal(manifest) == (
-        "the keys format, config, episode, steps, returns, losses, noise, buffer, rng, best, wall_seconds, "
-        "arrays_sha256. "
+        "the keys format, config, episode, steps, returns, losses, noise, buffer, rng, best, replay, "
+        "wall_seconds, arrays_sha256. "
         f"Received: missing {missing}, extra {extra}")
 
 
@@ -186,3 +186,18 @@ def test_more_episodes_or_transitions_than_steps_are_refused(episode, steps, siz
 def test_an_invalid_config_is_refused_with_its_own_message(changes, received):
     config = {**dataclasses.asdict(CONFIG), **changes}
     assert refusal(written(config=config)) == f"a valid config. Received: {received}"
+
+
+def test_a_replay_that_is_not_one_transition_per_step_into_the_configs_ring_is_refused():
+    segment = {"file": "000000000000-000000000400.npz", "start": 0, "stop": 400, "sha256": "ab" * 32}
+    replay = {"capacity": CONFIG.buffer_capacity, "end": 400, "segments": [segment]}
+    assert check_manifest(written(replay=replay)) == CONFIG
+    for changed in ({**replay, "end": 399}, {**replay, "capacity": 400}):
+        assert refusal(written(replay=changed)).startswith("a replay of one transition per step")
+    assert refusal(written(replay={**replay, "segments": [{**segment, "file": "../x.npz"}]})).startswith(
+        "replay to be null or the replay's {capacity, end, segments}")
+
+
+def test_a_format_2_manifest_has_no_replay():
+    old = {key: value for key, value in written(format=2).items() if key != "replay"}
+    assert check_manifest(old) == CONFIG

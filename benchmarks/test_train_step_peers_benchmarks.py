@@ -1,0 +1,133 @@
+"""The peers group: the training-step benchmark's protocol run by two other DDPGs, beside ours.
+
+SBX's DDPG (JAX, `sbx-rl`) and Stable-Baselines3's DDPG (PyTorch), in ms per environment step, in
+the same group ("train_step") and the same run as `test_ours_training_loop`, so that the summary
+prints ours / SBX and ours / SB3 at the same K beside ours / the Keras example's way. Each peer is
+skipped, with the reason, where it is not installed (`pip install -e '.[peers]'`).
+
+Protocol, as for ours: Pendulum-v1; a warm-up `learn` of one episode fills a batch and traces and
+JIT-compiles the update and the policy; each timed round is `learn` of 200 more steps
+(`reset_num_timesteps=False`: the environment goes on, no re-setup), learning on throughout. K
+updates every K environment steps is `train_freq=K, gradient_steps=K`; one compiled call per K
+steps in SBX (a `fori_loop` under `jax.jit`), K PyTorch updates in SB3.
+
+The hyperparameters are read from `DDPGConfig()`, ours (the Keras example's): batch 64, gamma 0.99,
+tau 0.005, buffer 50,000, Adam 1e-3 (actor) and 2e-3 (critic), OU noise theta 0.15, dt 0.01 and
+sigma 0.2 in action units, learning from the first full batch (`learning_starts` 64). The actor is
+256-256 in all three. One difference stays: the peers' critic is one MLP 256-256 on the concatenated
+(s, a), while ours (the example's) first maps s through 16-32 and a through 32 and joins those 64
+features into 256-256, about a quarter more multiply-adds per critic pass (83k against 67k).
+
+Threads: ours is TensorFlow's default pools (one thread per core); JAX on its CPU backend
+(JAX_PLATFORMS=cpu, set in conftest before anything imports JAX) with XLA's default pool, one
+thread per core; PyTorch on the CPU with `torch.set_num_threads(cores)` (SBX's replay buffer is
+SB3's and samples through PyTorch too).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from types import ModuleType
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from conftest import tag
+
+from ddpg.config import DDPGConfig
+
+STEPS = 200  # per timed round: one Pendulum episode, as for ours
+WARM_UP_STEPS = 200  # past learning_starts, so the update and the policy are compiled before timing
+ROUNDS = 5
+INSTALL = "pip install -e '.[peers]'"
+
+# SBX's tensorflow_probability still calls a JAX API that JAX deprecates: not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:tensorflow_probability")
+
+
+def peer_module(module: str, what: str) -> ModuleType:
+    """The peer's module; a skip with the reason where it is not installed.
+
+    An installed peer that fails to import fails the test: importorskip alone would turn a broken
+    install (tensorflow_probability imported after TensorFlow wants tf_keras, see conftest) into
+    a silent skip.
+    """
+    if importlib.util.find_spec(module) is not None:
+        return importlib.import_module(module)
+    return pytest.importorskip(module, reason=f"{what} is not installed ({INSTALL}); the peer comparison needs it")
+
+
+def torch_on_the_cores() -> None:
+    """PyTorch with one thread per core this process may use, as TensorFlow and XLA have by default."""
+    import torch
+
+    torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def peer_kwargs(config: DDPGConfig, env: gym.Env) -> dict[str, Any]:
+    """The DDPG arguments shared by SBX and SB3, from our config."""
+    from stable_baselines3.common.noise import OrnsteinUhlenbeckActionNoise
+
+    action_dim = env.action_space.shape[0]
+    # SB3 and SBX add the noise to the action scaled to [-1, 1]; ours adds it in action units.
+    half_range = float(np.mean((env.action_space.high - env.action_space.low) / 2))
+    noise = OrnsteinUhlenbeckActionNoise(np.zeros(action_dim), np.full(action_dim, config.ou_sigma / half_range),
+                                         theta=config.ou_theta, dt=config.ou_dt)
+    return {"learning_rate": config.actor_lr, "buffer_size": config.buffer_capacity,
+            # Ours waits for one batch (DDPGConfig.learning_starts, where the config has it).
+            "learning_starts": getattr(config, "learning_starts", None) or config.batch_size,
+            "batch_size": config.batch_size, "tau": config.tau,
+            "gamma": config.gamma, "train_freq": config.update_every, "gradient_steps": config.update_every,
+            "action_noise": noise, "seed": config.seed, "device": "cpu",
+            "policy_kwargs": {"net_arch": {"pi": list(config.actor_hidden), "qf": list(config.critic_hidden)}}}
+
+
+def time_learning(benchmark, model, peer: str, update_every: int) -> None:
+    """Warm up, then time `learn` of STEPS steps per round; checks one update per step was made."""
+    tag(benchmark, "peer", per=STEPS, unit="step", peer=peer, update_every=update_every)
+    model.learn(total_timesteps=WARM_UP_STEPS)
+    steps, updates = model.num_timesteps, model._n_updates
+    benchmark.pedantic(lambda: model.learn(total_timesteps=STEPS, reset_num_timesteps=False),
+                       rounds=ROUNDS, iterations=1)
+    timed_steps = model.num_timesteps - steps
+    assert timed_steps > 0 and timed_steps % STEPS == 0
+    assert model._n_updates - updates == timed_steps  # learning was on: K updates per K steps
+    model.get_env().close()
+
+
+@pytest.mark.parametrize("update_every", [1, 10])  # the example's, our default
+@pytest.mark.benchmark(group="train_step")
+def test_sbx_training_loop(benchmark, update_every):
+    sbx = peer_module("sbx", "SBX (sbx-rl, JAX)")
+    torch_on_the_cores()  # SBX's replay buffer is SB3's, on PyTorch
+    config = DDPGConfig(update_every=update_every)
+    env = gym.make(config.env_id)
+    kwargs = peer_kwargs(config, env)
+    model = sbx.DDPG("MlpPolicy", env, qf_learning_rate=config.critic_lr, **kwargs)
+    time_learning(benchmark, model, "SBX", update_every)
+
+
+@pytest.mark.parametrize("update_every", [1, 10])
+@pytest.mark.benchmark(group="train_step")
+def test_sb3_training_loop(benchmark, update_every):
+    sb3 = peer_module("stable_baselines3", "Stable-Baselines3 (PyTorch)")
+    torch_on_the_cores()
+    config = DDPGConfig(update_every=update_every)
+
+    class DDPG(sb3.DDPG):
+        """SB3's DDPG with the critic's own learning rate: SB3 sets one rate on both optimisers
+        before every `train`, so the critic's is put back after it."""
+
+        def _update_learning_rate(self, optimizers) -> None:
+            super()._update_learning_rate(optimizers)
+            for group in self.critic.optimizer.param_groups:
+                group["lr"] = config.critic_lr
+
+    env = gym.make(config.env_id)
+    model = DDPG("MlpPolicy", env, **peer_kwargs(config, env))
+    time_learning(benchmark, model, "SB3", update_every)
+    assert model.critic.optimizer.param_groups[0]["lr"] == config.critic_lr
+    assert model.actor.optimizer.param_groups[0]["lr"] == config.actor_lr

@@ -1,0 +1,155 @@
+"""The replay ring in a checkpoint: written as segments of what is new, rebuilt exactly, never half-trusted.
+
+NumPy only: a ring here is filled as ReplayBuffer fills its own, entry t in slot t % capacity.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ddpg.checkpoint import REPLAY, CheckpointError, Ring, load_checkpoint, save_checkpoint, segment_name
+
+CAPACITY = 5
+
+
+class FilledRing:
+    """A ring of CAPACITY slots; entry t is the row [t, -t] (so every row names the entry it holds)."""
+
+    def __init__(self):
+        self.columns = {"buffer/obs": np.zeros((CAPACITY, 2), np.float32),
+                        "buffer/reward": np.zeros((CAPACITY, 1), np.float32)}
+        self.end = 0
+
+    def add(self, count: int) -> Ring:
+        for t in range(self.end, self.end + count):
+            self.columns["buffer/obs"][t % CAPACITY] = [t, -t]
+            self.columns["buffer/reward"][t % CAPACITY] = t
+        self.end += count
+        return Ring(self.columns, self.end)
+
+
+def save(tmp_path, ring: Ring) -> None:
+    save_checkpoint(tmp_path / "checkpoint", {"steps": ring.end}, {"actor/0": np.ones(2)}, ring)
+
+
+def segments(tmp_path) -> list[str]:
+    return sorted(path.name for path in (tmp_path / REPLAY).iterdir())
+
+
+def rows_in(tmp_path, name) -> list[int]:
+    with np.load(tmp_path / REPLAY / name) as data:
+        return data["buffer/reward"][:, 0].astype(int).tolist()
+
+
+@pytest.mark.parametrize("adds", [[3], [3, 4], [3, 4, 2, 9], [12], [5, 5, 1]])
+def test_the_ring_comes_back_exactly_after_each_save(tmp_path, adds):
+    ring = FilledRing()
+    for count in adds:
+        save(tmp_path, ring.add(count))
+        loaded = load_checkpoint(tmp_path / "checkpoint").arrays
+        size = min(ring.end, CAPACITY)
+        for name, column in ring.columns.items():
+            np.testing.assert_array_equal(loaded[name], column[:size], err_msg=f"{name} after {ring.end}")
+
+
+def test_each_save_writes_only_what_is_new_and_drops_what_is_covered(tmp_path):
+    ring = FilledRing()
+    save(tmp_path, ring.add(3))  # entries 0-2
+    assert segments(tmp_path) == [segment_name(0, 3)]
+    save(tmp_path, ring.add(1))  # entry 3 only: the first segment is still needed
+    assert segments(tmp_path) == [segment_name(0, 3), segment_name(3, 4)]
+    assert rows_in(tmp_path, segment_name(3, 4)) == [3]
+    save(tmp_path, ring.add(4))  # entries 4-7; the ring holds 3-7, so entries 0-2 are covered: dropped
+    assert segments(tmp_path) == [segment_name(3, 4), segment_name(4, 8)]
+    assert rows_in(tmp_path, segment_name(4, 8)) == [4, 5, 6, 7]
+    save(tmp_path, ring.add(9))  # more than the ring holds since the last save: only the last 5, 12-16
+    assert segments(tmp_path) == [segment_name(12, 17)]
+    assert rows_in(tmp_path, segment_name(12, 17)) == [12, 13, 14, 15, 16]
+    save(tmp_path, ring.add(0))  # nothing new: nothing written, the same segment listed
+    assert segments(tmp_path) == [segment_name(12, 17)]
+
+
+def test_a_save_killed_after_its_segment_leaves_the_previous_checkpoint_whole(tmp_path, monkeypatch):
+    ring = FilledRing()
+    save(tmp_path, ring.add(4))
+    before = load_checkpoint(tmp_path / "checkpoint").arrays
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # as a kill between the new segment and the checkpoint's own files
+
+    monkeypatch.setattr(np, "savez", _after_first(np.savez, killed))
+    with pytest.raises(KeyboardInterrupt):
+        save(tmp_path, ring.add(3))
+    monkeypatch.undo()
+    assert segment_name(4, 7) in segments(tmp_path)  # written, but listed by nothing
+    for name, column in before.items():  # the previous checkpoint and its segments, untouched
+        np.testing.assert_array_equal(load_checkpoint(tmp_path / "checkpoint").arrays[name], column)
+    save(tmp_path, ring.add(1))
+    assert segment_name(4, 7) not in segments(tmp_path)  # the orphan went with the next save
+    np.testing.assert_array_equal(load_checkpoint(tmp_path / "checkpoint").arrays["buffer/reward"][:, 0],
+                                  [5, 6, 7, 3, 4])
+
+
+def _after_first(real, then):
+    calls = []
+
+    def wrapped(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs) if len(calls) == 1 else then(*args, **kwargs)
+    return wrapped
+
+
+def test_a_failed_save_removes_its_new_segment(tmp_path, monkeypatch):
+    ring = FilledRing()
+    save(tmp_path, ring.add(4))
+    monkeypatch.setattr(np, "savez", _after_first(np.savez, lambda *a, **k: (_ for _ in ()).throw(
+        OSError(28, "No space left on device"))))
+    with pytest.raises(OSError):
+        save(tmp_path, ring.add(3))
+    assert segments(tmp_path) == [segment_name(0, 4)]  # nothing half-written, nothing unlisted
+
+
+def test_a_changed_segment_is_refused(tmp_path):
+    ring = FilledRing()
+    save(tmp_path, ring.add(4))
+    path = tmp_path / REPLAY / segment_name(0, 4)
+    np.savez(path, **{"buffer/obs": np.zeros((4, 2), np.float32), "buffer/reward": np.zeros((4, 1), np.float32)})
+    with pytest.raises(CheckpointError, match="Expected the replay segments the checkpoint lists. Received: .*"
+                                              "its checksum is not the one listed"):
+        load_checkpoint(tmp_path / "checkpoint")
+
+
+@pytest.mark.parametrize("change", [
+    lambda s: {**s, "file": "../../etc/passwd"},  # a name, never a path
+    lambda s: {**s, "stop": s["stop"] + 1},  # not the entries its name says
+])
+def test_a_listed_segment_that_ddpg_did_not_write_is_refused(tmp_path, change):
+    ring = FilledRing()
+    save(tmp_path, ring.add(4))
+    state = tmp_path / "checkpoint" / "state.json"
+    manifest = json.loads(state.read_text())
+    manifest["replay"]["segments"][0] = change(manifest["replay"]["segments"][0])
+    state.write_text(json.dumps(manifest))
+    with pytest.raises(CheckpointError, match="Expected the replay segments the checkpoint lists"):
+        load_checkpoint(tmp_path / "checkpoint")
+
+
+def test_a_missing_segment_is_refused(tmp_path):
+    ring = FilledRing()
+    save(tmp_path, ring.add(3))
+    save(tmp_path, ring.add(1))
+    (tmp_path / REPLAY / segment_name(0, 3)).unlink()
+    with pytest.raises(CheckpointError, match="Expected the replay segments the checkpoint lists"):
+        load_checkpoint(tmp_path / "checkpoint")
+
+
+def test_a_format_2_checkpoint_with_the_ring_in_its_arrays_still_loads(tmp_path):
+    save_checkpoint(tmp_path / "checkpoint", {"steps": 2}, {"buffer/reward": np.array([[1.0], [2.0]])})
+    state = tmp_path / "checkpoint" / "state.json"
+    manifest = json.loads(state.read_text())
+    del manifest["replay"]
+    state.write_text(json.dumps({**manifest, "format": 2}))
+    np.testing.assert_array_equal(load_checkpoint(tmp_path / "checkpoint").arrays["buffer/reward"], [[1.0], [2.0]])
