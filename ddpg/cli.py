@@ -171,8 +171,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     seeds = parse_seeds(args.seeds)
     configs = [config_from({**config_values(args), "seed": seed}) for seed in seeds]
     out = Path(args.out or f"runs/sweep-{configs[0].env_id}")
-    rows = run_sweep(configs, out, args.workers, overwrite=args.overwrite,
-                     oversubscribe=args.oversubscribe)
+    from ddpg.training import TrainingInterrupted
+
+    try:
+        rows = run_sweep(configs, out, args.workers, overwrite=args.overwrite, oversubscribe=args.oversubscribe)
+    except TrainingInterrupted as stop:
+        print(f"ddpg sweep: {stop}", file=sys.stderr)
+        return 130 if stop.signal_name == "SIGINT" else 143
     print(format_sweep_table(rows, configs[0].env_id))
     print(f"wrote {out / 'sweep.csv'}, {out / 'sweep.json'} and {out / 'sweep.png'}")
     return 0

@@ -7,16 +7,22 @@ since every run and its evaluation are deterministic per seed.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import csv
 import io
 import json
 import multiprocessing
+import os
+import signal
 import statistics
+import sys
 from pathlib import Path
 
 from ddpg.config import MAX_SEED, DDPGConfig
 from ddpg.errors import UserInputError
 from ddpg.run_files import RunFilesError, write_atomically
+from ddpg.training import TrainingInterrupted
 
 SWEEP_FIELDS = ("seed", "final_average_return_40", "eval_mean_return", "eval_std_return", "wall_seconds",
                 "steps_per_second")
@@ -82,12 +88,7 @@ def run_sweep(configs: list[DDPGConfig], out: Path, workers: int, overwrite: boo
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise RunFilesError(f"Expected a writable output directory. Received: --out {out} ({error.strerror})") from None
-    workers = min(workers, len(configs))
-    threads = max(1, multiprocessing.cpu_count() // workers)  # two trainings on two cores would otherwise fight
-    jobs = [(config, run_dir, threads, overwrite) for config, run_dir in runs]
-    # spawn: TensorFlow does not survive fork.
-    with multiprocessing.get_context("spawn").Pool(workers, maxtasksperchild=1) as pool:
-        rows = sorted(pool.starmap(_sweep_one, jobs, chunksize=1), key=lambda row: row["seed"])
+    rows = sorted(_run_all(runs, min(workers, len(configs)), overwrite), key=lambda row: row["seed"])
     text = io.StringIO()
     writer = csv.DictWriter(text, SWEEP_FIELDS)
     writer.writeheader()
@@ -100,6 +101,84 @@ def run_sweep(configs: list[DDPGConfig], out: Path, workers: int, overwrite: boo
 
     plot_sweep([run_dir for _, run_dir in runs], out / "sweep.png")
     return rows
+
+
+# A fresh process per seed where Python offers it (3.11+): each run's memory goes with its process. On
+# 3.10 a worker may run a second seed, which gives the same returns: everything is seeded per run.
+FRESH_PROCESS_PER_SEED = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
+
+
+def _run_all(runs: list[tuple[DDPGConfig, Path]], workers: int, overwrite: bool) -> list[dict]:
+    """Each run in a worker process, `workers` at once; the rows as they finish.
+
+    SIGINT or SIGTERM to this process is passed on to the workers, whose runs stop with a checkpoint,
+    and the seeds not started yet are not started: the error says so, and the same command finishes
+    the sweep later. (A Ctrl-C in a terminal reaches the workers itself, and is passed on only once.)
+    """
+    threads = max(1, multiprocessing.cpu_count() // workers)  # two trainings on two cores would otherwise fight
+    # spawn: TensorFlow does not survive fork.
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()  # set on a signal: a worker that starts after it runs nothing
+    stopped: list[str] = []
+
+    def forward(signum, frame):
+        if not stopped:
+            stopped.append(signal.Signals(signum).name)
+            stop.set()
+            for child in multiprocessing.active_children():
+                with contextlib.suppress(OSError):
+                    os.kill(child.pid, signum)
+
+    rows, interrupted = [], None
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                                                    initargs=(threads, stop), **FRESH_PROCESS_PER_SEED) as pool:
+            futures = [pool.submit(_sweep_one, config, run_dir, overwrite) for config, run_dir in runs]
+            for future in concurrent.futures.as_completed(futures):
+                try:
+                    rows.append(future.result())
+                except TrainingInterrupted as error:
+                    interrupted = interrupted or error
+                except concurrent.futures.CancelledError:
+                    pass
+                except concurrent.futures.process.BrokenProcessPool:
+                    if not stopped:
+                        raise
+                    break  # a worker the signal caught before it could stop cleanly: its last checkpoint stands
+                if stopped or interrupted:  # (not pool.shutdown(cancel_futures=True): it breaks 3.11's pool)
+                    for pending in futures:
+                        pending.cancel()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if interrupted or stopped:
+        name = interrupted.signal_name if interrupted else stopped[0]
+        done = sorted(row["seed"] for row in rows)
+        raise TrainingInterrupted(name, f"stopped by {name}; finished seeds: {', '.join(map(str, done)) or 'none'}; "
+                                        "the others keep their checkpoints. Run the same command again to finish")
+    return rows
+
+
+_STOP = None  # in a worker: the driver's stop event
+
+
+def _start_worker(threads: int, stop) -> None:
+    """TensorFlow's threads, set before it starts; and a signal outside training (while TensorFlow loads,
+    or the run is evaluated) stops the seed as one inside it does, rather than killing the process."""
+    global _STOP
+    _STOP = stop
+
+    def interrupt(signum, frame):
+        name = signal.Signals(signum).name
+        raise TrainingInterrupted(name, f"stopped by {name} outside training")
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, interrupt)
+    from ddpg.backend import tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
 def _check_same_run(config: DDPGConfig, run_dir: Path) -> None:
@@ -116,12 +195,10 @@ def _check_same_run(config: DDPGConfig, run_dir: Path) -> None:
                              f"--overwrite to start again. {error}") from None
 
 
-def _sweep_one(config: DDPGConfig, run_dir: Path, threads: int, overwrite: bool) -> dict:
-    """Train (or finish, or resume) and evaluate one seed in a fresh process: no state shared between seeds."""
-    from ddpg.backend import tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+def _sweep_one(config: DDPGConfig, run_dir: Path, overwrite: bool) -> dict:
+    """Train (or finish, or resume) and evaluate one seed, in a worker process."""
+    if _STOP is not None and _STOP.is_set():
+        raise TrainingInterrupted("SIGTERM", "not started: the sweep was stopped")
     from ddpg.checkpoint import CheckpointError, load_checkpoint
     from ddpg.evaluation import evaluate
     from ddpg.training import train

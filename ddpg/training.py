@@ -45,6 +45,9 @@ class TrainingInterrupted(Exception):
         super().__init__(message)
         self.signal_name = signal_name
 
+    def __reduce__(self):  # pickled from a sweep's worker to its driver with both arguments
+        return type(self), (self.signal_name, str(self))
+
 
 class _SecondSignal(BaseException):
     """A second SIGINT or SIGTERM: stop now, even inside a checkpoint write (BaseException: nothing swallows it)."""
