@@ -65,10 +65,6 @@ class Explorer:
             return self.rng.uniform(self.low, self.high).astype(np.float32)
         return clip_to_bounds(self.policy(obs) + self.noise(), self.low, self.high)
 
-    def greedy(self, obs: np.ndarray) -> np.ndarray:
-        """a = clip(mu(s), low, high): no noise, as evaluation acts."""
-        return clip_to_bounds(self.policy(obs), self.low, self.high)
-
     def get_state(self) -> dict:
         return {"noise": self.noise.get_state(), "rng": self.rng.bit_generator.state}
 

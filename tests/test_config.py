@@ -292,3 +292,12 @@ def test_nested_lists_become_nested_tuples_and_other_values_are_left_to_the_chec
         assert _plain(value) is value
     with pytest.raises(ValueError, match=r"^Expected episodes to be an integer\. Received: episodes=True$"):
         DDPGConfig(episodes=True)  # a bool is not made an int
+
+
+def test_one_budget_and_learning_starts_resolve_in_the_config():
+    assert (DDPGConfig().episodes, DDPGConfig().total_steps) == (100, None)
+    assert DDPGConfig(total_steps=500).episodes is None
+    with pytest.raises(ValueError, match=r"^Expected one budget: episodes or total_steps, not both\. "
+                                         r"Received: episodes=3, total_steps=500$"):
+        DDPGConfig(episodes=3, total_steps=500)
+    assert DDPGConfig(batch_size=32).learning_starts == 32 and DDPGConfig(learning_starts=5).learning_starts == 5

@@ -93,3 +93,26 @@ def test_a_damaged_explorer_state_changes_nothing():
     with pytest.raises((ValueError, TypeError, KeyError)):
         explorer.set_state({"noise": before["noise"], "rng": {"bit_generator": "PCG64", "state": "garbage"}})
     assert explorer.get_state() == before
+
+
+@pytest.mark.parametrize("kind", ["ou", "gaussian"])
+def test_each_noise_draws_from_the_generator_it_is_given(kind):
+    # The run's seed reaches the noise only through this generator: two of the same seed, the same draws.
+    first, second = (make_noise(DDPGConfig(noise=kind), LOW, HIGH, np.random.default_rng(7)) for _ in range(2))
+    np.testing.assert_array_equal([first() for _ in range(5)], [second() for _ in range(5)])
+
+
+def test_no_noise_has_the_actions_shape_and_no_state():
+    noise = make_noise(DDPGConfig(noise="none"), LOW, HIGH, np.random.default_rng(0))
+    assert noise().shape == (2,) and noise().dtype == np.float64
+    assert noise.get_state() == {}
+    with pytest.raises(ValueError, match="Expected no state for no noise. Received: {'x': 1}"):
+        noise.set_state({"x": 1})
+
+
+def test_the_noise_is_added_to_mu_of_the_observation():
+    # mu(s) = s[:2] / 10; N = the OU draw: a = clip(mu(s) + N), seen through the same generator.
+    noise, twin = (OrnsteinUhlenbeckNoise(np.zeros(2), 0.5, rng=np.random.default_rng(3)) for _ in range(2))
+    explorer = Explorer(lambda obs: obs[:2] / 10, LOW, HIGH, noise)
+    obs = np.array([5.0, 2.0, 0.0])
+    np.testing.assert_allclose(explorer.act(obs, steps_done=0), np.clip([0.5, 0.2] + twin(), LOW, HIGH), rtol=1e-6)

@@ -201,3 +201,9 @@ def test_a_replay_that_is_not_one_transition_per_step_into_the_configs_ring_is_r
 def test_a_format_2_manifest_has_no_replay():
     old = {key: value for key, value in written(format=2).items() if key != "replay"}
     assert check_manifest(old) == CONFIG
+
+
+def test_an_empty_segment_is_not_one_ddpg_writes():
+    segment = {"file": "000000000400-000000000400.npz", "start": 400, "stop": 400, "sha256": "ab" * 32}
+    replay = {"capacity": CONFIG.buffer_capacity, "end": 400, "segments": [segment]}
+    assert refusal(written(replay=replay)).startswith("replay to be null or the replay's {capacity, end, segments}")

@@ -153,3 +153,31 @@ def test_a_format_2_checkpoint_with_the_ring_in_its_arrays_still_loads(tmp_path)
     del manifest["replay"]
     state.write_text(json.dumps({**manifest, "format": 2}))
     np.testing.assert_array_equal(load_checkpoint(tmp_path / "checkpoint").arrays["buffer/reward"], [[1.0], [2.0]])
+
+
+def test_a_segment_of_pickled_objects_is_refused(tmp_path):
+    # np.load with allow_pickle=False: a segment file can never run code.
+    ring = FilledRing()
+    save(tmp_path, ring.add(2))
+    path = tmp_path / REPLAY / segment_name(0, 2)
+    np.savez(path, **{"buffer/reward": np.array([{"a": 1}, {"b": 2}], dtype=object)})
+    import hashlib
+
+    manifest = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
+    manifest["replay"]["segments"][0]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (tmp_path / "checkpoint" / "state.json").write_text(json.dumps(manifest))
+    with pytest.raises(CheckpointError, match="Expected the replay segments the checkpoint lists"):
+        load_checkpoint(tmp_path / "checkpoint")
+
+
+@pytest.mark.parametrize("keep", [[1], [0, 2]])  # the oldest needed segment gone; a gap in the middle
+def test_segments_that_do_not_cover_the_ring_are_refused(tmp_path, keep):
+    ring = FilledRing()
+    for count in (2, 1, 1):  # segments 0-2, 2-3, 3-4: all needed by a ring of 5 at entry 4
+        save(tmp_path, ring.add(count))
+    state = tmp_path / "checkpoint" / "state.json"
+    manifest = json.loads(state.read_text())
+    manifest["replay"]["segments"] = [manifest["replay"]["segments"][i] for i in keep]
+    state.write_text(json.dumps(manifest))
+    with pytest.raises(CheckpointError, match="segments without a gap, over the last 4 of 4 entries"):
+        load_checkpoint(tmp_path / "checkpoint")
