@@ -131,3 +131,26 @@ def test_evaluation_episodes_start_from_different_states(pendulum_run):
 def test_evaluation_seeds_away_from_training_by_default(pendulum_run):
     _, out = pendulum_run
     assert evaluate(out, episodes=1)["seed"] == 2 + 1_000_000  # the training seed is 2
+
+
+class RecordingPendulum(gym.Wrapper):
+    """Pendulum that writes down every action it is sent (Pendulum clips them itself, hiding a missing clip)."""
+
+    def __init__(self):
+        super().__init__(gym.make("Pendulum-v1"))
+        self.sent = []
+
+    def step(self, action):
+        self.sent.append(np.array(action))
+        return super().step(action)
+
+
+def test_evaluation_sends_only_actions_within_the_bounds():
+    from ddpg.evaluation import run_episodes
+
+    env = RecordingPendulum()
+    # A policy far outside [-2, 2] on both sides, as mu(s) can be by an ulp: the environment sees the bounds.
+    run_episodes(lambda obs: np.array([5.0 if obs[2] > 0 else -7.0]), env, episodes=1, seed=0)
+    sent = np.array(env.sent)
+    assert len(sent) == 200 and sent.dtype == np.float32
+    assert set(sent[:, 0]) == {2.0, -2.0}
