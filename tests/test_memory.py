@@ -155,3 +155,12 @@ def test_a_figure_of_zero_is_a_figure():
     # 0 bytes given is not "unknown": the run is refused, the machine is not asked.
     with pytest.raises(UserInputError, match=r"with 0\.0 GiB available"):
         check_fits_in_memory(SMALL, OBS_DIM, ACTION_DIM, available=0)
+
+
+def test_the_footprint_of_a_critic_that_joins_s_and_a_at_its_input():
+    # buffer 1000 x (2*3 + 1 + 2) floats x 4 B = 36,000, twice: 72,000; parameters: actor 3*8+8 + 8*1+1 = 41,
+    # no branches, joint (3+1)*8+8 + 8*1+1 = 49: 90 x 10 copies x 4 B = 3,600; activations 4 x (8 + 8) x 8 x 4 B
+    # = 2,048. In all 77,648.
+    config = DDPGConfig(buffer_capacity=1000, batch_size=4, actor_hidden=(8,), critic_state_hidden=(),
+                        critic_action_hidden=(), critic_hidden=(8,))
+    assert footprint(config, 3, 1) == 77_648
