@@ -7,7 +7,8 @@ import pytest
 
 
 @pytest.mark.parametrize("module", ["ddpg", "ddpg.config", "ddpg.noise", "ddpg.replay_buffer", "ddpg.targets",
-                                    "ddpg.checkpoint", "ddpg.errors", "ddpg.manifest", "ddpg.memory"])
+                                    "ddpg.checkpoint", "ddpg.errors", "ddpg.manifest", "ddpg.memory",
+                                    "ddpg.exploration", "ddpg.presets"])
 def test_pure_modules_load_no_framework(module):
     code = (
         f"import sys, {module}; "
