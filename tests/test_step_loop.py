@@ -191,3 +191,17 @@ def test_a_runs_own_config_json_trains_the_same_run(tmp_path):
     assert json.loads((out / "config.json").read_text()) == first
     assert len(rows(out / "metrics.csv")) == 2
     assert rows(out / "metrics.csv")[1]["return"] == rows(tmp_path / "run" / "metrics.csv")[1]["return"]
+
+
+@pytest.mark.parametrize("options", [
+    dict(noise="gaussian", random_steps=30, learning_starts=20),
+    dict(noise="none", critic_state_hidden=(), critic_action_hidden=(), critic_weight_decay=0.01, update_every=5),
+], ids=["gaussian-warm-up", "joined-critic-l2"])
+def test_a_run_resumed_with_the_new_options_equals_the_uninterrupted_one(tmp_path, options):
+    # Split at step 40, an episode boundary of the 5-step corridor, and resumed to 70.
+    whole = train(config(env_id=corridor(5, 10), total_steps=70, episodes=None, seed=6, **options), tmp_path / "a")
+    train(config(env_id=corridor(5, 10), total_steps=40, episodes=None, seed=6, **options), tmp_path / "b")
+    resumed = train(config(env_id=corridor(5, 10), total_steps=70, episodes=None, seed=6, **options), tmp_path / "b",
+                    resume=True)
+    assert resumed.returns == whole.returns  # bit-identical
+    np.testing.assert_array_equal(resumed.buffer.columns().action[:70], whole.buffer.columns().action[:70])
