@@ -24,6 +24,7 @@ any moment still leaves the previous checkpoint whole: the segments it lists are
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -91,7 +92,6 @@ def save_checkpoint(directory: Path, manifest: dict, arrays: dict[str, np.ndarra
     directory = Path(directory)
     tmp, old = directory.with_name(directory.name + ".tmp"), directory.with_name(directory.name + ".old")
     shutil.rmtree(tmp, ignore_errors=True)  # a previous write that was killed half-way
-    replay = None
     try:
         replay = _write_segments(directory, ring) if ring is not None else None
         tmp.mkdir(parents=True)
@@ -127,7 +127,7 @@ def _write_segments(directory: Path, ring: Ring) -> dict:
     first_needed = max(0, ring.end - ring.capacity)
     listed = _listed_segments(directory)
     # Reused only if they run without a gap from at or before the first entry needed up to at most the end.
-    contiguous = all(a["stop"] == b["start"] for a, b in zip(listed, listed[1:], strict=False))
+    contiguous = all(a["stop"] == b["start"] for a, b in itertools.pairwise(listed))
     if not (listed and contiguous and listed[0]["start"] <= first_needed and listed[-1]["stop"] <= ring.end):
         listed = []
     kept = [segment for segment in listed if segment["stop"] > first_needed]
@@ -226,7 +226,7 @@ def _read_ring(folder: Path, replay: dict) -> dict[str, np.ndarray]:
                     if column not in columns:
                         columns[column] = np.zeros((capacity, *rows.shape[1:]), rows.dtype)
                     columns[column][np.arange(start, stop) % capacity] = rows
-        gapless = all(a["stop"] == b["start"] for a, b in zip(segments, segments[1:], strict=False))
+        gapless = all(a["stop"] == b["start"] for a, b in itertools.pairwise(segments))
         if end and not (segments and gapless and segments[0]["start"] <= max(0, end - capacity)
                         and segments[-1]["stop"] == end):
             raise ValueError(f"segments without a gap, over the last {min(end, capacity)} of {end} entries")

@@ -30,7 +30,7 @@ def make_noise(config: DDPGConfig, low: np.ndarray, high: np.ndarray, rng: np.ra
     if config.noise == "ou":
         return OrnsteinUhlenbeckNoise(zeros, config.ou_sigma, theta=config.ou_theta, dt=config.ou_dt, rng=rng)
     if config.noise == "gaussian":
-        half_range = (np.asarray(high, np.float64) - np.asarray(low, np.float64)) / 2
+        half_range = (np.asarray(high) - np.asarray(low)) / 2
         return GaussianNoise(zeros, config.gaussian_sigma * half_range, rng=rng)
     return NoNoise(zeros)
 
@@ -56,7 +56,7 @@ class Explorer:
     def __init__(self, policy: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray,
                  noise: Noise, random_steps: int = 0, rng: np.random.Generator | None = None) -> None:
         self.policy, self.noise, self.random_steps = policy, noise, random_steps
-        self.low, self.high = np.asarray(low, np.float32), np.asarray(high, np.float32)
+        self.low, self.high = low, high  # the action space's, float32; clip_to_bounds returns float32
         self.rng = np.random.default_rng() if rng is None else rng
 
     def act(self, obs: np.ndarray, steps_done: int) -> np.ndarray:

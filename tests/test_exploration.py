@@ -65,6 +65,8 @@ def test_ou_noise_is_in_action_units_and_none_is_zero():
     ou = make_noise(DDPGConfig(ou_sigma=0.3, ou_theta=0.2, ou_dt=0.05), LOW, HIGH, np.random.default_rng(0))
     assert isinstance(ou, OrnsteinUhlenbeckNoise)
     assert (ou.theta, ou.dt) == (0.2, 0.05) and np.all(ou.sigma == 0.3)
+    first = ou()  # from x_0 = mu = 0: N(0, (0.3 sqrt(0.05))^2) per action dimension
+    assert first.shape == (2,) and np.all(np.isfinite(first)) and np.all(ou.mu == 0)
     none = make_noise(DDPGConfig(noise="none"), LOW, HIGH, np.random.default_rng(0))
     np.testing.assert_array_equal(none(), [0.0, 0.0])
 
@@ -116,3 +118,18 @@ def test_the_noise_is_added_to_mu_of_the_observation():
     explorer = Explorer(lambda obs: obs[:2] / 10, LOW, HIGH, noise)
     obs = np.array([5.0, 2.0, 0.0])
     np.testing.assert_allclose(explorer.act(obs, steps_done=0), np.clip([0.5, 0.2] + twin(), LOW, HIGH), rtol=1e-6)
+
+
+def test_the_warm_up_draws_from_the_generator_it_is_given_and_works_without_one():
+    def warm_up(rng):
+        explorer = Explorer(constant_policy([0.0, 0.0]), LOW, HIGH, NoNoise(np.zeros(2)), random_steps=5, rng=rng)
+        return [explorer.act(np.zeros(3), t) for t in range(5)]
+
+    np.testing.assert_array_equal(warm_up(np.random.default_rng(5)), warm_up(np.random.default_rng(5)))
+    unseeded = np.array(warm_up(None))
+    assert np.all(unseeded >= LOW) and np.all(unseeded <= HIGH)
+
+
+def test_no_noise_is_float_zeros_whatever_mu_is_given_as():
+    noise = NoNoise([0, 0, 0])  # integers
+    assert noise().dtype == np.float64 and noise().tolist() == [0.0, 0.0, 0.0]

@@ -207,3 +207,17 @@ def test_an_empty_segment_is_not_one_ddpg_writes():
     segment = {"file": "000000000400-000000000400.npz", "start": 400, "stop": 400, "sha256": "ab" * 32}
     replay = {"capacity": CONFIG.buffer_capacity, "end": 400, "segments": [segment]}
     assert refusal(written(replay=replay)).startswith("replay to be null or the replay's {capacity, end, segments}")
+
+
+def test_a_format_2_manifest_is_checked_whole_too():
+    with_replay = {**written(format=2), "replay": "not a replay"}
+    assert refusal(with_replay).startswith("replay to be null or the replay's")
+
+
+def test_an_inconsistent_replay_is_named_with_its_numbers():
+    segment = {"file": "000000000000-000000000400.npz", "start": 0, "stop": 400, "sha256": "ab" * 32}
+    replay = {"capacity": CONFIG.buffer_capacity, "end": 399, "segments": [segment]}
+    assert refusal(written(replay=replay)) == (
+        "a replay of one transition per step into the config's ring. Received: replay end=399, "
+        f"capacity={CONFIG.buffer_capacity}, buffer={{'size': 400, 'next': 400}}, steps=400, "
+        f"buffer_capacity={CONFIG.buffer_capacity}")

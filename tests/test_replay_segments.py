@@ -122,18 +122,20 @@ def test_a_changed_segment_is_refused(tmp_path):
         load_checkpoint(tmp_path / "checkpoint")
 
 
-@pytest.mark.parametrize("change", [
-    lambda s: {**s, "file": "../../etc/passwd"},  # a name, never a path
-    lambda s: {**s, "stop": s["stop"] + 1},  # not the entries its name says
+@pytest.mark.parametrize("change, message", [
+    (lambda s: {**s, "file": "../../etc/passwd"}, "a segment '../../etc/passwd' of entries 0 to 4"),  # never a path
+    (lambda s: {**s, "stop": s["stop"] + 1}, "a segment '000000000000-000000000004.npz' of entries 0 to 5"),
+    (lambda s: {**s, "file": segment_name(4, 4), "start": 4}, "a segment '000000000004-000000000004.npz'"),  # empty
 ])
-def test_a_listed_segment_that_ddpg_did_not_write_is_refused(tmp_path, change):
+def test_a_listed_segment_that_ddpg_did_not_write_is_refused(tmp_path, change, message):
     ring = FilledRing()
     save(tmp_path, ring.add(4))
     state = tmp_path / "checkpoint" / "state.json"
     manifest = json.loads(state.read_text())
     manifest["replay"]["segments"][0] = change(manifest["replay"]["segments"][0])
     state.write_text(json.dumps(manifest))
-    with pytest.raises(CheckpointError, match="Expected the replay segments the checkpoint lists"):
+    with pytest.raises(CheckpointError, match="Expected the replay segments the checkpoint lists. Received: "
+                                              + message.replace("(", r"\(").replace(".", r"\.")):
         load_checkpoint(tmp_path / "checkpoint")
 
 
@@ -181,3 +183,113 @@ def test_segments_that_do_not_cover_the_ring_are_refused(tmp_path, keep):
     state.write_text(json.dumps(manifest))
     with pytest.raises(CheckpointError, match="segments without a gap, over the last 4 of 4 entries"):
         load_checkpoint(tmp_path / "checkpoint")
+
+
+def test_the_rebuilt_ring_keeps_its_dtype(tmp_path):
+    ring = FilledRing()
+    save(tmp_path, ring.add(7))
+    loaded = load_checkpoint(tmp_path / "checkpoint").arrays
+    assert {loaded[name].dtype for name in ring.columns} == {np.dtype(np.float32)}
+
+
+def test_a_save_after_a_kill_between_the_renames_reuses_the_old_checkpoints_segments(tmp_path):
+    ring = FilledRing()
+    save(tmp_path, ring.add(3))
+    (tmp_path / "checkpoint").rename(tmp_path / "checkpoint.old")  # killed between the two renames
+    save(tmp_path, ring.add(1))
+    assert segments(tmp_path) == [segment_name(0, 3), segment_name(3, 4)]  # only what is new was written
+    np.testing.assert_array_equal(load_checkpoint(tmp_path / "checkpoint").arrays["buffer/reward"][:, 0], [0, 1, 2, 3])
+
+
+def test_nothing_new_rewrites_nothing(tmp_path):
+    ring = FilledRing()
+    save(tmp_path, ring.add(3))
+    before = (tmp_path / REPLAY / segment_name(0, 3)).stat().st_ino
+    save(tmp_path, ring.add(0))
+    assert (tmp_path / REPLAY / segment_name(0, 3)).stat().st_ino == before
+
+
+def test_a_listed_segments_with_a_gap_are_not_reused(tmp_path):
+    # Whatever the previous state.json lists, a save leaves a checkpoint that loads.
+    ring = FilledRing()
+    for count in (2, 1, 1):
+        save(tmp_path, ring.add(count))
+    state = tmp_path / "checkpoint" / "state.json"
+    manifest = json.loads(state.read_text())
+    del manifest["replay"]["segments"][1]
+    state.write_text(json.dumps(manifest))
+    save(tmp_path, ring.add(1))
+    np.testing.assert_array_equal(load_checkpoint(tmp_path / "checkpoint").arrays["buffer/reward"][:, 0],
+                                  [0, 1, 2, 3, 4])
+
+
+def test_a_refused_rename_keeps_the_previous_checkpoint_and_no_new_segment(tmp_path, monkeypatch):
+    import pathlib
+
+    ring = FilledRing()
+    save(tmp_path, ring.add(3))
+    real = pathlib.Path.rename
+
+    def refused(path, target):
+        if path.name == "checkpoint.tmp":
+            raise OSError(13, "Permission denied", str(path))
+        return real(path, target)
+
+    monkeypatch.setattr(pathlib.Path, "rename", refused)
+    with pytest.raises(OSError, match="Permission denied"):
+        save(tmp_path, ring.add(2))
+    monkeypatch.undo()
+    assert segments(tmp_path) == [segment_name(0, 3)]
+    np.testing.assert_array_equal(load_checkpoint(tmp_path / "checkpoint").arrays["buffer/reward"][:, 0], [0, 1, 2])
+
+
+def test_a_checkpoint_without_a_ring_leaves_no_segments(tmp_path):
+    ring = FilledRing()
+    save(tmp_path, ring.add(3))
+    save_checkpoint(tmp_path / "checkpoint", {"steps": 3}, {"actor/0": np.ones(2)})
+    assert segments(tmp_path) == []
+    assert load_checkpoint(tmp_path / "checkpoint").manifest["replay"] is None
+
+
+def test_the_ring_in_arrays_and_in_segments_at_once_is_refused(tmp_path):
+    ring = FilledRing()
+    save_checkpoint(tmp_path / "checkpoint", {"steps": 3}, {"buffer/reward": np.zeros((3, 1))}, ring.add(3))
+    with pytest.raises(CheckpointError, match=r"Expected the replay's columns only in replay/\. "
+                                              r"Received: \['buffer/reward'\] in .*arrays\.npz too"):
+        load_checkpoint(tmp_path / "checkpoint")
+
+
+@pytest.mark.parametrize("first, message", [
+    (1, "segments without a gap, over the last 4 of 4 entries"),  # entry 0 is needed: no segment holds it
+])
+def test_the_first_segment_must_reach_back_to_the_first_entry_needed(tmp_path, first, message):
+    ring = FilledRing()
+    save(tmp_path, ring.add(4))
+    state = tmp_path / "checkpoint" / "state.json"
+    manifest = json.loads(state.read_text())
+    segment = manifest["replay"]["segments"][0]
+    path = tmp_path / REPLAY / segment["file"]
+    renamed = segment_name(first, 4)
+    with np.load(path) as data:
+        np.savez(tmp_path / REPLAY / renamed, **{name: data[name][first:] for name in data.files})
+    import hashlib
+
+    digest = hashlib.sha256((tmp_path / REPLAY / renamed).read_bytes()).hexdigest()
+    manifest["replay"]["segments"] = [{"file": renamed, "start": first, "stop": 4, "sha256": digest}]
+    state.write_text(json.dumps(manifest))
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(tmp_path / "checkpoint")
+
+
+def test_a_leftover_old_checkpoint_beside_a_complete_one_is_not_read(tmp_path):
+    # Killed after the second rename and before checkpoint.old was deleted: the new checkpoint is complete
+    # and is the one the next save continues from.
+    import shutil
+
+    ring = FilledRing()
+    save(tmp_path, ring.add(3))
+    shutil.copytree(tmp_path / "checkpoint", tmp_path / "older")
+    save(tmp_path, ring.add(1))
+    (tmp_path / "older").rename(tmp_path / "checkpoint.old")
+    save(tmp_path, ring.add(1))
+    assert segments(tmp_path) == [segment_name(0, 3), segment_name(3, 4), segment_name(4, 5)]
