@@ -150,13 +150,9 @@ def _write_segments(directory: Path, ring: Ring) -> dict:
 def _listed_segments(directory: Path) -> list[dict]:
     """The segments the checkpoint now in `directory` lists (or in .old, as load_checkpoint falls back to it);
     none if there is no checkpoint, or it is unreadable."""
-    old = directory.with_name(directory.name + ".old")
-    if not directory.is_dir() and old.is_dir():
-        directory = old
     try:
-        manifest = json.loads((directory / MANIFEST).read_text())
-        return list(manifest["replay"]["segments"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return list(read_manifest(directory)[1]["replay"]["segments"])
+    except (CheckpointError, OSError, KeyError, TypeError):
         return []
 
 
@@ -170,8 +166,9 @@ def _delete_unlisted_segments(directory: Path, replay: dict | None) -> None:
             path.unlink(missing_ok=True)
 
 
-def load_checkpoint(directory: Path) -> Checkpoint:
-    """Read and verify a checkpoint; CheckpointError names the path and what is wrong."""
+def read_manifest(directory: Path) -> tuple[Path, dict]:
+    """(the checkpoint directory read, its state.json) without reading the arrays, for what needs only the
+    counters and the config; CheckpointError names the path and what is wrong."""
     directory = Path(directory)
     old = directory.with_name(directory.name + ".old")
     if not directory.is_dir() and old.is_dir():
@@ -192,6 +189,13 @@ def load_checkpoint(directory: Path) -> Checkpoint:
         raise CheckpointError(f"Expected a checkpoint of format {' or '.join(map(str, READABLE_FORMATS))}. "
                               f"Received: {manifest_path} with format "
                               f"{manifest.get('format') if isinstance(manifest, dict) else None!r}")
+    return directory, manifest
+
+
+def load_checkpoint(directory: Path) -> Checkpoint:
+    """Read and verify a checkpoint; CheckpointError names the path and what is wrong."""
+    directory, manifest = read_manifest(directory)
+    arrays_path = directory / ARRAYS
     if _sha256(arrays_path) != manifest.get("arrays_sha256"):
         raise CheckpointError(f"Expected {ARRAYS} to match the checksum in {MANIFEST}. Received: a corrupt or "
                               f"partly written {arrays_path}")

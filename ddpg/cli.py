@@ -117,7 +117,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     done = {"episode": 0, "steps": 0}
     if args.resume:
-        from ddpg.checkpoint import load_checkpoint
+        from ddpg.checkpoint import read_manifest
         from ddpg.manifest import check_manifest
 
         out = Path(args.resume)
@@ -126,10 +126,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                                  f"with --resume {out}")
         if args.overwrite:
             raise UserInputError(f"Expected --resume or --overwrite, not both. Received: --resume {out} --overwrite")
-        checkpoint = load_checkpoint(out / "checkpoint")
-        saved = check_manifest(checkpoint.manifest)
+        # The manifest alone: train reads and checks the whole checkpoint (arrays, replay) once, itself.
+        manifest = read_manifest(out / "checkpoint")[1]
+        saved = check_manifest(manifest)
         config = config_from(config_values(args, saved=dataclasses.asdict(saved)))
-        done = {name: checkpoint.manifest[name] for name in done}
+        done = {name: manifest[name] for name in done}
     else:
         config = config_from(config_values(args))
         out = Path(args.out or f"runs/{config.env_id}-seed{config.seed}")

@@ -19,36 +19,47 @@ def _pyplot():
     return plt
 
 
+def _figure(panels: int):
+    """One row of `panels` plots, 7 inches wide each (12 for two)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, panels, figsize=(12 if panels == 2 else 7, 4), squeeze=False)
+    return plt, fig, axes[0]
+
+
+def _label(ax, xlabel: str, ylabel: str, title: str | None = None) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+
+
+def _save(plt, fig, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_learning_curve(returns: list[float], average_returns: list[float], path: Path, title: str,
                         evaluations: list[dict] | None = None) -> None:
     """Return per episode and its 40-episode average, like the Keras example's plot; beside it, when the
     run evaluated during training, the evaluation mean and its +-1 std band against steps."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 2 if evaluations else 1, figsize=(12 if evaluations else 7, 4), squeeze=False)
-    ax = axes[0, 0]
+    plt, fig, axes = _figure(2 if evaluations else 1)
+    ax = axes[0]
     episodes = np.arange(1, len(returns) + 1)
     ax.plot(episodes, returns, color="tab:blue", alpha=0.35, label="episode return")
     ax.plot(episodes, average_returns, color="tab:blue", label=f"average of the last {AVERAGE_WINDOW}")
-    ax.set_xlabel("episode")
-    ax.set_ylabel("return")
-    ax.set_title(title)
-    ax.legend(loc="lower right")
-    ax.grid(alpha=0.3)
+    _label(ax, "episode", "return", title)
     if evaluations:
-        ax = axes[0, 1]
+        ax = axes[1]
         steps = np.array([row["step"] for row in evaluations])
         mean = np.array([row["mean_return"] for row in evaluations])
         std = np.array([row["std_return"] for row in evaluations])
         ax.plot(steps, mean, color="tab:green", marker=".", label="evaluation mean (no noise)")
         ax.fill_between(steps, mean - std, mean + std, color="tab:green", alpha=0.2, label="+-1 std")
-        ax.set_xlabel("environment step")
-        ax.set_ylabel("return")
-        ax.set_title("evaluation during training")
-        ax.legend(loc="lower right")
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        _label(ax, "environment step", "return", "evaluation during training")
+    _save(plt, fig, path)
 
 
 def plot_sweep(run_dirs: list[Path], path: Path) -> None:
@@ -67,9 +78,8 @@ def plot_sweep(run_dirs: list[Path], path: Path) -> None:
     mean, std = returns.mean(axis=0), returns.std(axis=0)
     evaluations = [_csv_rows(run_dir / "eval.csv") for run_dir in run_dirs if (run_dir / "eval.csv").exists()]
 
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 2 if evaluations else 1, figsize=(12 if evaluations else 7, 4), squeeze=False)
-    ax = axes[0, 0]
+    plt, fig, axes = _figure(2 if evaluations else 1)
+    ax = axes[0]
     ax.fill_between(episodes, returns.min(axis=0), returns.max(axis=0), color="tab:blue", alpha=0.12,
                     label="min-max across seeds")
     ax.fill_between(episodes, mean - std, mean + std, color="tab:blue", alpha=0.25, label="mean ± std")
@@ -77,12 +87,9 @@ def plot_sweep(run_dirs: list[Path], path: Path) -> None:
     for curve in averages:
         ax.plot(episodes, curve, color="tab:orange", alpha=0.5, linewidth=0.8)
     ax.plot([], [], color="tab:orange", label=f"each seed's {AVERAGE_WINDOW}-episode average")
-    ax.set_xlabel("episode")
-    ax.set_ylabel("return")
-    ax.legend(loc="lower right")
-    ax.grid(alpha=0.3)
+    _label(ax, "episode", "return")
     if evaluations:
-        ax = axes[0, 1]
+        ax = axes[1]
         count = min(map(len, evaluations))
         steps = np.array([int(row["step"]) for row in evaluations[0][:count]])
         means = np.array([[float(row["mean_return"]) for row in rows[:count]] for rows in evaluations])
@@ -92,13 +99,8 @@ def plot_sweep(run_dirs: list[Path], path: Path) -> None:
                 label=f"evaluation mean, mean of {len(evaluations)} seeds")
         for curve in means:
             ax.plot(steps, curve, color="tab:green", alpha=0.4, linewidth=0.7)
-        ax.set_xlabel("environment step")
-        ax.set_ylabel("return (no noise)")
-        ax.legend(loc="lower right")
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        _label(ax, "environment step", "return (no noise)")
+    _save(plt, fig, path)
 
 
 def _csv_rows(path: Path) -> list[dict[str, str]]:

@@ -15,13 +15,13 @@ import io
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ddpg.checkpoint import Checkpoint, save_checkpoint
+from ddpg.checkpoint import save_checkpoint
 from ddpg.config import DDPGConfig
 from ddpg.errors import UserInputError
 
@@ -62,16 +62,22 @@ def reported_os_errors(path: Path, doing: str) -> Iterator[None]:
         raise RunFilesError(f"Expected to {doing} {where}. Received: {error.strerror or error}") from None
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write beside, then rename: a reader never sees half a file, and a failed write leaves nothing beside it."""
-    tmp = path.with_name(path.name + ".tmp")
+def write_beside(path: Path, write: Callable[[Path], object]) -> None:
+    """write(tmp) beside, then rename: a reader never sees half a file, and a failed write leaves nothing
+    beside it. tmp is NAME.tmp.SUFFIX: Keras and matplotlib choose their format by the suffix."""
+    tmp = path.with_name(f"{path.stem}.tmp{path.suffix}")
     with reported_os_errors(path, "write"):
         try:
-            tmp.write_text(text, newline="")  # as given: csv's own line endings stay as they are
+            write(tmp)
             os.replace(tmp, path)
         except OSError:
             tmp.unlink(missing_ok=True)
             raise
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """A whole text file, written beside and renamed into place."""
+    write_beside(path, lambda tmp: tmp.write_text(text, newline=""))  # as given: csv's own line endings stay
 
 
 @contextlib.contextmanager
@@ -121,6 +127,12 @@ def read_evaluations(path: Path, steps: int) -> list[dict[str, str]]:
     return [row for row in rows if int(row["step"]) <= steps]
 
 
+def evaluation_numbers(rows: list[dict[str, str]]) -> list[dict]:
+    """eval.csv's rows, as read, with their numbers as numbers."""
+    return [{name: float(value) if name in ("mean_return", "std_return", "wall_seconds") else int(value)
+             for name, value in row.items()} for row in rows]
+
+
 def _read_rows(path: Path, fields: tuple[str, ...], in_order, what: str) -> list[dict[str, str]]:
     with reported_os_errors(path, "read"):
         text = path.read_text() if path.exists() else ""
@@ -168,13 +180,11 @@ class RunFiles:
                                 f"which holds {', '.join(previous)}; pass --resume {self.dir} to continue it or "
                                 "--overwrite to replace it")
 
-    def start(self, config: DDPGConfig, resume_from: Checkpoint | None = None, overwrite: bool = False,
-              tensorboard: bool = False) -> None:
-        """Write config.json, metrics.csv and eval.csv (cut back to the checkpoint when resuming); with
-        overwrite, first remove every file of the run that was there. Call after all validation."""
-        done = (resume_from.manifest["episode"], resume_from.manifest["steps"]) if resume_from else (0, 0)
-        rows = read_metrics(self.metrics, done[0]) if resume_from else []
-        evaluations = read_evaluations(self.evaluations, done[1]) if resume_from else []
+    def start(self, config: DDPGConfig, overwrite: bool = False, tensorboard: bool = False,
+              rows: Sequence[dict] = (), evaluations: Sequence[dict] = ()) -> None:
+        """Write config.json, metrics.csv and eval.csv (holding `rows` and `evaluations`: a resumed run's, as
+        read_metrics and read_evaluations cut them back to the checkpoint); with overwrite, first remove
+        every file of the run that was there. Call after all validation."""
         if overwrite:  # the user asked for it: nothing of the old run may be mistaken for the new one
             with reported_os_errors(self.dir, "remove the previous run in"):
                 for name in RUN_FILES:
@@ -188,11 +198,6 @@ class RunFiles:
             write_atomically(self.evaluations, _csv(EVAL_FIELDS, evaluations))
         if tensorboard:
             self._tensorboard = TensorBoard(self.dir / "tensorboard")
-
-    def read_evaluations(self, steps: int) -> list[dict]:
-        """eval.csv's rows up to `steps`, as numbers."""
-        return [{name: float(value) if name in ("mean_return", "std_return", "wall_seconds") else int(value)
-                 for name, value in row.items()} for row in read_evaluations(self.evaluations, steps)]
 
     def append_metrics(self, row: dict) -> None:
         """One episode's row, written whole (a row that did not fit on the disk is taken back out), and
@@ -238,26 +243,16 @@ class RunFiles:
 
     def save_actor(self, name: str, agent, weights: list[np.ndarray] | None = None) -> None:
         """The actor (with these weights, if given) as a .keras file, written beside and renamed into place."""
-        self._write_beside(self.dir / name, lambda path: agent.save_actor(path, weights))
+        write_beside(self.dir / name, lambda path: agent.save_actor(path, weights))
 
     def finish(self, agent, result: TrainResult) -> None:
         """The trained actor and the learning curve."""
         from ddpg.plots import plot_learning_curve
 
         self.save_actor("actor.keras", agent)
-        self._write_beside(self.dir / "learning_curve.png", lambda path: plot_learning_curve(
+        write_beside(self.dir / "learning_curve.png", lambda path: plot_learning_curve(
             result.returns, result.average_returns, path, title=f"DDPG on {result.config.env_id}, seed "
             f"{result.config.seed}", evaluations=result.evaluations))
-
-    def _write_beside(self, path: Path, write) -> None:
-        tmp = path.with_name(f"{path.stem}.tmp{path.suffix}")  # Keras and matplotlib go by the suffix
-        with reported_os_errors(path, "write"):
-            try:
-                write(tmp)
-                os.replace(tmp, path)
-            except OSError:
-                tmp.unlink(missing_ok=True)
-                raise
 
     def close(self) -> None:
         if self._tensorboard:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import gymnasium as gym
 import numpy as np
 
-from ddpg.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from ddpg.checkpoint import Checkpoint, CheckpointError, load_checkpoint, read_manifest
 from ddpg.config import BUDGET_FIELDS, DDPGConfig
 from ddpg.environments import NonFiniteEnvironmentOutput, make_env
 from ddpg.errors import UserInputError
@@ -31,7 +31,15 @@ from ddpg.evaluation import EVAL_SEED_OFFSET, run_episodes
 from ddpg.loop import Trainer
 from ddpg.manifest import check_manifest
 from ddpg.memory import check_fits_in_memory
-from ddpg.run_files import RunFiles, read_evaluations, read_metrics, reported_os_errors, run_lock, trailing_average
+from ddpg.run_files import (
+    RunFiles,
+    evaluation_numbers,
+    read_evaluations,
+    read_metrics,
+    reported_os_errors,
+    run_lock,
+    trailing_average,
+)
 
 if TYPE_CHECKING:  # the agent loads TensorFlow; importing ddpg.training must not
     from ddpg.agent import DDPGAgent
@@ -119,7 +127,9 @@ def train(config: DDPGConfig, out_dir: str | os.PathLike | None = None,
 @dataclass
 class _Run:
     files: RunFiles
-    checkpoint: Checkpoint | None
+    checkpoint: Checkpoint | None = None
+    rows: list[dict] = field(default_factory=list)  # metrics.csv and eval.csv as the checkpoint left them
+    evaluations: list[dict] = field(default_factory=list)
 
 
 def _open_run(stack: contextlib.ExitStack, run_dir: Path, config: DDPGConfig, resume: bool, overwrite: bool) -> _Run:
@@ -132,7 +142,7 @@ def _open_run(stack: contextlib.ExitStack, run_dir: Path, config: DDPGConfig, re
     files = RunFiles(run_dir)
     if not resume:
         files.check_no_run(overwrite)
-        return _Run(files, None)
+        return _Run(files)
     checkpoint = load_checkpoint(run_dir / "checkpoint")
     check_resumable(config, check_manifest(checkpoint.manifest))
     done = {"episodes": checkpoint.manifest["episode"], "total_steps": checkpoint.manifest["steps"]}
@@ -142,10 +152,9 @@ def _open_run(stack: contextlib.ExitStack, run_dir: Path, config: DDPGConfig, re
             flag = "--" + name.replace("_", "-")
             raise UserInputError(f"Expected {flag} >= {value}, as many as the checkpoint has done. "
                                  f"Received: {flag} {budget}")
-    # Refused now, before the trainer is built, if they were tampered with.
-    read_metrics(files.metrics, done["episodes"])
-    read_evaluations(files.evaluations, done["total_steps"])
-    return _Run(files, checkpoint)
+    # Read (and refused if they were tampered with) now, before the trainer is built.
+    return _Run(files, checkpoint, read_metrics(files.metrics, done["episodes"]),
+                read_evaluations(files.evaluations, done["total_steps"]))
 
 
 def _train(config: DDPGConfig, env: gym.Env, eval_env: gym.Env | None, run: _Run | None,
@@ -162,7 +171,7 @@ def _train(config: DDPGConfig, env: gym.Env, eval_env: gym.Env | None, run: _Run
             raise CheckpointError(f"Expected a checkpoint as ddpg wrote it. Received: {error}") from None
         wall_offset = float(checkpoint.manifest["wall_seconds"])
     if run:
-        run.files.start(config, checkpoint, overwrite, tensorboard)  # all is valid: the first write
+        run.files.start(config, overwrite, tensorboard, run.rows, run.evaluations)  # all is valid: the first write
         if best is not None:  # the file may be from an evaluation after the checkpoint, now undone
             run.files.save_actor("best_actor.keras", trainer.agent, best.weights)
     done_before = (trainer.episode, trainer.steps)
@@ -170,7 +179,7 @@ def _train(config: DDPGConfig, env: gym.Env, eval_env: gym.Env | None, run: _Run
                          buffer=trainer.buffer, returns=list(trainer.returns),
                          average_returns=[trailing_average(trainer.returns[:i]) for i in
                                           range(1, len(trainer.returns) + 1)],
-                         evaluations=run.files.read_evaluations(trainer.steps) if run else [])
+                         evaluations=evaluation_numbers(run.evaluations) if run else [])
     start = time.perf_counter() - wall_offset
 
     def save() -> None:
@@ -267,7 +276,7 @@ def _interrupted(signal_name: str, run: _Run | None, what: str) -> TrainingInter
         return TrainingInterrupted(signal_name, what)
     shutil.rmtree(run.files.dir / "checkpoint.tmp", ignore_errors=True)  # a write cut short leaves nothing beside
     try:
-        manifest = load_checkpoint(run.files.dir / "checkpoint").manifest
+        manifest = read_manifest(run.files.dir / "checkpoint")[1]
         held = f"{run.files.dir / 'checkpoint'} holds episode {manifest['episode']} (step {manifest['steps']})"
     except CheckpointError:
         held = f"no checkpoint was completed in {run.files.dir}"
