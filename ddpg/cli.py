@@ -52,13 +52,15 @@ def add_config_options(parser: argparse.ArgumentParser, leave_out: tuple[str, ..
                                help=f"{field.metadata['help']}{default}")
 
 
-def config_values(args: argparse.Namespace, saved: dict | None = None) -> dict:
-    """The config's fields from, in rising order: a saved config (resume) or the preset, --config FILE, and
-    the options given. A budget given (episodes or total_steps) replaces the budget from below it."""
+def config_values(args: argparse.Namespace, saved: dict | None = None, preset: str | None = None,
+                  file: dict | None = None) -> dict:
+    """The config's fields from, in rising order: a saved config (resume) or the preset (`preset`, else
+    --preset), --config FILE, and the options given. A budget given (episodes or total_steps) replaces the
+    budget from below it. `file`: --config FILE's values, if already read."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(DDPGConfig) if hasattr(args, f.name)}
-    values = dict(saved) if saved is not None else dict(PRESETS[args.preset])
+    values = dict(saved) if saved is not None else dict(PRESETS[preset or args.preset])
     if args.config:
-        values.update(read_config_file(Path(args.config)))
+        values.update(read_config_file(Path(args.config)) if file is None else file)
     if any(name in given for name in BUDGET_FIELDS):
         values = {name: value for name, value in values.items() if name not in BUDGET_FIELDS}
     return {**values, **given}
@@ -167,21 +169,42 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from ddpg.sweep import format_sweep_table, parse_seeds, run_sweep
+    from ddpg.grid import expand, format_value, parse_grid, point_configs
+    from ddpg.sweep import format_grid_table, format_sweep_table, parse_seeds, run_sweep
 
     seeds = parse_seeds(args.seeds)
-    configs = [config_from({**config_values(args), "seed": seed}) for seed in seeds]
-    out = Path(args.out or f"runs/sweep-{configs[0].env_id}")
+    axes = parse_grid(args.grid)
+    for name, values in axes:
+        if hasattr(args, name):
+            flag = "--" + name.replace("_", "-")
+            raise UserInputError(f"Expected {name} in --grid or as {flag}, not both. Received: --grid "
+                                 f"{name}={','.join(map(format_value, values))} and {flag} {getattr(args, name)}")
+    check_engine_options(args)
+    file_values = read_config_file(Path(args.config)) if args.config else None  # read once, for every point
+    trials = point_configs(expand(axes), seeds, lambda preset: config_values(args, preset=preset, file=file_values))
+    out = Path(args.out or f"runs/sweep-{trials[0][1].env_id}")
     from ddpg.training import TrainingInterrupted
 
     try:
-        rows = run_sweep(configs, out, args.workers, overwrite=args.overwrite, oversubscribe=args.oversubscribe)
+        rows = run_sweep(trials, out, args.workers, overwrite=args.overwrite, oversubscribe=args.oversubscribe,
+                         grid=dict(axes) or None, engine=args.engine, address=args.address,
+                         cpus_per_trial=args.cpus_per_trial or 1)
     except TrainingInterrupted as stop:
         print(f"ddpg sweep: {stop}", file=sys.stderr)
         return 130 if stop.signal_name == "SIGINT" else 143
-    print(format_sweep_table(rows, configs[0].env_id))
+    print(format_grid_table(rows) if axes else format_sweep_table(rows, trials[0][1].env_id))
     print(f"wrote {out / 'sweep.csv'}, {out / 'sweep.json'} and {out / 'sweep.png'}")
     return 0
+
+
+def check_engine_options(args: argparse.Namespace) -> None:
+    if args.engine != "ray":
+        for flag, value in (("--address", args.address), ("--cpus-per-trial", args.cpus_per_trial)):
+            if value is not None:
+                raise UserInputError(f"Expected {flag} only with --engine ray. Received: {flag} {value} with "
+                                     f"--engine {args.engine}")
+    elif args.cpus_per_trial is not None and args.cpus_per_trial < 1:
+        raise UserInputError(f"Expected --cpus-per-trial >= 1. Received: --cpus-per-trial {args.cpus_per_trial}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,6 +242,16 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--oversubscribe", action="store_true", help="allow more --workers than cores")
     sweep.add_argument("--out", metavar="DIR", help="where the sweep goes (default: runs/sweep-ENV_ID)")
     sweep.add_argument("--overwrite", action="store_true", help="replace a sweep already in --out")
+    sweep.add_argument("--grid", action="append", default=[], metavar="FIELD=V1,V2",
+                       help="vary a config field (or preset, env_id) over these values, each with every seed; "
+                            "repeat for a product grid; runs go to DIR/FIELD=V,.../seed_N")
+    sweep.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="local: a process pool here (default); ray: Ray tasks on a cluster (pip install "
+                            "'ddpg[ray]')")
+    sweep.add_argument("--address", help="with --engine ray: the cluster to join (auto, HOST:PORT or "
+                                         "ray://HOST:PORT; default: start a local one)")
+    sweep.add_argument("--cpus-per-trial", type=int, help="with --engine ray: cores each run asks Ray for, and "
+                                                          "TensorFlow's threads (default: 1)")
     add_config_options(sweep, leave_out=("seed",))  # --seeds sets it, one run each
     sweep.set_defaults(run=cmd_sweep)
     return parser

@@ -103,6 +103,37 @@ def plot_sweep(run_dirs: list[Path], path: Path) -> None:
     _save(plt, fig, path)
 
 
+def plot_grid(groups: dict[str, list[Path]], path: Path) -> list[str]:
+    """One curve per grid point: its mean episode return across seeds (+-1 std band) against episodes;
+    beside it, when the runs evaluated during training, its mean evaluation across seeds against steps.
+    Returns the curves' labels, the points' names."""
+    curves = {}
+    for point, run_dirs in groups.items():
+        returns = [[float(row["return"]) for row in _csv_rows(run_dir / "metrics.csv")] for run_dir in run_dirs]
+        common = min(map(len, returns))
+        evaluations = [_csv_rows(run_dir / "eval.csv") for run_dir in run_dirs if (run_dir / "eval.csv").exists()]
+        curves[point] = (np.array([r[:common] for r in returns]), evaluations)
+
+    with_evaluations = any(evaluations for _, evaluations in curves.values())
+    plt, fig, axes = _figure(2 if with_evaluations else 1)
+    for index, (point, (returns, evaluations)) in enumerate(curves.items()):
+        color = f"C{index % 10}"
+        episodes = np.arange(1, returns.shape[1] + 1)
+        mean, std = returns.mean(axis=0), returns.std(axis=0)
+        axes[0].fill_between(episodes, mean - std, mean + std, color=color, alpha=0.15)
+        axes[0].plot(episodes, mean, color=color, label=f"{point} ({len(returns)} seeds)")
+        if evaluations:
+            count = min(map(len, evaluations))
+            steps = [int(row["step"]) for row in evaluations[0][:count]]
+            means = np.array([[float(row["mean_return"]) for row in rows[:count]] for rows in evaluations])
+            axes[1].plot(steps, means.mean(axis=0), color=color, marker=".", label=point)
+    _label(axes[0], "episode", "mean episode return across seeds")
+    if with_evaluations:
+        _label(axes[1], "environment step", "mean evaluation across seeds (no noise)")
+    _save(plt, fig, path)
+    return list(curves)
+
+
 def _csv_rows(path: Path) -> list[dict[str, str]]:
     with path.open() as file:
         return list(csv.DictReader(file))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ddpg.config import MAX_SEED, DDPGConfig
 from ddpg.errors import UserInputError
+from ddpg.grid import Point, format_value, point_name
 from ddpg.run_files import RunFilesError, write_atomically
 from ddpg.training import TrainingInterrupted
 
@@ -69,18 +70,28 @@ def check_workers(workers: int, oversubscribe: bool) -> None:
                              f"Received: --workers {workers}")
 
 
-def run_sweep(configs: list[DDPGConfig], out: Path, workers: int, overwrite: bool = False,
-              oversubscribe: bool = False) -> list[dict]:
-    """Train each config (one per seed) in its own process into out/seed_N, then evaluate it over its
-    eval_episodes; write out/sweep.csv, out/sweep.json and out/sweep.png; return the rows, by seed.
+def run_sweep(trials: list[tuple[Point, DDPGConfig]], out: Path, workers: int = 1, overwrite: bool = False,
+              oversubscribe: bool = False, grid: dict[str, list] | None = None, engine: str = "local",
+              address: str | None = None, cpus_per_trial: int = 1) -> list[dict]:
+    """Train each (point, config) in a fresh process into out/POINT/seed_N (out/seed_N without a grid),
+    then evaluate it over its eval_episodes; write out/sweep.csv, out/sweep.json and out/sweep.png;
+    return the rows, in the order of the trials.
 
-    Without overwrite, a seed whose run is already there is finished or resumed, not started again;
-    a run of another config in its place is refused before anything starts."""
+    Without overwrite, a run already there is finished or resumed, not started again; a run of another
+    config in its place is refused before anything starts. `engine` "local": a process pool of
+    `workers`; "ray": Ray tasks of `cpus_per_trial` cores each, on the cluster at `address` (None:
+    a local one)."""
     from ddpg.environments import make_env
 
-    check_workers(workers, oversubscribe)
-    make_env(configs[0].env_id).close()  # refuse a wrong environment before creating anything
-    runs = [(config, out / f"seed_{config.seed}") for config in configs]
+    if engine == "local":
+        check_workers(workers, oversubscribe)
+    else:
+        from ddpg.ray_engine import import_ray
+
+        import_ray()
+    for env_id in dict.fromkeys(config.env_id for _, config in trials):
+        make_env(env_id).close()  # refuse a wrong environment before creating anything
+    runs = [(config, out / point_name(point) / f"seed_{config.seed}") for point, config in trials]
     if not overwrite:
         for config, run_dir in runs:
             _check_same_run(config, run_dir)
@@ -88,19 +99,40 @@ def run_sweep(configs: list[DDPGConfig], out: Path, workers: int, overwrite: boo
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise RunFilesError(f"Expected a writable output directory. Received: --out {out} ({error.strerror})") from None
-    rows = sorted(_run_all(runs, min(workers, len(configs)), overwrite), key=lambda row: row["seed"])
+    if engine == "local":
+        done = _run_all(runs, min(workers, len(runs)), overwrite)
+    else:
+        from ddpg.ray_engine import run_on_ray
+
+        done = run_on_ray(runs, out, cpus_per_trial, address, overwrite)
+    rows = [done[index] for index in range(len(runs))]
+    if grid:
+        rows = [{"point": point_name(point), **{name: format_value(value) for name, value in point.items()},
+                 "env_id": config.env_id, **row} for (point, config), row in zip(trials, rows, strict=True)]
+    _write_summary(out, rows, grid, trials, [run_dir for _, run_dir in runs])
+    return rows
+
+
+def _write_summary(out: Path, rows: list[dict], grid: dict[str, list] | None, trials, run_dirs: list[Path]) -> None:
+    from ddpg.plots import plot_grid, plot_sweep
+
+    fields = list(dict.fromkeys(rows[0])) if grid else SWEEP_FIELDS
     text = io.StringIO()
-    writer = csv.DictWriter(text, SWEEP_FIELDS)
+    writer = csv.DictWriter(text, fields)
     writer.writeheader()
     writer.writerows(rows)
     write_atomically(out / "sweep.csv", text.getvalue())
-    write_atomically(out / "sweep.json", json.dumps({"env_id": configs[0].env_id, "rows": rows,
-                                                     **summary(rows, solved_threshold(configs[0].env_id))},
-                                                    indent=2) + "\n")
-    from ddpg.plots import plot_sweep
-
-    plot_sweep([run_dir for _, run_dir in runs], out / "sweep.png")
-    return rows
+    env_id = trials[0][1].env_id
+    report = ({"grid": grid, "rows": rows, "points": point_summaries(rows)} if grid else
+              {"env_id": env_id, "rows": rows, **summary(rows, solved_threshold(env_id))})
+    write_atomically(out / "sweep.json", json.dumps(report, indent=2) + "\n")
+    if grid:
+        groups: dict[str, list[Path]] = {}
+        for (point, _), run_dir in zip(trials, run_dirs, strict=True):
+            groups.setdefault(point_name(point), []).append(run_dir)
+        plot_grid(groups, out / "sweep.png")
+    else:
+        plot_sweep(run_dirs, out / "sweep.png")
 
 
 # A fresh process per seed where Python offers it (3.11+): each run's memory goes with its process. On
@@ -108,8 +140,8 @@ def run_sweep(configs: list[DDPGConfig], out: Path, workers: int, overwrite: boo
 FRESH_PROCESS_PER_SEED = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
 
 
-def _run_all(runs: list[tuple[DDPGConfig, Path]], workers: int, overwrite: bool) -> list[dict]:
-    """Each run in a worker process, `workers` at once; the rows as they finish.
+def _run_all(runs: list[tuple[DDPGConfig, Path]], workers: int, overwrite: bool) -> dict[int, dict]:
+    """Each run in a worker process, `workers` at once; the rows by the runs' indices.
 
     SIGINT or SIGTERM to this process is passed on to the workers, whose runs stop with a checkpoint,
     and the seeds not started yet are not started: the error says so, and the same command finishes
@@ -129,15 +161,16 @@ def _run_all(runs: list[tuple[DDPGConfig, Path]], workers: int, overwrite: bool)
                 with contextlib.suppress(OSError):
                     os.kill(child.pid, signum)
 
-    rows, interrupted = [], None
+    rows, interrupted = {}, None
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                                                     initargs=(threads, stop), **FRESH_PROCESS_PER_SEED) as pool:
-            futures = [pool.submit(_sweep_one, config, run_dir, overwrite) for config, run_dir in runs]
+            futures = {pool.submit(_sweep_one, config, run_dir, overwrite): index
+                       for index, (config, run_dir) in enumerate(runs)}
             for future in concurrent.futures.as_completed(futures):
                 try:
-                    rows.append(future.result())
+                    rows[futures[future]] = future.result()
                 except TrainingInterrupted as error:
                     interrupted = interrupted or error
                 except concurrent.futures.CancelledError:
@@ -154,10 +187,20 @@ def _run_all(runs: list[tuple[DDPGConfig, Path]], workers: int, overwrite: bool)
             signal.signal(sig, handler)
     if interrupted or stopped:
         name = interrupted.signal_name if interrupted else stopped[0]
-        done = sorted(row["seed"] for row in rows)
-        raise TrainingInterrupted(name, f"stopped by {name}; finished seeds: {', '.join(map(str, done)) or 'none'}; "
-                                        "the others keep their checkpoints. Run the same command again to finish")
+        raise stopped_sweep(name, [run_name(runs[index][1]) for index in sorted(rows)])
     return rows
+
+
+def run_name(run_dir: Path) -> str:
+    """seed_N, or POINT/seed_N in a grid (a point's name always holds '=')."""
+    return f"{run_dir.parent.name}/{run_dir.name}" if "=" in run_dir.parent.name else run_dir.name
+
+
+def stopped_sweep(signal_name: str, finished: list[str]) -> TrainingInterrupted:
+    """The one line of a sweep stopped by a signal, naming the runs it finished (`seed_0`, `tau=0.5/seed_1`)."""
+    done = ", ".join(finished)
+    return TrainingInterrupted(signal_name, f"stopped by {signal_name}; finished: {done or 'none'}; the others keep "
+                                            "their checkpoints. Run the same command again to finish")
 
 
 _STOP = None  # in a worker: the driver's stop event
@@ -175,6 +218,11 @@ def _start_worker(threads: int, stop) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, interrupt)
+    use_threads(threads)
+
+
+def use_threads(threads: int) -> None:
+    """TensorFlow's thread pools at `threads`, before it runs anything (a process's first call only)."""
     from ddpg.backend import tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -236,4 +284,42 @@ def format_sweep_table(rows: list[dict], env_id: str) -> str:
     solved = "" if threshold is None else f", {total['solved_seeds']} of {total['seeds']} seeds >= {threshold:g}"
     lines.append(f"\nevaluation: median {total['median_eval_mean_return']:.1f}, worst "
                  f"{total['worst_eval_mean_return']:.1f}{solved}")
+    return "\n".join(lines)
+
+
+def point_summaries(rows: list[dict]) -> list[dict]:
+    """Per grid point, in the rows' order: its evaluation means over seeds (mean, spread, median, worst)
+    and how many seeds reached its environment's solved threshold."""
+    points: dict[str, list[dict]] = {}
+    for row in rows:
+        points.setdefault(row["point"], []).append(row)
+    summaries = []
+    for point, point_rows in points.items():
+        evals = [float(row["eval_mean_return"]) for row in point_rows]
+        threshold = solved_threshold(point_rows[0]["env_id"])
+        summaries.append({"point": point, "env_id": point_rows[0]["env_id"], "seeds": len(evals),
+                          "mean_eval_mean_return": statistics.fmean(evals),
+                          "std_eval_mean_return": statistics.stdev(evals) if len(evals) > 1 else 0.0,
+                          "median_eval_mean_return": statistics.median(evals), "worst_eval_mean_return": min(evals),
+                          "solved_threshold": threshold,
+                          "solved_seeds": None if threshold is None else sum(e >= threshold for e in evals)})
+    return summaries
+
+
+def format_grid_table(rows: list[dict]) -> str:
+    """A Markdown table with a row per grid point (its evaluation means over seeds: mean ± standard
+    deviation, median, worst, solved count), under each environment's solved threshold."""
+    summaries = point_summaries(rows)
+    lines = []
+    for env_id in dict.fromkeys(entry["env_id"] for entry in summaries):
+        threshold = solved_threshold(env_id)
+        lines.append(f"{env_id}: solved at an evaluation mean >= {threshold:g}" if threshold is not None else
+                     f"{env_id}: no solved threshold (Gymnasium's spec has none)")
+    lines += ["", "| grid point | seeds | evaluation mean ± std over seeds | median | worst | solved |",
+              "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for entry in summaries:
+        solved = "—" if entry["solved_seeds"] is None else f"{entry['solved_seeds']} of {entry['seeds']}"
+        lines.append(f"| {entry['point']} | {entry['seeds']} | {entry['mean_eval_mean_return']:.1f} ± "
+                     f"{entry['std_eval_mean_return']:.1f} | {entry['median_eval_mean_return']:.1f} | "
+                     f"{entry['worst_eval_mean_return']:.1f} | {solved} |")
     return "\n".join(lines)

@@ -167,7 +167,7 @@ def test_a_stopped_sweep_says_so_in_one_line_and_the_same_command_finishes_it(tm
     _, stderr = driver.communicate(timeout=300)
     assert driver.returncode == 143, stderr
     assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr
-    assert "stopped by SIGTERM; finished seeds: none" in stderr and "Run the same command again" in stderr
+    assert "stopped by SIGTERM; finished: none" in stderr and "Run the same command again" in stderr
     assert (tmp_path / "seed_0" / "checkpoint").is_dir()
     assert not (tmp_path / "seed_1").exists() and not (tmp_path / "seed_2").exists()  # never started
     finished = ddpg(*args)

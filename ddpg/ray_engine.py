@@ -1,0 +1,141 @@
+"""`ddpg sweep --engine ray`: the sweep's runs as Ray tasks, on a cluster (`--address`) or a local one.
+
+Ray core tasks, not Ray Tune: a grid of runs needs none of Tune's search algorithms or trial
+schedulers, and a task already has what a run needs. It declares its cores (`num_cpus`), so Ray packs
+a node with as many runs as it has cores, and TensorFlow's pools get that many threads. It runs in a
+fresh worker process (`max_calls=1`), so each run's memory goes with its process, as on the local
+engine. Ray retries it when its worker process or node dies (`max_retries`); a retry resumes the run
+from its last checkpoint, as `ddpg sweep` run again would. And it needs no storage path: Tune (2.7 on)
+wants a shared or cloud file system for a multi-node run.
+
+Where the files go. The driver writes a token into --out. A task on a node that reads the same token
+there (one machine, or a shared file system) works on the run in place. A task on a node that does
+not see it gets the run's files as the driver has them (none for a new run). It works on a copy in
+the node's temporary directory and returns every file of the run, finished or stopped, which the
+driver writes under --out. So without a shared file system, a retry on the same node resumes from the
+node's last checkpoint, while a retry on another node starts from the driver's copy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import uuid
+from pathlib import Path
+
+from ddpg.config import DDPGConfig
+from ddpg.errors import UserInputError
+from ddpg.run_files import write_beside
+
+MAX_RETRIES = 3  # a run's worker or node may die this often before the sweep gives up on it
+TOKEN_FILE = ".ddpg-sweep-token"
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise UserInputError('Expected Ray for --engine ray. Received: no ray module; '
+                             'pip install "ddpg[ray]"') from None
+    return ray
+
+
+def run_on_ray(runs: list[tuple[DDPGConfig, Path]], out: Path, cpus_per_trial: int, address: str | None,
+               overwrite: bool) -> dict[int, dict]:
+    """Each run (under `out`) as a Ray task of `cpus_per_trial` cores; the rows by the runs' indices."""
+    from ddpg.sweep import run_name, stopped_sweep
+    from ddpg.training import TrainingInterrupted
+
+    ray = import_ray()
+    token = uuid.uuid4().hex
+    write_beside(out / TOKEN_FILE, lambda file: file.write(token))
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                 configure_logging=False)
+    except (ConnectionError, ValueError, RuntimeError) as error:
+        raise UserInputError(f"Expected a Ray cluster at --address {address}. Received: {error}") from None
+    trial = ray.remote(num_cpus=cpus_per_trial, max_calls=1, max_retries=MAX_RETRIES)(run_trial)
+    pending = {trial.remote(config, str(run_dir), str(out), token, overwrite, cpus_per_trial,
+                            _files_of(run_dir) if not overwrite else None): index
+               for index, (config, run_dir) in enumerate(runs)}
+    rows: dict[int, dict] = {}
+    stopped: list[str] = []
+
+    def stop(signum, frame):
+        stopped.append(signal.Signals(signum).name)
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            index = pending.pop(ready[0])
+            try:
+                row, files = ray.get(ready[0])
+            except ray.exceptions.RayTaskError as error:
+                cause = error.cause
+                if isinstance(cause, TrainingInterrupted | UserInputError | OSError):
+                    raise cause from None
+                raise
+            if files is not None:
+                _write_files(runs[index][1], files)
+            rows[index] = row
+    except KeyboardInterrupt:
+        for ref in pending:
+            ray.cancel(ref)
+        name = stopped[0] if stopped else "SIGINT"
+        raise stopped_sweep(name, [run_name(runs[index][1]) for index in sorted(rows)]) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        ray.shutdown()
+        (out / TOKEN_FILE).unlink(missing_ok=True)
+    return rows
+
+
+def run_trial(config: DDPGConfig, run_dir: str, out: str, token: str, overwrite: bool, threads: int,
+              files: dict[str, bytes] | None) -> tuple[dict, dict[str, bytes] | None]:
+    """In a Ray worker: train and evaluate one run with `threads` threads; its row, and its files where
+    the driver's --out is not on this node's file system."""
+    from ddpg.sweep import _sweep_one, use_threads
+
+    use_threads(threads)
+    if _reads_token(Path(out), token):
+        return _sweep_one(config, Path(run_dir), overwrite), None
+    local = Path(tempfile.gettempdir(), "ddpg-ray", token, Path(run_dir).relative_to(out))
+    if not local.exists():  # a retry on this node finds the run where the last try left it
+        _write_files(local, files or {})
+    return _sweep_one(config, local, overwrite), _files_of(local)
+
+
+def _reads_token(out: Path, token: str) -> bool:
+    try:
+        return (out / TOKEN_FILE).read_text() == token
+    except OSError:
+        return False
+
+
+def _files_of(run_dir: Path) -> dict[str, bytes]:
+    """Every file of a run, by its path inside the run (none: an empty dict)."""
+    if not run_dir.is_dir():
+        return {}
+    return {str(path.relative_to(run_dir)): path.read_bytes() for path in sorted(run_dir.rglob("*")) if path.is_file()}
+
+
+def _write_files(run_dir: Path, files: dict[str, bytes]) -> None:
+    """The run's files in place of what is there, through a directory beside it renamed at the end."""
+    incoming = run_dir.with_name(run_dir.name + ".incoming")
+    shutil.rmtree(incoming, ignore_errors=True)
+    for name, data in files.items():
+        (incoming / name).parent.mkdir(parents=True, exist_ok=True)
+        (incoming / name).write_bytes(data)
+    incoming.mkdir(parents=True, exist_ok=True)
+    if run_dir.exists():
+        old = run_dir.with_name(run_dir.name + ".old")
+        os.replace(run_dir, old)
+        os.replace(incoming, run_dir)
+        shutil.rmtree(old)
+    else:
+        os.replace(incoming, run_dir)

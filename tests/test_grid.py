@@ -1,0 +1,85 @@
+"""`ddpg sweep --grid`: parsing each axis like its flag, the points in order, and the names of their runs."""
+
+import pytest
+
+from ddpg.errors import UserInputError
+from ddpg.grid import expand, parse_grid, point_configs, point_name
+
+
+def test_each_axis_is_parsed_as_its_field_is_on_the_command_line():
+    axes = parse_grid(["actor_lr=1e-3,3e-4", "batch-size=32,64", "actor_hidden=400-300,64",
+                       "critic_state_hidden=none,16", "total_steps=none,5000", "noise=ou,gaussian"])
+    assert axes == [("actor_lr", [0.001, 0.0003]), ("batch_size", [32, 64]),
+                    ("actor_hidden", [(400, 300), (64,)]), ("critic_state_hidden", [(), (16,)]),
+                    ("total_steps", [None, 5000]), ("noise", ["ou", "gaussian"])]
+
+
+def test_the_points_are_the_product_of_the_axes_first_axis_slowest():
+    points = expand([("tau", [0.005, 0.001]), ("actor_lr", [0.001, 0.0003])])
+    assert points == [{"tau": 0.005, "actor_lr": 0.001}, {"tau": 0.005, "actor_lr": 0.0003},
+                      {"tau": 0.001, "actor_lr": 0.001}, {"tau": 0.001, "actor_lr": 0.0003}]
+    assert expand([]) == [{}]
+
+
+def test_a_point_names_its_values_in_the_order_of_the_axes():
+    assert point_name({}) == ""
+    assert point_name({"actor_lr": 0.0003, "tau": 0.005}) == "actor_lr=0.0003,tau=0.005"
+    assert point_name({"actor_hidden": (400, 300), "critic_state_hidden": ()}) == \
+        "actor_hidden=400-300,critic_state_hidden=none"
+    assert point_name({"preset": "fujimoto2018", "env_id": "Hopper-v5"}) == "preset=fujimoto2018,env_id=Hopper-v5"
+
+
+def test_the_same_value_typed_two_ways_names_the_same_run():
+    # A sweep run again with 0.001 for 1e-3 must find its runs, not start new ones.
+    assert point_name(expand(parse_grid(["actor_lr=1e-3"]))[0]) == point_name(expand(parse_grid(["actor_lr=0.001"]))[0])
+
+
+@pytest.mark.parametrize(("specs", "fragment"), [
+    (["actor_lr"], "Expected --grid FIELD=V1,V2"),
+    (["actor_lr="], "Expected --grid FIELD=V1,V2"),
+    (["learning_rate=0.1"], "Expected a DDPGConfig field, preset or env_id. Received: --grid learning_rate"),
+    (["seed=1,2"], "--seeds"),
+    (["actor_lr=fast"], "Expected float values for actor_lr. Received: --grid actor_lr=fast"),
+    (["batch_size=1.5"], "Expected int values for batch_size"),
+    (["actor_hidden=400-x"], "Expected layer sizes like 400-300"),
+    (["tau=0.1,0.1"], "Expected distinct values for tau. Received: --grid tau=0.1,0.1"),
+    (["tau=0.1", "tau=0.2"], "Expected each field in one --grid. Received: tau twice"),
+    (["preset=nope"], "Expected a preset among"),
+])
+def test_a_bad_grid_is_one_line_naming_it(specs, fragment):
+    with pytest.raises(UserInputError) as error:
+        parse_grid(specs)
+    assert fragment in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_each_point_and_seed_gets_a_validated_config():
+    points = expand(parse_grid(["tau=0.5,0.25"]))
+    configs = point_configs(points, [0, 1], lambda preset: {"episodes": 3})
+    assert [(point_name(point), config.seed, config.tau) for point, config in configs] == [
+        ("tau=0.5", 0, 0.5), ("tau=0.5", 1, 0.5), ("tau=0.25", 0, 0.25), ("tau=0.25", 1, 0.25)]
+    assert all(config.episodes == 3 for _, config in configs)
+
+
+def test_a_budget_in_the_grid_replaces_the_budget_below_it():
+    configs = point_configs(expand(parse_grid(["total_steps=500"])), [0], lambda preset: {"episodes": 3})
+    assert (configs[0][1].total_steps, configs[0][1].episodes) == (500, None)
+
+
+def test_a_preset_in_the_grid_is_the_base_its_point_starts_from():
+    seen = []
+
+    def values_for(preset):
+        seen.append(preset)
+        return {"episodes": 2, "tau": 0.001 if preset == "lillicrap2016" else 0.005}
+
+    configs = point_configs(expand(parse_grid(["preset=keras-example,lillicrap2016"])), [0], values_for)
+    assert seen == ["keras-example", "lillicrap2016"]
+    assert [config.tau for _, config in configs] == [0.005, 0.001]
+
+
+def test_a_point_whose_config_is_invalid_is_one_line_naming_the_point():
+    with pytest.raises(UserInputError) as error:
+        point_configs(expand(parse_grid(["batch_size=64,100000"])), [0], lambda preset: {"buffer_capacity": 1000})
+    assert str(error.value).startswith("Expected batch_size <= buffer_capacity")
+    assert str(error.value).endswith("(grid point batch_size=100000)")  # the config's own message, then the point

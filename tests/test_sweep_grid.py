@@ -1,0 +1,96 @@
+"""`ddpg sweep --grid`: a run directory per (point, seed), a table row, a sweep.json entry and a curve per
+point, resumed like a sweep of seeds; and the engine options refused where they cannot work."""
+
+import csv
+import json
+
+import pytest
+from helpers import TINY, run_cli
+
+from ddpg.cli import main
+from ddpg.sweep import format_grid_table
+
+
+def read_csv(path):
+    with path.open() as file:
+        return list(csv.DictReader(file))
+
+
+def results(rows):
+    """The rows without their timings, which a finished run re-reads with its float rounding."""
+    return [{name: value for name, value in row.items() if name not in ("wall_seconds", "steps_per_second")}
+            for row in rows]
+
+
+GRID = ["sweep", "--grid", "tau=0.5,0.25", "--grid", "gamma=0.9,0.99", "--seeds", "0-1", "--workers", 2,
+        "--episodes", 1, "--eval-episodes", 1, *TINY]
+
+
+def test_a_grid_sweep_runs_each_point_and_seed_and_summarises_each_point(tmp_path):
+    result = run_cli(*GRID, "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    points = ["tau=0.5,gamma=0.9", "tau=0.5,gamma=0.99", "tau=0.25,gamma=0.9", "tau=0.25,gamma=0.99"]
+    for point in points:
+        for seed in (0, 1):
+            config = json.loads((tmp_path / point / f"seed_{seed}" / "config.json").read_text())
+            assert (config["seed"], config["tau"], config["gamma"]) == (
+                seed, float(point.split(",")[0][4:]), float(point.split("=")[-1]))
+    rows = read_csv(tmp_path / "sweep.csv")
+    assert [(row["point"], row["tau"], row["gamma"], row["seed"]) for row in rows] == [
+        (point, point.split(",")[0][4:], point.split("=")[-1], seed) for point in points for seed in "01"]
+    report = json.loads((tmp_path / "sweep.json").read_text())
+    assert report["grid"] == {"tau": [0.5, 0.25], "gamma": [0.9, 0.99]}
+    assert [entry["point"] for entry in report["points"]] == points
+    for entry in report["points"]:
+        evals = [float(row["eval_mean_return"]) for row in rows if row["point"] == entry["point"]]
+        assert entry["seeds"] == 2
+        assert entry["mean_eval_mean_return"] == pytest.approx(sum(evals) / 2)
+        assert entry["worst_eval_mean_return"] == pytest.approx(min(evals))
+        assert entry["solved_seeds"] == sum(e >= -200 for e in evals)
+    # The table printed has a row per point, in the grid's order; the plot a curve per point.
+    table_rows = [line for line in result.stdout.splitlines() if line.startswith("| tau=")]
+    assert [line.split(" | ")[0][2:] for line in table_rows] == points
+    assert (tmp_path / "sweep.png").stat().st_size > 0
+
+    # Run again: every run is finished, nothing trains again, the same table.
+    before = {point: (tmp_path / point / "seed_0" / "metrics.csv").read_text() for point in points}
+    again = run_cli(*GRID, "--out", tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert results(read_csv(tmp_path / "sweep.csv")) == results(rows)
+    assert {point: (tmp_path / point / "seed_0" / "metrics.csv").read_text() for point in points} == before
+
+
+def test_the_grid_table_has_each_environments_threshold():
+    rows = [{"point": "env_id=Pendulum-v1", "env_id": "Pendulum-v1", "seed": 0, "eval_mean_return": -150.0},
+            {"point": "env_id=Pendulum-v1", "env_id": "Pendulum-v1", "seed": 1, "eval_mean_return": -250.0},
+            {"point": "env_id=Walker2d-v5", "env_id": "Walker2d-v5", "seed": 0, "eval_mean_return": 900.0}]
+    table = format_grid_table(rows)
+    assert "Pendulum-v1: solved at an evaluation mean >= -200" in table
+    assert "Walker2d-v5: no solved threshold" in table
+    assert "| env_id=Pendulum-v1 | 2 | -200.0 ± 70.7 | -200.0 | -250.0 | 1 of 2 |" in table
+    assert "| env_id=Walker2d-v5 | 1 | 900.0 ± 0.0 | 900.0 | 900.0 | — |" in table
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--grid", "tau=0.5", "--tau", "0.1"], "Expected tau in --grid or as --tau, not both"),
+    (["--grid", "env_id=Pendulum-v1,NoSuchEnv-v0"], "NoSuchEnv-v0"),
+    (["--grid", "buffer_capacity=1000,8"], "(grid point buffer_capacity=8)"),
+    (["--address", "auto"], "Expected --address only with --engine ray"),
+    (["--cpus-per-trial", "2"], "Expected --cpus-per-trial only with --engine ray"),
+    (["--engine", "ray", "--cpus-per-trial", "0"], "Expected --cpus-per-trial >= 1"),
+])
+def test_a_grid_or_engine_that_cannot_run_is_one_line_before_anything_starts(capsys, tmp_path, args, fragment):
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--episodes", "1", "--seeds", "0", "--out", str(out), *TINY, *args]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+
+
+def test_the_ray_engine_without_ray_names_the_extra(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # as if not installed
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--engine", "ray", "--episodes", "1", "--seeds", "0", "--out", str(out), *TINY]) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "ddpg[ray]"' in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
