@@ -188,7 +188,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         rows = run_sweep(trials, out, args.workers, overwrite=args.overwrite, oversubscribe=args.oversubscribe,
                          grid=dict(axes) or None, engine=args.engine, address=args.address,
-                         cpus_per_trial=args.cpus_per_trial or 1)
+                         cpus_per_trial=args.cpus_per_trial or 1, checkpoint_every=args.checkpoint_every)
     except TrainingInterrupted as stop:
         print(f"ddpg sweep: {stop}", file=sys.stderr)
         return 130 if stop.signal_name == "SIGINT" else 143
@@ -242,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--oversubscribe", action="store_true", help="allow more --workers than cores")
     sweep.add_argument("--out", metavar="DIR", help="where the sweep goes (default: runs/sweep-ENV_ID)")
     sweep.add_argument("--overwrite", action="store_true", help="replace a sweep already in --out")
+    sweep.add_argument("--checkpoint-every", type=int, default=10, metavar="N",
+                       help="each run writes its checkpoint every N episodes, 0 for only at its end (default: 10)")
     sweep.add_argument("--grid", action="append", default=[], metavar="FIELD=V1,V2",
                        help="vary a config field (or preset, env_id) over these values, each with every seed; "
                             "repeat for a product grid; runs go to DIR/FIELD=V,.../seed_N")

@@ -43,21 +43,21 @@ def import_ray():
 
 
 def run_on_ray(runs: list[tuple[DDPGConfig, Path]], out: Path, cpus_per_trial: int, address: str | None,
-               overwrite: bool) -> dict[int, dict]:
+               overwrite: bool, checkpoint_every: int = 10) -> dict[int, dict]:
     """Each run (under `out`) as a Ray task of `cpus_per_trial` cores; the rows by the runs' indices."""
     from ddpg.sweep import run_name, stopped_sweep
     from ddpg.training import TrainingInterrupted
 
     ray = import_ray()
     token = uuid.uuid4().hex
-    write_beside(out / TOKEN_FILE, lambda file: file.write(token))
+    write_beside(out / TOKEN_FILE, lambda path: path.write_text(token))
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
                  configure_logging=False)
     except (ConnectionError, ValueError, RuntimeError) as error:
         raise UserInputError(f"Expected a Ray cluster at --address {address}. Received: {error}") from None
     trial = ray.remote(num_cpus=cpus_per_trial, max_calls=1, max_retries=MAX_RETRIES)(run_trial)
-    pending = {trial.remote(config, str(run_dir), str(out), token, overwrite, cpus_per_trial,
+    pending = {trial.remote(config, str(run_dir), str(out), token, overwrite, cpus_per_trial, checkpoint_every,
                             _files_of(run_dir) if not overwrite else None): index
                for index, (config, run_dir) in enumerate(runs)}
     rows: dict[int, dict] = {}
@@ -96,18 +96,21 @@ def run_on_ray(runs: list[tuple[DDPGConfig, Path]], out: Path, cpus_per_trial: i
 
 
 def run_trial(config: DDPGConfig, run_dir: str, out: str, token: str, overwrite: bool, threads: int,
-              files: dict[str, bytes] | None) -> tuple[dict, dict[str, bytes] | None]:
+              checkpoint_every: int, files: dict[str, bytes] | None) -> tuple[dict, dict[str, bytes] | None]:
     """In a Ray worker: train and evaluate one run with `threads` threads; its row, and its files where
     the driver's --out is not on this node's file system."""
     from ddpg.sweep import _sweep_one, use_threads
 
     use_threads(threads)
     if _reads_token(Path(out), token):
-        return _sweep_one(config, Path(run_dir), overwrite), None
+        return _sweep_one(config, Path(run_dir), overwrite, checkpoint_every), None
     local = Path(tempfile.gettempdir(), "ddpg-ray", token, Path(run_dir).relative_to(out))
     if not local.exists():  # a retry on this node finds the run where the last try left it
         _write_files(local, files or {})
-    return _sweep_one(config, local, overwrite), _files_of(local)
+    row = _sweep_one(config, local, overwrite, checkpoint_every)
+    files = _files_of(local)
+    shutil.rmtree(local)  # the driver has the run now; a worker that dies before this line leaves it for a retry
+    return row, files
 
 
 def _reads_token(out: Path, token: str) -> bool:

@@ -23,7 +23,7 @@ from ddpg.config import MAX_SEED, DDPGConfig
 from ddpg.errors import UserInputError
 from ddpg.grid import Point, format_value, point_name
 from ddpg.run_files import RunFilesError, write_atomically
-from ddpg.training import TrainingInterrupted
+from ddpg.training import TrainingInterrupted, check_checkpoint_every
 
 SWEEP_FIELDS = ("seed", "final_average_return_40", "eval_mean_return", "eval_std_return", "wall_seconds",
                 "steps_per_second")
@@ -72,7 +72,7 @@ def check_workers(workers: int, oversubscribe: bool) -> None:
 
 def run_sweep(trials: list[tuple[Point, DDPGConfig]], out: Path, workers: int = 1, overwrite: bool = False,
               oversubscribe: bool = False, grid: dict[str, list] | None = None, engine: str = "local",
-              address: str | None = None, cpus_per_trial: int = 1) -> list[dict]:
+              address: str | None = None, cpus_per_trial: int = 1, checkpoint_every: int = 10) -> list[dict]:
     """Train each (point, config) in a fresh process into out/POINT/seed_N (out/seed_N without a grid),
     then evaluate it over its eval_episodes; write out/sweep.csv, out/sweep.json and out/sweep.png;
     return the rows, in the order of the trials.
@@ -80,9 +80,10 @@ def run_sweep(trials: list[tuple[Point, DDPGConfig]], out: Path, workers: int = 
     Without overwrite, a run already there is finished or resumed, not started again; a run of another
     config in its place is refused before anything starts. `engine` "local": a process pool of
     `workers`; "ray": Ray tasks of `cpus_per_trial` cores each, on the cluster at `address` (None:
-    a local one)."""
+    a local one). Each run writes a checkpoint every `checkpoint_every` episodes (0: only at its end)."""
     from ddpg.environments import make_env
 
+    check_checkpoint_every(checkpoint_every)
     if engine == "local":
         check_workers(workers, oversubscribe)
     else:
@@ -100,11 +101,11 @@ def run_sweep(trials: list[tuple[Point, DDPGConfig]], out: Path, workers: int = 
     except OSError as error:
         raise RunFilesError(f"Expected a writable output directory. Received: --out {out} ({error.strerror})") from None
     if engine == "local":
-        done = _run_all(runs, min(workers, len(runs)), overwrite)
+        done = _run_all(runs, min(workers, len(runs)), overwrite, checkpoint_every)
     else:
         from ddpg.ray_engine import run_on_ray
 
-        done = run_on_ray(runs, out, cpus_per_trial, address, overwrite)
+        done = run_on_ray(runs, out, cpus_per_trial, address, overwrite, checkpoint_every)
     rows = [done[index] for index in range(len(runs))]
     if grid:
         rows = [{"point": point_name(point), **{name: format_value(value) for name, value in point.items()},
@@ -140,7 +141,8 @@ def _write_summary(out: Path, rows: list[dict], grid: dict[str, list] | None, tr
 FRESH_PROCESS_PER_SEED = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
 
 
-def _run_all(runs: list[tuple[DDPGConfig, Path]], workers: int, overwrite: bool) -> dict[int, dict]:
+def _run_all(runs: list[tuple[DDPGConfig, Path]], workers: int, overwrite: bool,
+             checkpoint_every: int) -> dict[int, dict]:
     """Each run in a worker process, `workers` at once; the rows by the runs' indices.
 
     SIGINT or SIGTERM to this process is passed on to the workers, whose runs stop with a checkpoint,
@@ -166,7 +168,7 @@ def _run_all(runs: list[tuple[DDPGConfig, Path]], workers: int, overwrite: bool)
     try:
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                                                     initargs=(threads, stop), **FRESH_PROCESS_PER_SEED) as pool:
-            futures = {pool.submit(_sweep_one, config, run_dir, overwrite): index
+            futures = {pool.submit(_sweep_one, config, run_dir, overwrite, checkpoint_every): index
                        for index, (config, run_dir) in enumerate(runs)}
             for future in concurrent.futures.as_completed(futures):
                 try:
@@ -243,7 +245,7 @@ def _check_same_run(config: DDPGConfig, run_dir: Path) -> None:
                              f"--overwrite to start again. {error}") from None
 
 
-def _sweep_one(config: DDPGConfig, run_dir: Path, overwrite: bool) -> dict:
+def _sweep_one(config: DDPGConfig, run_dir: Path, overwrite: bool, checkpoint_every: int = 10) -> dict:
     """Train (or finish, or resume) and evaluate one seed, in a worker process."""
     if _STOP is not None and _STOP.is_set():
         raise TrainingInterrupted("SIGTERM", "not started: the sweep was stopped")
@@ -255,7 +257,7 @@ def _sweep_one(config: DDPGConfig, run_dir: Path, overwrite: bool) -> dict:
         resume = not overwrite and load_checkpoint(run_dir / "checkpoint") is not None
     except CheckpointError:
         resume = False  # nothing kept yet: a run stopped before its first checkpoint starts again
-    result = train(config, run_dir, resume=resume, overwrite=not resume)
+    result = train(config, run_dir, checkpoint_every=checkpoint_every, resume=resume, overwrite=not resume)
     report = evaluate(run_dir, episodes=config.eval_episodes)
     return {"seed": config.seed, "final_average_return_40": result.average_returns[-1] if result.average_returns
             else float("nan"), "eval_mean_return": report["mean_return"], "eval_std_return": report["std_return"],

@@ -109,8 +109,7 @@ def train(config: DDPGConfig, out_dir: str | os.PathLike | None = None,
         overwrite: replace a run already in out_dir.
         tensorboard: write TensorBoard event files to out_dir/tensorboard.
     """
-    if not isinstance(checkpoint_every, int) or checkpoint_every < 0:
-        raise UserInputError(f"Expected --checkpoint-every >= 0. Received: --checkpoint-every {checkpoint_every}")
+    check_checkpoint_every(checkpoint_every)
     env = make_env(config.env_id)
     eval_env = make_env(config.env_id) if config.eval_every else None  # its own environment, its own seed
     try:
@@ -281,6 +280,11 @@ def _interrupted(signal_name: str, run: _Run | None, what: str) -> TrainingInter
     except CheckpointError:
         held = f"no checkpoint was completed in {run.files.dir}"
     return TrainingInterrupted(signal_name, f"{what}; {held}. Resume with: ddpg train --resume {run.files.dir}")
+
+
+def check_checkpoint_every(checkpoint_every: int) -> None:
+    if not isinstance(checkpoint_every, int) or checkpoint_every < 0:
+        raise UserInputError(f"Expected --checkpoint-every >= 0. Received: --checkpoint-every {checkpoint_every}")
 
 
 def check_resumable(config: DDPGConfig, saved: DDPGConfig) -> None:

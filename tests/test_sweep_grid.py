@@ -3,6 +3,8 @@ point, resumed like a sweep of seeds; and the engine options refused where they 
 
 import csv
 import json
+import subprocess
+import sys
 
 import pytest
 from helpers import TINY, run_cli
@@ -76,6 +78,7 @@ def test_the_grid_table_has_each_environments_threshold():
     (["--grid", "env_id=Pendulum-v1,NoSuchEnv-v0"], "NoSuchEnv-v0"),
     (["--grid", "buffer_capacity=1000,8"], "(grid point buffer_capacity=8)"),
     (["--address", "auto"], "Expected --address only with --engine ray"),
+    (["--checkpoint-every", "-1"], "Expected --checkpoint-every >= 0. Received: --checkpoint-every -1"),
     (["--cpus-per-trial", "2"], "Expected --cpus-per-trial only with --engine ray"),
     (["--engine", "ray", "--cpus-per-trial", "0"], "Expected --cpus-per-trial >= 1"),
 ])
@@ -94,3 +97,37 @@ def test_the_ray_engine_without_ray_names_the_extra(capsys, tmp_path, monkeypatc
     err = capsys.readouterr().err
     assert 'pip install "ddpg[ray]"' in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
+
+
+def test_a_trial_on_a_node_without_the_drivers_files_works_on_a_copy_and_returns_every_file(tmp_path):
+    # run_trial as a Ray worker on another machine runs it: --out is not there (no token), so the run is
+    # trained in the node's temporary directory and its files come back to the driver, which writes them.
+    # Given those files again (a finished run, on a fresh node), it trains nothing and reports the same row.
+    code = f"""
+import json, sys, tempfile, uuid
+from pathlib import Path
+from ddpg.config import DDPGConfig
+from ddpg.ray_engine import _write_files, run_trial
+config = DDPGConfig(episodes=2, eval_episodes=1, actor_hidden=(8,), critic_state_hidden=(4,),
+                    critic_action_hidden=(4,), critic_hidden=(8,), batch_size=16)
+out = Path({str(tmp_path)!r})
+run_dir = out / "seed_0"
+token_a, token_b = uuid.uuid4().hex, uuid.uuid4().hex  # each names the node's copy of the run
+row, files = run_trial(config, str(run_dir), str(out), token_a, False, 1, 1, None)
+_write_files(run_dir, files)
+again, files_again = run_trial(config, str(run_dir), str(out), token_b, False, 1, 1, files)
+left = [str(path) for token in (token_a, token_b) for path in Path(tempfile.gettempdir(), "ddpg-ray", token).rglob("*")
+        if path.is_file()]
+print(json.dumps([row, again, sorted(files), files["metrics.csv"] == files_again["metrics.csv"], left]))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    row, again, names, same_metrics, left_on_the_node = json.loads(result.stdout.splitlines()[-1])
+    assert {"config.json", "metrics.csv", "actor.keras", "checkpoint/state.json"} <= set(names)
+    assert (tmp_path / "seed_0" / "checkpoint" / "state.json").is_file()
+    assert [int(r["episode"]) for r in read_csv(tmp_path / "seed_0" / "metrics.csv")] == [1, 2]
+    assert (again["eval_mean_return"], again["final_average_return_40"]) == (row["eval_mean_return"],
+                                                                            row["final_average_return_40"])
+    assert same_metrics
+    assert left_on_the_node == []  # the node keeps no copy of a run it returned
+    assert not list(tmp_path.glob("*.incoming")) and not list(tmp_path.glob("*.old"))

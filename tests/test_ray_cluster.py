@@ -1,0 +1,113 @@
+"""`ddpg sweep --engine ray` on a Ray cluster of two nodes started with `ray start` on this machine: a
+2 x 2 x 3 grid survives a killed worker (the run resumes from its checkpoint, each episode once in its
+metrics.csv) and gives the local engine's table. Needs Ray (`pip install -e ".[ray]"`); `tox -e ray`
+runs it, the default environments skip it."""
+
+import csv
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import TINY
+
+pytest.importorskip("ray", reason='Ray is not installed (pip install -e ".[ray]"; tox -e ray runs this)')
+
+RAY = str(Path(sys.executable).with_name("ray"))
+EPISODES = 6
+GRID = ["--grid", "tau=0.5,0.25", "--grid", "gamma=0.9,0.99", "--seeds", "0-2", "--episodes", EPISODES,
+        "--checkpoint-every", 2, "--eval-episodes", 1, *TINY]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head and a second node of one CPU each; token authentication as Ray (2.59 on) has it by default.
+    `ray stop --force` at the end stops every Ray process on this machine: run it where no other Ray runs."""
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+    address = f"127.0.0.1:{free_port()}"
+    common = ["--num-cpus", "1", "--disable-usage-stats"]
+    try:
+        subprocess.run([RAY, "start", "--head", "--port", address.split(":")[1], "--include-dashboard=false",
+                        *common], env=env, check=True, capture_output=True, timeout=120)
+        subprocess.run([RAY, "start", "--address", address, *common], env=env, check=True, capture_output=True,
+                       timeout=120)
+        count = (f"import ray; ray.init(address='{address}', logging_level='ERROR'); "
+                 "print(sum(node['Alive'] for node in ray.nodes()))")
+        deadline = time.monotonic() + 120
+        while subprocess.run([sys.executable, "-c", count], env=env, capture_output=True, text=True,
+                             timeout=120).stdout.strip() != "2":
+            assert time.monotonic() < deadline, "the second node never joined"
+            time.sleep(1)
+        yield address, env
+    finally:
+        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
+
+
+def sweep(*args, env=None, out):
+    return subprocess.Popen([sys.executable, "-m", "ddpg", "sweep", *map(str, args), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def episodes(run: Path) -> list[int]:
+    with (run / "metrics.csv").open() as file:
+        return [int(row["episode"]) for row in csv.DictReader(file)]
+
+
+def results(out: Path) -> list[dict]:
+    with (out / "sweep.csv").open() as file:
+        return [{name: value for name, value in row.items() if name not in ("wall_seconds", "steps_per_second")}
+                for row in csv.DictReader(file)]
+
+
+def test_a_grid_on_two_nodes_survives_a_killed_worker_and_gives_the_local_engines_table(cluster, tmp_path):
+    address, env = cluster
+    started = time.monotonic()
+    driver = sweep("--engine", "ray", "--address", address, *GRID, env=env, out=tmp_path / "ray")
+    # Wait for a run with a checkpoint that is not finished, then kill every trial's worker process.
+    deadline = time.monotonic() + 600
+    while True:
+        assert time.monotonic() < deadline and driver.poll() is None, driver.communicate()
+        resumable = [run for run in (tmp_path / "ray").glob("*/seed_*") if (run / "replay").is_dir()
+                     and (run / "metrics.csv").exists() and 2 < len(episodes(run)) < EPISODES]
+        if resumable:
+            break
+        time.sleep(0.05)
+    victim = resumable[0]
+    first_segment = min((victim / "replay").iterdir())
+    kept = first_segment.stat().st_ino
+    workers = subprocess.run(["pgrep", "-f", "ray::run_trial"], capture_output=True, text=True).stdout.split()
+    assert workers, "no trial running"
+    for pid in workers:
+        os.kill(int(pid), signal.SIGKILL)
+    stdout, stderr = driver.communicate(timeout=900)
+    ray_seconds = time.monotonic() - started
+    assert driver.returncode == 0, stderr
+
+    runs = sorted((tmp_path / "ray").glob("*/seed_*"))
+    assert len(runs) == 12
+    for run in runs:
+        assert episodes(run) == list(range(1, EPISODES + 1)), run  # each episode once, retried or not
+    # The killed run went on from its checkpoint: its first replay segment is the file written before the kill.
+    assert first_segment.stat().st_ino == kept
+
+    started = time.monotonic()
+    local = sweep("--workers", 2, *GRID, out=tmp_path / "local")
+    local_stdout, local_stderr = local.communicate(timeout=900)
+    local_seconds = time.monotonic() - started
+    assert local.returncode == 0, local_stderr
+    assert results(tmp_path / "ray") == results(tmp_path / "local")
+    table = [line for line in stdout.splitlines() if line.startswith("| tau=")]
+    assert table == [line for line in local_stdout.splitlines() if line.startswith("| tau=")] and len(table) == 4
+    print(f"\n{stdout}\nray engine (two nodes of 1 CPU, one worker killed): {ray_seconds:.1f} s; local engine "
+          f"(--workers 2): {local_seconds:.1f} s; 12 runs")
