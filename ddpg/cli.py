@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from ddpg.config import BUDGET_FIELDS, DDPGConfig
+from ddpg.config import BUDGET_FIELDS, DDPGConfig, config_from_json
 from ddpg.errors import UserInputError
 from ddpg.presets import DEFAULT_PRESET, PRESETS
 
@@ -76,17 +76,12 @@ def config_from(values: dict) -> DDPGConfig:
 def read_config_file(path: Path) -> dict:
     """The fields of a JSON config file, as `ddpg train` writes config.json; one line if it is not that."""
     try:
-        values = json.loads(path.read_text())
+        return config_from_json(path.read_text())
     except OSError as error:
         raise UserInputError(f"Expected a readable --config file. Received: {path} ({error.strerror})") from None
     except (ValueError, UnicodeDecodeError) as error:
-        raise UserInputError(f"Expected --config to be a JSON file. Received: {path} ({error})") from None
-    names = {f.name for f in dataclasses.fields(DDPGConfig)}
-    if not isinstance(values, dict) or not set(values) <= names:
-        unknown = sorted(set(values) - names) if isinstance(values, dict) else type(values).__name__
-        raise UserInputError(f"Expected --config to hold an object of DDPGConfig fields. Received: {path} with "
-                             f"{unknown}")
-    return values
+        raise UserInputError(f"Expected --config FILE as ddpg train writes config.json. Received: {path}, "
+                             f"{error}") from None
 
 
 def episode_printer(config: DDPGConfig, done_episodes: int = 0, done_steps: int = 0):

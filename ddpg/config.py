@@ -7,6 +7,7 @@ line builds its options from `dataclasses.fields(DDPGConfig)`. Standard library 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import numbers
 from collections.abc import Callable
@@ -180,3 +181,15 @@ class DDPGConfig:
         if self.batch_size > self.buffer_capacity:
             raise ValueError("Expected batch_size <= buffer_capacity. "
                              f"Received: batch_size={self.batch_size}, buffer_capacity={self.buffer_capacity}")
+
+
+def config_from_json(text: str) -> dict:
+    """The DDPGConfig fields in a JSON text, as `ddpg train` writes config.json (not yet checked: pass them to
+    DDPGConfig); ValueError says what the text is instead."""
+    values = json.loads(text)  # json.JSONDecodeError is a ValueError
+    if not isinstance(values, dict):
+        raise ValueError(f"a JSON {type(values).__name__}, not an object")
+    unknown = sorted(set(values) - {field.name for field in dataclasses.fields(DDPGConfig)})
+    if unknown:
+        raise ValueError(f"fields DDPGConfig does not have: {', '.join(unknown)}")
+    return values

@@ -6,7 +6,6 @@ trains. Every way the directory can be damaged is one line naming the file and w
 
 from __future__ import annotations
 
-import json
 import os
 import zipfile
 from collections.abc import Callable
@@ -15,7 +14,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from ddpg.config import MAX_SEED, DDPGConfig
+from ddpg.config import MAX_SEED, DDPGConfig, config_from_json
 from ddpg.environments import make_env
 from ddpg.errors import UserInputError
 from ddpg.exploration import clip_to_bounds
@@ -47,11 +46,8 @@ def load_run_config(run_dir: Path) -> DDPGConfig:
     with reported_os_errors(path, "read"):
         text = path.read_text()
     try:
-        values = json.loads(text)
-        if not isinstance(values, dict):
-            raise TypeError(f"a JSON {type(values).__name__}, not an object")
-        return DDPGConfig(**values)
-    except (ValueError, TypeError) as error:
+        return DDPGConfig(**config_from_json(text))
+    except ValueError as error:
         raise RunFilesError(f"Expected {path} as ddpg train wrote it. Received: {error}") from None
 
 

@@ -232,7 +232,9 @@ def use_threads(threads: int) -> None:
 
 
 def _check_same_run(config: DDPGConfig, run_dir: Path) -> None:
-    """A seed's directory may hold this config's run (to finish or resume), or nothing."""
+    """A run's directory may hold this config's run (to finish or resume), or nothing; its checkpoint, if it
+    has one, must be whole: a damaged one is refused here, before anything starts, never started over."""
+    from ddpg.checkpoint import load_checkpoint
     from ddpg.evaluation import load_run_config
     from ddpg.training import check_resumable
 
@@ -243,20 +245,24 @@ def _check_same_run(config: DDPGConfig, run_dir: Path) -> None:
     except UserInputError as error:
         raise UserInputError(f"Expected {run_dir} to hold a run of this sweep's config, to finish it; pass "
                              f"--overwrite to start again. {error}") from None
+    if has_checkpoint(run_dir):
+        load_checkpoint(run_dir / "checkpoint")  # CheckpointError: one line naming it
+
+
+def has_checkpoint(run_dir: Path) -> bool:
+    """Whether the run wrote a checkpoint (a kill between its two renames leaves only checkpoint.old)."""
+    return (run_dir / "checkpoint").is_dir() or (run_dir / "checkpoint.old").is_dir()
 
 
 def _sweep_one(config: DDPGConfig, run_dir: Path, overwrite: bool, checkpoint_every: int = 10) -> dict:
     """Train (or finish, or resume) and evaluate one seed, in a worker process."""
     if _STOP is not None and _STOP.is_set():
         raise TrainingInterrupted("SIGTERM", "not started: the sweep was stopped")
-    from ddpg.checkpoint import CheckpointError, load_checkpoint
     from ddpg.evaluation import evaluate
     from ddpg.training import train
 
-    try:
-        resume = not overwrite and load_checkpoint(run_dir / "checkpoint") is not None
-    except CheckpointError:
-        resume = False  # nothing kept yet: a run stopped before its first checkpoint starts again
+    # Without a checkpoint, nothing was kept yet (a run stopped before its first one): it starts again.
+    resume = not overwrite and has_checkpoint(run_dir)
     result = train(config, run_dir, checkpoint_every=checkpoint_every, resume=resume, overwrite=not resume)
     report = evaluate(run_dir, episodes=config.eval_episodes)
     return {"seed": config.seed, "final_average_return_40": result.average_returns[-1] if result.average_returns

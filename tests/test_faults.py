@@ -561,6 +561,24 @@ def test_sweep_input_is_refused_before_any_run_starts(capsys, tmp_path, args, fr
     assert not out.exists()
 
 
+@pytest.mark.parametrize("damage", ["bad_json", "bad_arrays"])
+def test_a_sweep_over_a_run_with_a_damaged_checkpoint_refuses_it_and_loses_nothing(capsys, tmp_path, damage):
+    # The sweep must not start the damaged seed over (that would throw away its episodes): one line naming
+    # the checkpoint, the run as it was, and no other seed started. --overwrite is the way to start again.
+    from helpers import damage_checkpoint
+
+    run = tmp_path / "seed_0"
+    assert ddpg(capsys, "train", "--episodes", "2", "--checkpoint-every", "1", "--eval-episodes", "1",
+                "--out", run, *TINY)[0] == 0
+    damage_checkpoint(run / "checkpoint", damage)
+    before = {path: path.read_bytes() for path in run.rglob("*") if path.is_file()}
+    status, err = ddpg(capsys, "sweep", "--seeds", "0-1", "--workers", "1", "--episodes", "3", "--eval-episodes",
+                       "1", "--out", tmp_path, *TINY)
+    assert_one_line(status, err, str(run / "checkpoint"))
+    assert {path: path.read_bytes() for path in run.rglob("*") if path.is_file()} == before
+    assert not (tmp_path / "seed_1").exists()
+
+
 def test_config_takes_numpy_scalars_as_the_python_numbers_they_are(tmp_path):
     from ddpg.config import DDPGConfig
 
@@ -602,14 +620,28 @@ def test_evaluate_names_a_damaged_actor(capsys, finished_run, kind, fragment):
 
 @pytest.mark.parametrize("text, fragment", [
     ("{not json", "config.json as ddpg train wrote it"),
-    ("[1, 2]", "config.json as ddpg train wrote it"),
+    ("[1, 2]", "a JSON list, not an object"),
     ('{"gamma": 7}', "Expected 0 <= gamma <= 1"),
-    ('{"colour": "red"}', "config.json as ddpg train wrote it"),
+    ('{"colour": "red"}', "fields DDPGConfig does not have: colour"),
 ])
 def test_evaluate_names_a_damaged_config(capsys, finished_run, text, fragment):
     run = copy_of(finished_run)
     (run / "config.json").write_text(text)
     assert_one_line(*ddpg(capsys, "evaluate", run, "--episodes", 1), fragment)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("{not json", "Expected --config FILE as ddpg train writes config.json"),
+    ("[1, 2]", "a JSON list, not an object"),
+    ('{"colour": "red"}', "fields DDPGConfig does not have: colour"),
+    ('{"gamma": 7}', "Expected 0 <= gamma <= 1"),
+])
+def test_a_config_file_that_is_not_a_config_is_one_line(capsys, tmp_path, text, fragment):
+    # --config reads a file as evaluate reads a run's config.json: by the same function, with the same checks.
+    (tmp_path / "c.json").write_text(text)
+    out = tmp_path / "run"
+    assert_one_line(*ddpg(capsys, "train", "--config", tmp_path / "c.json", "--out", out), fragment)
+    assert not out.exists()
 
 
 def test_evaluate_never_writes_its_report_into_the_run(capsys, finished_run):
