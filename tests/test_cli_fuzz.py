@@ -29,6 +29,9 @@ NUMBERS = ["0", "1", "2", "-1", "0.5", "1.5", "1e-9", "1e308", "nan", "inf", "-i
 PATHS = ["run", "file", "empty", "missing", "missing/deeper", "run/metrics.csv", "run/checkpoint", "", "."]
 CONFIG_OPTIONS = ["--seed", "--gamma", "--tau", "--actor-lr", "--batch-size", "--buffer-capacity", "--update-every",
                   "--ou-theta", "--ou-dt", "--ou-sigma"]
+# --grid specs, good and bad (never --engine ray: the fuzzer does not start Ray).
+GRIDS = ["tau=0.5,0.25", "tau=", "x=1", "seed=1", "tau=0.1,0.1", "actor_hidden=8-x", "actor_hidden=8,none",
+         "buffer_capacity=8,1000", "env_id=NoSuchEnv-v0", "preset=nope", "gamma=2", "=", "noise=ou,gaussian"]
 # Small enough that a run that succeeds takes a second or two: few episodes of 20 steps.
 EPISODES = ["0", "1", "2", "-1", "1.5", "x", ""]
 
@@ -67,7 +70,9 @@ def argv(draw) -> list[str]:
     else:
         extra = [option("--seeds", ["0", "0,0", "0-1", "1-0", "a-b", "", "-1", "4294967296", "0,,1"]),
                  option("--workers", NUMBERS), option("--eval-episodes", ["1", "0", "-1", "x"]),
-                 option("--seed", ["1"]), flag("--oversubscribe")]
+                 option("--seed", ["1"]), flag("--oversubscribe"), option("--checkpoint-every", NUMBERS),
+                 option("--grid", GRIDS), option("--engine", ["local", "x", ""]), option("--address", ["auto", ""]),
+                 option("--cpus-per-trial", NUMBERS)]
         # Pendulum: a sweep's workers are fresh processes, where the test's short environment is unknown.
         base = ["sweep", "--env-id", "Pendulum-v1", "--episodes", "1", "--eval-episodes", "1", "--seeds", "0", *TINY]
     parts = draw(st.lists(st.one_of(*common, *extra), max_size=4))
