@@ -233,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("sweep", help="train and evaluate several seeds; writes sweep.csv, sweep.json and "
                                 "sweep.png", allow_abbrev=False)
     sweep.add_argument("--seeds", default="0-9", help="distinct seeds, like 0-9 or 0,3,5 (default: 0-9)")
-    sweep.add_argument("--workers", type=int, default=2, help="processes at once, at most the cores (default: 2)")
+    sweep.add_argument("--workers", type=int, default=2, help="local engine: processes at once, at most the cores "
+                       "(default: 2)")
     sweep.add_argument("--oversubscribe", action="store_true", help="allow more --workers than cores")
     sweep.add_argument("--out", metavar="DIR", help="where the sweep goes (default: runs/sweep-ENV_ID)")
     sweep.add_argument("--overwrite", action="store_true", help="replace a sweep already in --out")

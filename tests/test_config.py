@@ -301,3 +301,17 @@ def test_one_budget_and_learning_starts_resolve_in_the_config():
                                          r"Received: episodes=3, total_steps=500$"):
         DDPGConfig(episodes=3, total_steps=500)
     assert DDPGConfig(batch_size=32).learning_starts == 32 and DDPGConfig(learning_starts=5).learning_starts == 5
+
+
+def test_a_config_json_gives_its_fields_or_says_what_it_is_instead():
+    from ddpg.config import config_from_json
+
+    assert config_from_json('{"gamma": 0.5, "actor_hidden": [8]}') == {"gamma": 0.5, "actor_hidden": [8]}
+    assert config_from_json("{}") == {}
+    for text, reason in [("[1, 2]", "a JSON list, not an object"), ('"x"', "a JSON str, not an object"),
+                         ('{"colour": 1, "gamma": 0.5, "aroma": 2}', "fields DDPGConfig does not have: aroma, colour")]:
+        with pytest.raises(ValueError) as error:
+            config_from_json(text)
+        assert str(error.value) == reason
+    with pytest.raises(ValueError, match="Expecting"):
+        config_from_json("{not json")
