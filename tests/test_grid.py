@@ -83,3 +83,36 @@ def test_a_point_whose_config_is_invalid_is_one_line_naming_the_point():
         point_configs(expand(parse_grid(["batch_size=64,100000"])), [0], lambda preset: {"buffer_capacity": 1000})
     assert str(error.value).startswith("Expected batch_size <= buffer_capacity")
     assert str(error.value).endswith("(grid point batch_size=100000)")  # the config's own message, then the point
+
+
+def test_none_is_a_value_only_where_the_field_may_be_none_or_empty():
+    assert parse_grid(["critic_action_hidden=none"]) == [("critic_action_hidden", [()])]
+    with pytest.raises(UserInputError, match="Expected layer sizes like 400-300 for actor_hidden"):
+        parse_grid(["actor_hidden=none"])  # an actor needs a hidden layer
+    with pytest.raises(UserInputError, match="Expected float values for gamma. Received: --grid gamma=none"):
+        parse_grid(["gamma=none"])
+
+
+def test_the_messages_name_what_is_expected_in_full():
+    with pytest.raises(UserInputError) as error:
+        parse_grid(["preset=nope"])
+    assert str(error.value) == ("Expected a preset among fujimoto2018, keras-example, lillicrap2016. "
+                                "Received: --grid preset=nope")
+    with pytest.raises(UserInputError) as error:
+        parse_grid(["seed=1,2"])
+    assert str(error.value) == ("Expected the seeds in --seeds, which gives each grid point its runs. "
+                                "Received: --grid seed=1,2")
+
+
+def test_a_value_is_everything_after_the_first_equals_sign():
+    assert parse_grid(["env_id=a=b"]) == [("env_id", ["a=b"])]
+
+
+def test_a_namespaced_environment_names_one_directory():
+    assert point_name({"env_id": "ns/Env-v0"}) == "env_id=ns_Env-v0"
+
+
+def test_without_a_grid_an_invalid_config_is_the_configs_own_message():
+    with pytest.raises(UserInputError) as error:
+        point_configs([{}], [0], lambda preset: {"buffer_capacity": 8, "batch_size": 16})
+    assert str(error.value) == "Expected batch_size <= buffer_capacity. Received: batch_size=16, buffer_capacity=8"

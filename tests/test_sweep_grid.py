@@ -24,14 +24,15 @@ def results(rows):
             for row in rows]
 
 
-GRID = ["sweep", "--grid", "tau=0.5,0.25", "--grid", "gamma=0.9,0.99", "--seeds", "0-1", "--workers", 2,
+# Two axes (the second of one value, which still names the points), two seeds: four runs.
+GRID = ["sweep", "--grid", "tau=0.5,0.25", "--grid", "gamma=0.9", "--seeds", "0-1", "--workers", 2,
         "--episodes", 1, "--eval-episodes", 1, *TINY]
 
 
 def test_a_grid_sweep_runs_each_point_and_seed_and_summarises_each_point(tmp_path):
     result = run_cli(*GRID, "--out", tmp_path)
     assert result.returncode == 0, result.stderr
-    points = ["tau=0.5,gamma=0.9", "tau=0.5,gamma=0.99", "tau=0.25,gamma=0.9", "tau=0.25,gamma=0.99"]
+    points = ["tau=0.5,gamma=0.9", "tau=0.25,gamma=0.9"]
     for point in points:
         for seed in (0, 1):
             config = json.loads((tmp_path / point / f"seed_{seed}" / "config.json").read_text())
@@ -41,7 +42,7 @@ def test_a_grid_sweep_runs_each_point_and_seed_and_summarises_each_point(tmp_pat
     assert [(row["point"], row["tau"], row["gamma"], row["seed"]) for row in rows] == [
         (point, point.split(",")[0][4:], point.split("=")[-1], seed) for point in points for seed in "01"]
     report = json.loads((tmp_path / "sweep.json").read_text())
-    assert report["grid"] == {"tau": [0.5, 0.25], "gamma": [0.9, 0.99]}
+    assert report["grid"] == {"tau": [0.5, 0.25], "gamma": [0.9]}
     assert [entry["point"] for entry in report["points"]] == points
     for entry in report["points"]:
         evals = [float(row["eval_mean_return"]) for row in rows if row["point"] == entry["point"]]
