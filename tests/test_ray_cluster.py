@@ -111,3 +111,32 @@ def test_a_grid_on_two_nodes_survives_a_killed_worker_and_gives_the_local_engine
     assert table == [line for line in local_stdout.splitlines() if line.startswith("| tau=")] and len(table) == 4
     print(f"\n{stdout}\nray engine (two nodes of 1 CPU, one worker killed): {ray_seconds:.1f} s; local engine "
           f"(--workers 2): {local_seconds:.1f} s; 12 runs")
+
+
+def test_a_killed_driver_is_finished_by_the_same_command(cluster, tmp_path):
+    # The driver dies (SIGKILL: no chance to clean up) with runs under way; Ray ends its tasks with it. The same
+    # command run again skips what finished, resumes the rest, and gives the table of an uninterrupted sweep.
+    address, env = cluster
+    args = ["--engine", "ray", "--address", address, "--grid", "tau=0.5,0.25", "--seeds", "0-1", "--episodes",
+            EPISODES, "--checkpoint-every", 2, "--eval-episodes", 1, *TINY]
+    driver = sweep(*args, env=env, out=tmp_path / "ray")
+    deadline = time.monotonic() + 600
+    while not any((run / "replay").is_dir() for run in (tmp_path / "ray").glob("*/seed_*")):
+        assert time.monotonic() < deadline and driver.poll() is None, driver.communicate()
+        time.sleep(0.05)
+    driver.kill()
+    driver.communicate()
+    # Ray ends the dead driver's tasks within moments; until then their runs are locked (a second writer is
+    # refused, in one line), so the command is run again once they are gone, as a person would.
+    while subprocess.run(["pgrep", "-f", "ray::run_trial"], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, "the dead driver's tasks kept running"
+        time.sleep(0.2)
+    again = sweep(*args, env=env, out=tmp_path / "ray")
+    _, stderr = again.communicate(timeout=900)
+    assert again.returncode == 0, stderr
+    for run in sorted((tmp_path / "ray").glob("*/seed_*")):
+        assert episodes(run) == list(range(1, EPISODES + 1)), run
+    local = sweep("--workers", 2, *args[4:], out=tmp_path / "local")
+    _, local_stderr = local.communicate(timeout=900)
+    assert local.returncode == 0, local_stderr
+    assert results(tmp_path / "ray") == results(tmp_path / "local")
