@@ -86,7 +86,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     write = terminalreporter.write_line
     write("")
     write("ratio summary (mean time per unit; x = how many times faster than the baseline; "
-          "/bound = time over the NumPy replay of the same matrix products"
+          "/bound = time over the group's bound (update groups: a NumPy replay of the update's matrix products; "
+          "training-step groups: one update's products at the machine's 1024^3 GEMM rate)"
           + ("; ours/PEER = the peer's time over ours at the same updates per call K, how many times "
              "faster ours is)" if peers else ")"))
     write(f"{'group':<28} {'benchmark':<34} {'ms/unit':>9} {'unit':<8} {'x baseline':>10} {'/bound':>7}"
