@@ -28,7 +28,10 @@ def update_matmul_shapes(batch: int, obs_dim: int, action_dim: int, actor_hidden
     actor = _chain([obs_dim, *actor_hidden, action_dim])
     state = _chain([obs_dim, *critic_state_hidden])
     action = _chain([action_dim, *critic_action_hidden])
-    joint = _chain([critic_state_hidden[-1] + critic_action_hidden[-1], *critic_hidden, 1])
+    # An empty branch passes its input straight to the join: (s, a) concatenated, as in fujimoto2018.
+    joined = ((critic_state_hidden[-1] if critic_state_hidden else obs_dim)
+              + (critic_action_hidden[-1] if critic_action_hidden else action_dim))
+    joint = _chain([joined, *critic_hidden, 1])
     critic = state + action + joint
 
     def forward(layers):
@@ -41,7 +44,9 @@ def update_matmul_shapes(batch: int, obs_dim: int, action_dim: int, actor_hidden
         return [(batch, o, i) for i, o in layers]
 
     return (forward(actor) + forward(critic)  # y = r + gamma (1 - d) Q'(s', mu'(s'))
-            + forward(critic) + weight_grads(critic) + input_grads(state[1:] + action[1:] + joint)  # critic step
+            # critic step; the join's input gradient only where a branch below it learns
+            + forward(critic) + weight_grads(critic)
+            + input_grads(state[1:] + action[1:] + (joint if state or action else joint[1:]))
             + forward(actor) + forward(critic) + input_grads(joint + action)  # dQ/da at a = mu(s)
             + weight_grads(actor) + input_grads(actor[1:]))  # actor step
 
@@ -61,3 +66,26 @@ class MatmulReplay:
     def __call__(self):
         for a, b in self.operands:
             a @ b
+
+
+GEMM_SIZE = 1024  # the large product whose rate is the machine's own: 2 * 1024^3 FLOP
+
+
+class LargeGemm:
+    """Callable: one (1024, 1024) @ (1024, 1024) float32 product through NumPy, the machine's large-GEMM rate.
+
+    Timed, it gives the arithmetic bound of one update as `flops(shapes)` at that rate: the mean time of
+    this call divided by `per_update`, which the benchmark summary does (its `per`).
+    """
+
+    def __init__(self, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        self.a, self.b = (rng.standard_normal((GEMM_SIZE, GEMM_SIZE), np.float32) for _ in range(2))
+
+    @staticmethod
+    def per_update(shapes) -> float:
+        """How many updates' worth of products one call does."""
+        return 2 * GEMM_SIZE**3 / flops(shapes)
+
+    def __call__(self):
+        self.a @ self.b

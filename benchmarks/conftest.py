@@ -24,7 +24,27 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 with contextlib.suppress(ImportError):
     import tensorflow_probability  # noqa: F401
 
+import gymnasium as gym  # noqa: E402
+
+from ddpg.config import DDPGConfig  # noqa: E402
+from ddpg.presets import PRESETS  # noqa: E402
 from ddpg.replay_buffer import ReplayBuffer  # noqa: E402
+
+MUJOCO_ENV = "HalfCheetah-v5"
+MUJOCO_GROUP = f"train_step {MUJOCO_ENV}"
+
+
+def mujoco_config(update_every: int) -> DDPGConfig:
+    """fujimoto2018 on HalfCheetah-v5, learning after one batch: the peers' benchmark uses the same."""
+    return DDPGConfig(**{**PRESETS["fujimoto2018"], "env_id": MUJOCO_ENV, "update_every": update_every,
+                         "learning_starts": 256, "random_steps": 256})
+
+
+def mujoco_env():
+    """HalfCheetah-v5, or a skip with the reason where MuJoCo is not installed."""
+    pytest.importorskip("mujoco", reason="MuJoCo is not installed (pip install 'gymnasium[mujoco]'); the "
+                                         "HalfCheetah-v5 case needs it")
+    return gym.make(MUJOCO_ENV)
 
 
 def filled_buffer(capacity: int = 50_000, obs_dim: int = 3, action_dim: int = 1, seed: int = 0) -> ReplayBuffer:
@@ -66,7 +86,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     write = terminalreporter.write_line
     write("")
     write("ratio summary (mean time per unit; x = how many times faster than the baseline; "
-          "/bound = time over the NumPy replay of the same matrix products"
+          "/bound = time over the group's bound (update groups: a NumPy replay of the update's matrix products; "
+          "training-step groups: one update's products at the machine's 1024^3 GEMM rate)"
           + ("; ours/PEER = the peer's time over ours at the same updates per call K, how many times "
              "faster ours is)" if peers else ")"))
     write(f"{'group':<28} {'benchmark':<34} {'ms/unit':>9} {'unit':<8} {'x baseline':>10} {'/bound':>7}"

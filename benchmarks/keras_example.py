@@ -93,3 +93,21 @@ def keras_example_episode(env, learner, buffer, noise, lower_bound, upper_bound,
         prev_state = state
         if done or truncated:
             prev_state, _ = env.reset()
+
+
+def keras_example_setup(seed: int = 0):
+    """The example's Pendulum set-up on ddpg's networks: (env, learner, buffer, noise), targets copied."""
+    import gymnasium as gym
+
+    from ddpg.networks import build_actor, build_critic
+    from ddpg.noise import OrnsteinUhlenbeckNoise
+
+    env = gym.make("Pendulum-v1")
+    actor, critic = build_actor(3, [-2.0], [2.0]), build_critic(3, 1)
+    target_actor, target_critic = build_actor(3, [-2.0], [2.0]), build_critic(3, 1)
+    target_actor.set_weights(actor.get_weights())
+    target_critic.set_weights(critic.get_weights())
+    learner = KerasExampleLearner(actor, critic, target_actor, target_critic)
+    buffer = KerasExampleBuffer(50_000, 3, 1, 64, np.random.default_rng(seed))
+    noise = OrnsteinUhlenbeckNoise(np.zeros(1), 0.2, rng=np.random.default_rng(seed))
+    return env, learner, buffer, noise

@@ -18,6 +18,11 @@ sigma 0.2 in action units, learning from the first full batch (`learning_starts`
 (s, a), while ours (the example's) first maps s through 16-32 and a through 32 and joins those 64
 features into 256-256, about a quarter more multiply-adds per critic pass (83k against 67k).
 
+At MuJoCo scale (group "train_step HalfCheetah-v5", `conftest.mujoco_config`): the `fujimoto2018`
+preset on HalfCheetah-v5, batch 256, actor and critic 256-256 with (s, a) joined at the critic's input
+in all three (so here the arithmetic is the same), Adam 3e-4, Gaussian noise 0.1 (the actions are in
+[-1, 1] already), learning from step 256; a warm-up `learn` of 512 steps, then rounds of 200 steps.
+
 Threads: ours is TensorFlow's default pools (one thread per core); JAX on its CPU backend
 (JAX_PLATFORMS=cpu, set in conftest before anything imports JAX) with XLA's default pool, one
 thread per core; PyTorch on the CPU with `torch.set_num_threads(cores)` (SBX's replay buffer is
@@ -35,7 +40,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import tag
+from conftest import MUJOCO_GROUP, mujoco_config, mujoco_env, tag
 
 from ddpg.config import DDPGConfig
 
@@ -69,13 +74,17 @@ def torch_on_the_cores() -> None:
 
 def peer_kwargs(config: DDPGConfig, env: gym.Env) -> dict[str, Any]:
     """The DDPG arguments shared by SBX and SB3, from our config."""
-    from stable_baselines3.common.noise import OrnsteinUhlenbeckActionNoise
+    from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 
     action_dim = env.action_space.shape[0]
-    # SB3 and SBX add the noise to the action scaled to [-1, 1]; ours adds it in action units.
+    # SB3 and SBX add the noise to the action scaled to [-1, 1]; ours adds OU noise in action units, and
+    # Gaussian noise in half-ranges, as they do.
     half_range = float(np.mean((env.action_space.high - env.action_space.low) / 2))
-    noise = OrnsteinUhlenbeckActionNoise(np.zeros(action_dim), np.full(action_dim, config.ou_sigma / half_range),
-                                         theta=config.ou_theta, dt=config.ou_dt)
+    if config.noise == "gaussian":
+        noise = NormalActionNoise(np.zeros(action_dim), np.full(action_dim, config.gaussian_sigma))
+    else:
+        noise = OrnsteinUhlenbeckActionNoise(np.zeros(action_dim), np.full(action_dim, config.ou_sigma / half_range),
+                                             theta=config.ou_theta, dt=config.ou_dt)
     return {"learning_rate": config.actor_lr, "buffer_size": config.buffer_capacity,
             # Ours waits for one batch (DDPGConfig.learning_starts, where the config has it).
             "learning_starts": getattr(config, "learning_starts", None) or config.batch_size,
@@ -85,10 +94,10 @@ def peer_kwargs(config: DDPGConfig, env: gym.Env) -> dict[str, Any]:
             "policy_kwargs": {"net_arch": {"pi": list(config.actor_hidden), "qf": list(config.critic_hidden)}}}
 
 
-def time_learning(benchmark, model, peer: str, update_every: int) -> None:
+def time_learning(benchmark, model, peer: str, update_every: int, warm_up_steps: int = WARM_UP_STEPS) -> None:
     """Warm up, then time `learn` of STEPS steps per round; checks one update per step was made."""
     tag(benchmark, "peer", per=STEPS, unit="step", peer=peer, update_every=update_every)
-    model.learn(total_timesteps=WARM_UP_STEPS)
+    model.learn(total_timesteps=warm_up_steps)
     steps, updates = model.num_timesteps, model._n_updates
     benchmark.pedantic(lambda: model.learn(total_timesteps=STEPS, reset_num_timesteps=False),
                        rounds=ROUNDS, iterations=1)
@@ -98,24 +107,15 @@ def time_learning(benchmark, model, peer: str, update_every: int) -> None:
     model.get_env().close()
 
 
-@pytest.mark.parametrize("update_every", [1, 10])  # the example's, our default
-@pytest.mark.benchmark(group="train_step")
-def test_sbx_training_loop(benchmark, update_every):
+def sbx_ddpg(config: DDPGConfig, env: gym.Env):
     sbx = peer_module("sbx", "SBX (sbx-rl, JAX)")
     torch_on_the_cores()  # SBX's replay buffer is SB3's, on PyTorch
-    config = DDPGConfig(update_every=update_every)
-    env = gym.make(config.env_id)
-    kwargs = peer_kwargs(config, env)
-    model = sbx.DDPG("MlpPolicy", env, qf_learning_rate=config.critic_lr, **kwargs)
-    time_learning(benchmark, model, "SBX", update_every)
+    return sbx.DDPG("MlpPolicy", env, qf_learning_rate=config.critic_lr, **peer_kwargs(config, env))
 
 
-@pytest.mark.parametrize("update_every", [1, 10])
-@pytest.mark.benchmark(group="train_step")
-def test_sb3_training_loop(benchmark, update_every):
+def sb3_ddpg(config: DDPGConfig, env: gym.Env):
     sb3 = peer_module("stable_baselines3", "Stable-Baselines3 (PyTorch)")
     torch_on_the_cores()
-    config = DDPGConfig(update_every=update_every)
 
     class DDPG(sb3.DDPG):
         """SB3's DDPG with the critic's own learning rate: SB3 sets one rate on both optimisers
@@ -126,8 +126,35 @@ def test_sb3_training_loop(benchmark, update_every):
             for group in self.critic.optimizer.param_groups:
                 group["lr"] = config.critic_lr
 
-    env = gym.make(config.env_id)
-    model = DDPG("MlpPolicy", env, **peer_kwargs(config, env))
+    return DDPG("MlpPolicy", env, **peer_kwargs(config, env))
+
+
+@pytest.mark.parametrize("update_every", [1, 10])  # the example's, our default
+@pytest.mark.benchmark(group="train_step")
+def test_sbx_training_loop(benchmark, update_every):
+    config = DDPGConfig(update_every=update_every)
+    time_learning(benchmark, sbx_ddpg(config, gym.make(config.env_id)), "SBX", update_every)
+
+
+@pytest.mark.parametrize("update_every", [1, 10])
+@pytest.mark.benchmark(group="train_step")
+def test_sb3_training_loop(benchmark, update_every):
+    config = DDPGConfig(update_every=update_every)
+    model = sb3_ddpg(config, gym.make(config.env_id))
     time_learning(benchmark, model, "SB3", update_every)
     assert model.critic.optimizer.param_groups[0]["lr"] == config.critic_lr
     assert model.actor.optimizer.param_groups[0]["lr"] == config.actor_lr
+
+
+@pytest.mark.parametrize("update_every", [1, 10])
+@pytest.mark.benchmark(group=MUJOCO_GROUP)
+def test_sbx_mujoco_training_loop(benchmark, update_every):
+    config = mujoco_config(update_every)
+    time_learning(benchmark, sbx_ddpg(config, mujoco_env()), "SBX", update_every, warm_up_steps=2 * 256)
+
+
+@pytest.mark.parametrize("update_every", [1, 10])
+@pytest.mark.benchmark(group=MUJOCO_GROUP)
+def test_sb3_mujoco_training_loop(benchmark, update_every):
+    config = mujoco_config(update_every)
+    time_learning(benchmark, sb3_ddpg(config, mujoco_env()), "SB3", update_every, warm_up_steps=2 * 256)

@@ -10,20 +10,19 @@ import numpy as np
 from ddpg.run_files import AVERAGE_WINDOW
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # headless: never opens a window
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _figure(panels: int):
-    """One row of `panels` plots, 7 inches wide each (12 for two)."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, panels, figsize=(12 if panels == 2 else 7, 4), squeeze=False)
-    return plt, fig, axes[0]
+    """One row of `panels` plots, 7 inches wide each (12 for two).
+
+    A bare Figure on the Agg canvas, headless, without pyplot: pyplot's import (its backend
+    machinery and figure manager) took 0.8 s of `ddpg train`'s start-up against 0.4 s for these two.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(12 if panels == 2 else 7, 4))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, panels, squeeze=False)
+    return fig, axes[0]
 
 
 def _label(ax, xlabel: str, ylabel: str, title: str | None = None) -> None:
@@ -35,17 +34,16 @@ def _label(ax, xlabel: str, ylabel: str, title: str | None = None) -> None:
     ax.grid(alpha=0.3)
 
 
-def _save(plt, fig, path: Path) -> None:
+def _save(fig, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def plot_learning_curve(returns: list[float], average_returns: list[float], path: Path, title: str,
                         evaluations: list[dict] | None = None) -> None:
     """Return per episode and its 40-episode average, like the Keras example's plot; beside it, when the
     run evaluated during training, the evaluation mean and its +-1 std band against steps."""
-    plt, fig, axes = _figure(2 if evaluations else 1)
+    fig, axes = _figure(2 if evaluations else 1)
     ax = axes[0]
     episodes = np.arange(1, len(returns) + 1)
     ax.plot(episodes, returns, color="tab:blue", alpha=0.35, label="episode return")
@@ -59,7 +57,7 @@ def plot_learning_curve(returns: list[float], average_returns: list[float], path
         ax.plot(steps, mean, color="tab:green", marker=".", label="evaluation mean (no noise)")
         ax.fill_between(steps, mean - std, mean + std, color="tab:green", alpha=0.2, label="+-1 std")
         _label(ax, "environment step", "return", "evaluation during training")
-    _save(plt, fig, path)
+    _save(fig, path)
 
 
 def plot_sweep(run_dirs: list[Path], path: Path) -> None:
@@ -78,7 +76,7 @@ def plot_sweep(run_dirs: list[Path], path: Path) -> None:
     mean, std = returns.mean(axis=0), returns.std(axis=0)
     evaluations = [_csv_rows(run_dir / "eval.csv") for run_dir in run_dirs if (run_dir / "eval.csv").exists()]
 
-    plt, fig, axes = _figure(2 if evaluations else 1)
+    fig, axes = _figure(2 if evaluations else 1)
     ax = axes[0]
     ax.fill_between(episodes, returns.min(axis=0), returns.max(axis=0), color="tab:blue", alpha=0.12,
                     label="min-max across seeds")
@@ -100,7 +98,7 @@ def plot_sweep(run_dirs: list[Path], path: Path) -> None:
         for curve in means:
             ax.plot(steps, curve, color="tab:green", alpha=0.4, linewidth=0.7)
         _label(ax, "environment step", "return (no noise)")
-    _save(plt, fig, path)
+    _save(fig, path)
 
 
 def plot_grid(groups: dict[str, list[Path]], path: Path) -> list[str]:
@@ -115,7 +113,7 @@ def plot_grid(groups: dict[str, list[Path]], path: Path) -> list[str]:
         curves[point] = (np.array([r[:common] for r in returns]), evaluations)
 
     with_evaluations = any(evaluations for _, evaluations in curves.values())
-    plt, fig, axes = _figure(2 if with_evaluations else 1)
+    fig, axes = _figure(2 if with_evaluations else 1)
     for index, (point, (returns, evaluations)) in enumerate(curves.items()):
         color = f"C{index % 10}"
         episodes = np.arange(1, returns.shape[1] + 1)
@@ -130,7 +128,7 @@ def plot_grid(groups: dict[str, list[Path]], path: Path) -> list[str]:
     _label(axes[0], "episode", "mean episode return across seeds")
     if with_evaluations:
         _label(axes[1], "environment step", "mean evaluation across seeds (no noise)")
-    _save(plt, fig, path)
+    _save(fig, path)
     return list(curves)
 
 
