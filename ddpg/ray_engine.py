@@ -74,11 +74,15 @@ def run_on_ray(runs: list[tuple[DDPGConfig, Path]], out: Path, cpus_per_trial: i
             index = pending.pop(ready[0])
             try:
                 row, files = ray.get(ready[0])
-            except ray.exceptions.RayTaskError as error:
+            except ray.exceptions.RayTaskError as error:  # the run raised: ours are one line, a bug its traceback
                 cause = error.cause
                 if isinstance(cause, TrainingInterrupted | UserInputError | OSError):
                     raise cause from None
                 raise
+            except ray.exceptions.RayError as error:  # its worker or node died once more than Ray retries
+                raise UserInputError(f"Expected {run_name(runs[index][1])} to finish on Ray within "
+                                     f"{MAX_RETRIES} retries. Received: {type(error).__name__}; its last "
+                                     "checkpoint stands: run the same command again") from None
             if files is not None:
                 _write_files(runs[index][1], files)
             rows[index] = row

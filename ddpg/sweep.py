@@ -110,11 +110,13 @@ def run_sweep(trials: list[tuple[Point, DDPGConfig]], out: Path, workers: int = 
     if grid:
         rows = [{"point": point_name(point), **{name: format_value(value) for name, value in point.items()},
                  "env_id": config.env_id, **row} for (point, config), row in zip(trials, rows, strict=True)]
-    _write_summary(out, rows, grid, trials, [run_dir for _, run_dir in runs])
+    _write_summary(out, rows, grid, trials[0][1].env_id, [run_dir for _, run_dir in runs])
     return rows
 
 
-def _write_summary(out: Path, rows: list[dict], grid: dict[str, list] | None, trials, run_dirs: list[Path]) -> None:
+def _write_summary(out: Path, rows: list[dict], grid: dict[str, list] | None, env_id: str,
+                   run_dirs: list[Path]) -> None:
+    """sweep.csv, sweep.json and sweep.png: by seed without a grid (env_id's), else by grid point."""
     from ddpg.plots import plot_grid, plot_sweep
 
     fields = list(dict.fromkeys(rows[0])) if grid else SWEEP_FIELDS
@@ -123,14 +125,13 @@ def _write_summary(out: Path, rows: list[dict], grid: dict[str, list] | None, tr
     writer.writeheader()
     writer.writerows(rows)
     write_atomically(out / "sweep.csv", text.getvalue())
-    env_id = trials[0][1].env_id
     report = ({"grid": grid, "rows": rows, "points": point_summaries(rows)} if grid else
               {"env_id": env_id, "rows": rows, **summary(rows, solved_threshold(env_id))})
     write_atomically(out / "sweep.json", json.dumps(report, indent=2) + "\n")
     if grid:
         groups: dict[str, list[Path]] = {}
-        for (point, _), run_dir in zip(trials, run_dirs, strict=True):
-            groups.setdefault(point_name(point), []).append(run_dir)
+        for row, run_dir in zip(rows, run_dirs, strict=True):
+            groups.setdefault(row["point"], []).append(run_dir)
         plot_grid(groups, out / "sweep.png")
     else:
         plot_sweep(run_dirs, out / "sweep.png")
