@@ -101,9 +101,8 @@ CATALOGUE = (
     Mutant("no-target-update", AGENT, "        self.move_targets(self.tau)\n        return critic_loss, actor_loss",
            "        return critic_loss, actor_loss", "the targets stay at their initial copy"),
     # --- the target networks --------------------------------------------------------------------------
-    Mutant("polyak-toward-the-target", AGENT,
-           "target.parameters.assign(polyak(target.parameters, source.parameters, tau))",
-           "target.parameters.assign(polyak(source.parameters, target.parameters, tau))",
+    Mutant("polyak-toward-the-target", AGENT, "target_variable.assign(polyak(target_variable, variable, tau))",
+           "target_variable.assign(polyak(variable, target_variable, tau))",
            "theta' <- tau theta' + (1 - tau) theta: the target jumps to the online network"),
     Mutant("targets-not-copied-at-start", AGENT, "        self.move_targets(1.0)  #", "        pass  #",
            "mu' and Q' start from their own random initialisation"),
@@ -121,8 +120,7 @@ CATALOGUE = (
     # --- acting ------------------------------------------------------------------------------------------
     Mutant("act-without-clip", EXPLORATION, "return np.clip(action, low, high).astype(np.float32)",
            "return np.asarray(action, np.float32)", "mu(s) + N sent out of the bounds (issue 10, change 4)"),
-    Mutant("act-with-stale-weights", AGENT,
-           "        self.policy.use_weights(self.actor.unflatten(actor_parameters.numpy()))\n",
+    Mutant("act-with-stale-weights", AGENT, "        self.policy.use_weights([w.numpy() for w in actor_weights])\n",
            "", "the NumPy policy never sees the actor's updates"),
     Mutant("resume-acts-with-initial-weights", AGENT,
            "            variable.assign(arrays[name])\n"

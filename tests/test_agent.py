@@ -199,25 +199,21 @@ def test_one_update_is_algorithm_1_written_out(shape):
     critic_adam = keras.optimizers.Adam(config["critic_lr"])
     actor_adam = keras.optimizers.Adam(config["actor_lr"])
 
-    # Its plain Keras models (not the agent's flat parameters), moved by Keras's own Adam.
-    actor, critic, target_actor, target_critic = (getattr(reference, name).model for name in
-                                                  ("actor", "critic", "target_actor", "target_critic"))
-
     def reference_update(batch):
         s, a, r, s2, d = (tf.constant(column) for column in batch)
-        y = r + 0.9 * (1 - d) * target_critic([s2, target_actor(s2)])
+        y = r + 0.9 * (1 - d) * reference.target_critic([s2, reference.target_actor(s2)])
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean((y - critic([s, a])) ** 2)
+            loss = tf.reduce_mean((y - reference.critic([s, a])) ** 2)
             # L2 on the critic's kernels, not its biases: lambda sum ||W||^2
-            loss += decay * sum(tf.reduce_sum(layer.kernel ** 2) for layer in critic.layers
+            loss += decay * sum(tf.reduce_sum(layer.kernel ** 2) for layer in reference.critic.layers
                                 if isinstance(layer, keras.layers.Dense))
-        variables = critic.trainable_variables
+        variables = reference.critic.trainable_variables
         critic_adam.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         with tf.GradientTape() as tape:
-            loss = -tf.reduce_mean(critic([s, actor(s)]))
-        variables = actor.trainable_variables
+            loss = -tf.reduce_mean(reference.critic([s, reference.actor(s)]))
+        variables = reference.actor.trainable_variables
         actor_adam.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
-        for target, online in ((target_actor, actor), (target_critic, critic)):
+        for target, online in ((reference.target_actor, reference.actor), (reference.target_critic, reference.critic)):
             for t, o in zip(target.weights, online.weights, strict=True):
                 t.assign(0.3 * o.numpy() + 0.7 * t.numpy())
 
@@ -226,45 +222,5 @@ def test_one_update_is_algorithm_1_written_out(shape):
     agent.update(fixed_batch())
     reference_update(fixed_batch())
     for name in ("actor", "critic", "target_actor", "target_critic"):
-        for ours, theirs in zip(getattr(agent, name).weights, getattr(reference, name).model.weights, strict=True):
+        for ours, theirs in zip(getattr(agent, name).weights, getattr(reference, name).weights, strict=True):
             np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
-
-
-@pytest.mark.parametrize("xla", [False, True], ids=["graph", "xla"])
-def test_flat_adam_equals_keras_adam_bit_for_bit(xla):
-    """FlatAdam (one flat vector per network) against keras.optimizers.Adam on the same network's own
-    variables, over several steps of the same gradients: equal to the last bit, moments included."""
-    import tensorflow as tf
-
-    from ddpg.agent import FlatAdam, FlatNetwork
-    from ddpg.networks import build_critic
-
-    keras.utils.set_random_seed(0)
-    model = build_critic(3, 1, (6,), (6,), (8,))
-    network = FlatNetwork(model)
-    flat_adam = FlatAdam(keras.optimizers.Adam(0.03), network)
-    reference = build_critic(3, 1, (6,), (6,), (8,))
-    reference.set_weights(model.get_weights())
-    keras_adam = keras.optimizers.Adam(0.03)
-    keras_adam.build(reference.trainable_variables)
-    rng = np.random.default_rng(0)
-
-    @tf.function(jit_compile=xla, autograph=False)
-    def flat_step(gradient):
-        flat_adam.minimize_with(gradient)
-
-    @tf.function(jit_compile=xla, autograph=False)
-    def keras_step(gradients):
-        keras_adam.apply_gradients(zip(gradients, reference.trainable_variables, strict=True))
-
-    for _ in range(5):
-        gradients = [rng.normal(size=w.shape).astype(np.float32) for w in reference.trainable_variables]
-        flat_step(tf.constant(FlatNetwork.flatten(gradients)))
-        flat_adam.mark_written()  # as DDPGAgent does after each compiled call
-        network.mark_written()
-        keras_step([tf.constant(g) for g in gradients])
-    for ours, theirs in zip(network.weights, reference.weights, strict=True):  # through the Keras model
-        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
-    assert int(flat_adam.iterations.numpy()) == int(keras_adam.iterations.numpy()) == 5
-    for ours, theirs in zip(flat_adam.variables, keras_adam.variables, strict=True):
-        np.testing.assert_array_equal(np.asarray(ours.numpy()), np.asarray(theirs.numpy()))
