@@ -278,12 +278,18 @@ def summary(rows: list[dict], threshold: float | None) -> dict:
             "solved_seeds": None if threshold is None else sum(e >= threshold for e in evals), "seeds": len(evals)}
 
 
+def threshold_line(env_id: str) -> str:
+    """The tables' header: the environment and the evaluation mean at which a seed counts as solved."""
+    threshold = solved_threshold(env_id)
+    return (f"{env_id}: solved at an evaluation mean >= {threshold:g}" if threshold is not None else
+            f"{env_id}: no solved threshold (Gymnasium's spec has none)")
+
+
 def format_sweep_table(rows: list[dict], env_id: str) -> str:
     """A Markdown table of the sweep, with the median and the count of seeds at or above the environment's
     solved threshold (when it has one)."""
     threshold = solved_threshold(env_id)
-    lines = [f"{env_id}: solved at an evaluation mean >= {threshold:g}" if threshold is not None else
-             f"{env_id}: no solved threshold (Gymnasium's spec has none)", "",
+    lines = [threshold_line(env_id), "",
              "| seed | final 40-episode average | evaluation mean ± std | wall s | steps/s |",
              "| ---: | ---: | ---: | ---: | ---: |"]
     for row in rows:
@@ -297,21 +303,18 @@ def format_sweep_table(rows: list[dict], env_id: str) -> str:
 
 
 def point_summaries(rows: list[dict]) -> list[dict]:
-    """Per grid point, in the rows' order: its evaluation means over seeds (mean, spread, median, worst)
-    and how many seeds reached its environment's solved threshold."""
+    """Per grid point, in the rows' order: summary() of its seeds' evaluation means, with their mean and
+    spread (standard deviation over seeds), against its environment's solved threshold."""
     points: dict[str, list[dict]] = {}
     for row in rows:
         points.setdefault(row["point"], []).append(row)
     summaries = []
     for point, point_rows in points.items():
-        evals = [float(row["eval_mean_return"]) for row in point_rows]
-        threshold = solved_threshold(point_rows[0]["env_id"])
-        summaries.append({"point": point, "env_id": point_rows[0]["env_id"], "seeds": len(evals),
-                          "mean_eval_mean_return": statistics.fmean(evals),
+        evals = [row["eval_mean_return"] for row in point_rows]
+        env_id = point_rows[0]["env_id"]
+        summaries.append({"point": point, "env_id": env_id, "mean_eval_mean_return": statistics.fmean(evals),
                           "std_eval_mean_return": statistics.stdev(evals) if len(evals) > 1 else 0.0,
-                          "median_eval_mean_return": statistics.median(evals), "worst_eval_mean_return": min(evals),
-                          "solved_threshold": threshold,
-                          "solved_seeds": None if threshold is None else sum(e >= threshold for e in evals)})
+                          **summary(point_rows, solved_threshold(env_id))})
     return summaries
 
 
@@ -319,11 +322,7 @@ def format_grid_table(rows: list[dict]) -> str:
     """A Markdown table with a row per grid point (its evaluation means over seeds: mean ± standard
     deviation, median, worst, solved count), under each environment's solved threshold."""
     summaries = point_summaries(rows)
-    lines = []
-    for env_id in dict.fromkeys(entry["env_id"] for entry in summaries):
-        threshold = solved_threshold(env_id)
-        lines.append(f"{env_id}: solved at an evaluation mean >= {threshold:g}" if threshold is not None else
-                     f"{env_id}: no solved threshold (Gymnasium's spec has none)")
+    lines = [threshold_line(env_id) for env_id in dict.fromkeys(entry["env_id"] for entry in summaries)]
     lines += ["", "| grid point | seeds | evaluation mean ± std over seeds | median | worst | solved |",
               "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for entry in summaries:
