@@ -64,17 +64,10 @@ def plot_sweep(run_dirs: list[Path], path: Path) -> None:
     """Episode returns across seeds (mean, its min-max and +-1 std bands, each seed's 40-average) against
     episodes; beside it, when the runs evaluated during training, the evaluation means across seeds
     against steps."""
-    returns, averages = [], []
-    for run_dir in run_dirs:
-        rows = _csv_rows(run_dir / "metrics.csv")
-        returns.append([float(row["return"]) for row in rows])
-        averages.append([float(row["average_return_40"]) for row in rows])
-    # Episodes that end early (a fall, a terminal state) give seeds different counts: the common ones.
-    common = min(map(len, returns))
-    returns, averages = np.array([r[:common] for r in returns]), np.array([a[:common] for a in averages])
-    episodes = np.arange(1, common + 1)
+    returns, averages = _episode_columns(run_dirs, "return", "average_return_40")
+    episodes = np.arange(1, returns.shape[1] + 1)
     mean, std = returns.mean(axis=0), returns.std(axis=0)
-    evaluations = [_csv_rows(run_dir / "eval.csv") for run_dir in run_dirs if (run_dir / "eval.csv").exists()]
+    evaluations = _evaluation_means(run_dirs)
 
     fig, axes = _figure(2 if evaluations else 1)
     ax = axes[0]
@@ -88,13 +81,11 @@ def plot_sweep(run_dirs: list[Path], path: Path) -> None:
     _label(ax, "episode", "return")
     if evaluations:
         ax = axes[1]
-        count = min(map(len, evaluations))
-        steps = np.array([int(row["step"]) for row in evaluations[0][:count]])
-        means = np.array([[float(row["mean_return"]) for row in rows[:count]] for rows in evaluations])
+        steps, means = evaluations
         ax.fill_between(steps, means.min(axis=0), means.max(axis=0), color="tab:green", alpha=0.15,
                         label="min-max across seeds")
         ax.plot(steps, means.mean(axis=0), color="tab:green", marker=".",
-                label=f"evaluation mean, mean of {len(evaluations)} seeds")
+                label=f"evaluation mean, mean of {len(means)} seeds")
         for curve in means:
             ax.plot(steps, curve, color="tab:green", alpha=0.4, linewidth=0.7)
         _label(ax, "environment step", "return (no noise)")
@@ -105,13 +96,8 @@ def plot_grid(groups: dict[str, list[Path]], path: Path) -> list[str]:
     """One curve per grid point: its mean episode return across seeds (+-1 std band) against episodes;
     beside it, when the runs evaluated during training, its mean evaluation across seeds against steps.
     Returns the curves' labels, the points' names."""
-    curves = {}
-    for point, run_dirs in groups.items():
-        returns = [[float(row["return"]) for row in _csv_rows(run_dir / "metrics.csv")] for run_dir in run_dirs]
-        common = min(map(len, returns))
-        evaluations = [_csv_rows(run_dir / "eval.csv") for run_dir in run_dirs if (run_dir / "eval.csv").exists()]
-        curves[point] = (np.array([r[:common] for r in returns]), evaluations)
-
+    curves = {point: (_episode_columns(run_dirs, "return")[0], _evaluation_means(run_dirs))
+              for point, run_dirs in groups.items()}
     with_evaluations = any(evaluations for _, evaluations in curves.values())
     fig, axes = _figure(2 if with_evaluations else 1)
     for index, (point, (returns, evaluations)) in enumerate(curves.items()):
@@ -121,15 +107,32 @@ def plot_grid(groups: dict[str, list[Path]], path: Path) -> list[str]:
         axes[0].fill_between(episodes, mean - std, mean + std, color=color, alpha=0.15)
         axes[0].plot(episodes, mean, color=color, label=f"{point} ({len(returns)} seeds)")
         if evaluations:
-            count = min(map(len, evaluations))
-            steps = [int(row["step"]) for row in evaluations[0][:count]]
-            means = np.array([[float(row["mean_return"]) for row in rows[:count]] for rows in evaluations])
+            steps, means = evaluations
             axes[1].plot(steps, means.mean(axis=0), color=color, marker=".", label=point)
     _label(axes[0], "episode", "mean episode return across seeds")
     if with_evaluations:
         _label(axes[1], "environment step", "mean evaluation across seeds (no noise)")
     _save(fig, path)
     return list(curves)
+
+
+def _episode_columns(run_dirs: list[Path], *columns: str) -> list[np.ndarray]:
+    """Each named column of the runs' metrics.csv as [seeds, episodes]. Episodes that end early (a fall, a
+    terminal state) give seeds different counts: the episodes every seed has."""
+    tables = [_csv_rows(run_dir / "metrics.csv") for run_dir in run_dirs]
+    common = min(map(len, tables))
+    return [np.array([[float(row[column]) for row in rows[:common]] for rows in tables]) for column in columns]
+
+
+def _evaluation_means(run_dirs: list[Path]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(steps, evaluation means [seeds, steps]) of the runs that evaluated during training, over the
+    evaluations they all have; None when none did."""
+    evaluations = [_csv_rows(run_dir / "eval.csv") for run_dir in run_dirs if (run_dir / "eval.csv").exists()]
+    if not evaluations:
+        return None
+    count = min(map(len, evaluations))
+    steps = np.array([int(row["step"]) for row in evaluations[0][:count]])
+    return steps, np.array([[float(row["mean_return"]) for row in rows[:count]] for rows in evaluations])
 
 
 def _csv_rows(path: Path) -> list[dict[str, str]]:
