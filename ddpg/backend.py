@@ -1,4 +1,4 @@
-"""Keras on TensorFlow, imported without TensorFlow's C++ start-up banners reaching the terminal.
+"""Keras on TensorFlow (or on JAX: KERAS_BACKEND=jax), imported without TensorFlow's C++ start-up banners.
 
 TensorFlow 2.21 prints oneDNN and CPU-feature lines through absl before its logging is set up, so
 TF_CPP_MIN_LOG_LEVEL does not hold them back; they are written to file descriptor 2 during the
@@ -9,9 +9,15 @@ raises, and its traceback prints after stderr is back.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import sys
 from collections.abc import Iterator
+
+from ddpg.errors import UserInputError
+
+# TensorFlow, the default, or JAX (KERAS_BACKEND=jax), an option: ddpg.jax_update says why.
+KERAS_BACKENDS = ("tensorflow", "jax")
 
 
 @contextlib.contextmanager
@@ -27,6 +33,19 @@ def _stderr_silenced() -> Iterator[None]:
         os.close(devnull)
 
 
+def _check_requested_backend() -> None:
+    """Keras would end in a traceback (an unknown name, JAX not installed); a user gets one line instead."""
+    requested = os.environ.get("KERAS_BACKEND") or "tensorflow"
+    if requested not in KERAS_BACKENDS:
+        raise UserInputError(f"Expected KERAS_BACKEND to be one of {', '.join(KERAS_BACKENDS)}. "
+                             f"Received: KERAS_BACKEND={requested}")
+    if requested == "jax" and importlib.util.find_spec("jax") is None:
+        raise UserInputError('Expected JAX installed for KERAS_BACKEND=jax (pip install "ddpg[jax]"). '
+                             "Received: no module named jax")
+
+
+if "keras" not in sys.modules:
+    _check_requested_backend()
 if "tensorflow" not in sys.modules:
     with _stderr_silenced():
         import tensorflow  # noqa: F401
@@ -34,4 +53,8 @@ if "tensorflow" not in sys.modules:
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-__all__ = ["keras", "tf"]
+if keras.backend.backend() not in KERAS_BACKENDS:  # set another way, e.g. in ~/.keras/keras.json
+    raise UserInputError(f"Expected Keras on one of {', '.join(KERAS_BACKENDS)}. "
+                         f"Received: Keras on {keras.backend.backend()}")
+
+__all__ = ["KERAS_BACKENDS", "keras", "tf"]

@@ -75,6 +75,8 @@ def test_each_target_parameter_moves_by_tau_times_its_gap_to_the_online_one(batc
         np.testing.assert_allclose(theta_after - theta_before, tau * (theta - theta_before), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="runs TensorFlow's eager steps; on JAX the update is checked against TensorFlow's")
 @FEW
 @given(batch=batches())
 def test_the_critic_step_moves_only_the_critic_and_the_actor_step_only_the_actor(batch):

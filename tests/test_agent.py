@@ -9,6 +9,10 @@ from ddpg.agent import DDPGAgent  # noqa: E402
 from ddpg.config import DDPGConfig  # noqa: E402
 from ddpg.replay_buffer import Batch  # noqa: E402
 
+# These two drive TensorFlow itself (a GradientTape, a while loop of any length); on JAX (tox -e jax), the update is
+# checked against the TensorFlow one instead (tests/test_jax_backend.py).
+TENSORFLOW_ONLY = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="checks TensorFlow's update")
+
 TINY = dict(actor_hidden=(8,), critic_state_hidden=(6,), critic_action_hidden=(6,), critic_hidden=(8,))
 
 
@@ -140,7 +144,7 @@ def test_the_acting_policy_follows_the_actor_after_updates():
     obs = np.array([0.3, -0.2, 1.0], np.float32)
     for seed in range(3):
         agent.update(fixed_batch(seed=seed))
-    np.testing.assert_allclose(agent.policy(obs), agent.actor(obs[None]).numpy()[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(agent.policy(obs), np.asarray(agent.actor(obs[None]))[0], rtol=1e-5, atol=1e-6)
     assert agent.policy(obs).shape == (1,)
 
 
@@ -166,6 +170,7 @@ def test_k_updates_in_one_call_equal_k_single_updates(update_every):
                                rtol=1e-5, atol=1e-6)
 
 
+@TENSORFLOW_ONLY
 def test_update_many_is_traced_once_whatever_k():
     agent = make_agent()
     for k in (1, 3, 3, 5):
@@ -174,6 +179,7 @@ def test_update_many_is_traced_once_whatever_k():
     assert agent.tracing_count() == 1
 
 
+@TENSORFLOW_ONLY
 @pytest.mark.parametrize("shape", [
     {},  # the Keras example's critic: state and action branches
     {"critic_state_hidden": (), "critic_action_hidden": (), "critic_weight_decay": 0.05},  # (s, a) joined, L2

@@ -12,7 +12,7 @@ import pytest
 def test_pure_modules_load_no_framework(module):
     code = (
         f"import sys, {module}; "
-        "heavy = [m for m in ('tensorflow', 'keras', 'gymnasium', 'torch') if m in sys.modules]; "
+        "heavy = [m for m in ('tensorflow', 'keras', 'gymnasium', 'torch', 'jax') if m in sys.modules]; "
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

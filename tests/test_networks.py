@@ -25,17 +25,17 @@ def test_actor_maps_into_asymmetric_bounds():
     kernel, bias = last.get_weights()
     for saturate, expected in ((+1e3, high), (-1e3, low)):
         last.set_weights([np.zeros_like(kernel), np.full_like(bias, saturate)])
-        np.testing.assert_allclose(actor(np.zeros((1, 2), np.float32)).numpy()[0], expected, rtol=1e-6)
+        np.testing.assert_allclose(np.asarray(actor(np.zeros((1, 2), np.float32)))[0], expected, rtol=1e-6)
     last.set_weights([np.zeros_like(kernel), np.zeros_like(bias)])
     # tanh = 0 gives the middle: (-1 + 3) / 2 = 1 and (0 + 0.5) / 2 = 0.25
-    np.testing.assert_allclose(actor(np.zeros((1, 2), np.float32)).numpy()[0], [1.0, 0.25], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(actor(np.zeros((1, 2), np.float32)))[0], [1.0, 0.25], rtol=1e-6)
 
 
 def test_pendulum_actor_is_two_tanh():
     actor = build_actor(obs_dim=3, action_low=[-2.0], action_high=[2.0], hidden=(16,))
     obs = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
-    tanh = keras.Model(actor.inputs, actor.layers[-2].output)(obs).numpy()
-    np.testing.assert_allclose(actor(obs).numpy(), 2 * tanh, rtol=1e-6)
+    tanh = np.asarray(keras.Model(actor.inputs, actor.layers[-2].output)(obs))
+    np.testing.assert_allclose(np.asarray(actor(obs)), 2 * tanh, rtol=1e-6)
 
 
 def test_critic_architecture_is_the_examples():
@@ -53,8 +53,8 @@ def test_numpy_policy_equals_the_keras_actor():
     last.set_weights([w * 300 for w in last.get_weights()])
     policy = NumpyPolicy.from_actor(actor)
     obs = np.random.default_rng(1).normal(size=(10, 3)).astype(np.float32)
-    np.testing.assert_allclose(policy(obs), actor(obs).numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(policy(obs[0]), actor(obs[:1]).numpy()[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(policy(obs), np.asarray(actor(obs)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(policy(obs[0]), np.asarray(actor(obs[:1]))[0], rtol=1e-5, atol=1e-6)
 
 
 def test_saved_actor_loads_with_plain_keras(tmp_path):
@@ -62,7 +62,7 @@ def test_saved_actor_loads_with_plain_keras(tmp_path):
     actor.save(tmp_path / "actor.keras")
     loaded = keras.models.load_model(tmp_path / "actor.keras")
     obs = np.ones((2, 3), np.float32)
-    np.testing.assert_allclose(loaded(obs).numpy(), actor(obs).numpy())
+    np.testing.assert_allclose(np.asarray(loaded(obs)), np.asarray(actor(obs)))
 
 
 def sequential_actor(*hidden_layers) -> keras.Model:
@@ -89,4 +89,4 @@ def test_numpy_policy_refuses_what_it_cannot_mirror(hidden_layers, refused):
 def test_numpy_policy_mirrors_any_dense_chain_it_accepts():
     actor = sequential_actor(keras.layers.Dense(5, activation="relu"), keras.layers.Dense(4, activation="linear"))
     obs = np.random.default_rng(2).normal(size=(6, 3)).astype(np.float32)
-    np.testing.assert_allclose(NumpyPolicy.from_actor(actor)(obs), actor(obs).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(NumpyPolicy.from_actor(actor)(obs), np.asarray(actor(obs)), rtol=1e-5, atol=1e-6)
