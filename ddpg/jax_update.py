@@ -2,7 +2,8 @@
 
 An option, not the default: per update it took 0.53x TensorFlow's time at one update per call on
 Pendulum (1.33 against 2.52 ms) and 0.75x at MuJoCo scale, and about the same at 10 per call
-(benchmarks/keras_jax_update.py). The initial weights come from JAX's random generator, so a run
+(benchmarks/keras_jax_update.py); a whole step at one update per step, 0.75x and 0.87x
+(docs/speed_levers.md). The initial weights come from JAX's random generator, so a run
 differs from the TensorFlow run of the same seed.
 
 The same networks, optimisers, variables and formulas as the TensorFlow update (ddpg.targets,
@@ -39,7 +40,11 @@ class JaxUpdate:
         position = {id(v): i for i, v in enumerate(agent.critic.trainable_variables)}
         self.decayed = [position[id(kernel)] for kernel in agent._decayed_kernels]  # in the TensorFlow sum's order
         self.traces = 0
-        self.jitted = {"one": jax.jit(self._one_update), "many": jax.jit(self._update_loop)}
+        # The old state is donated: XLA writes the new one into its buffers instead of allocating (1.72 against
+        # 1.89 ms per step at one update per call). Its arrays are the variables' until the call returns and
+        # reassigns them; one that NumPy still views (the acting policy's weights) JAX copies instead.
+        self.jitted = {"one": jax.jit(self._one_update, donate_argnums=0),
+                       "many": jax.jit(self._update_loop, donate_argnums=0)}
 
     def run(self, which: str, batch: Batch) -> tuple[float, float, list[np.ndarray]]:
         state = [[v.value for v in variables] for variables in self.holders]

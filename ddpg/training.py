@@ -113,8 +113,8 @@ def train(config: DDPGConfig, out_dir: str | os.PathLike | None = None,
     env = make_env(config.env_id)
     eval_env = make_env(config.env_id) if config.eval_every else None  # its own environment, its own seed
     try:
-        import ddpg.backend  # noqa: F401  Keras's backend refused (KERAS_BACKEND) before the run directory is made
         check_fits_in_memory(config, env.observation_space.shape[0], env.action_space.shape[0])
+        import ddpg.backend  # noqa: F401  Keras's backend refused (KERAS_BACKEND) before the run directory is made
         with contextlib.ExitStack() as stack:
             run = _open_run(stack, Path(out_dir), config, resume, overwrite) if out_dir is not None else None
             return _train(config, env, eval_env, run, progress, checkpoint_every, overwrite, tensorboard)

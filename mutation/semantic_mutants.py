@@ -16,6 +16,7 @@ applies to the code (a mutant's text is not found exactly once) or the unmutated
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import shutil
@@ -33,6 +34,7 @@ COPIED = ("ddpg", "tests", "property_tests", "mutation", "setup.cfg", "pyproject
 FIRST = ("tests/test_losses.py", "tests/test_agent.py", "tests/test_exploration.py", "tests/test_training_loop.py",
          "tests/test_step_loop.py", "property_tests/test_agent_properties.py", "tests/test_learning.py",
          "tests/test_networks.py", "tests/test_checkpoint.py")
+JAX_FIRST = ("tests/test_jax_backend.py", *FIRST)  # for the JAX update's mutants: its own tests first
 TIMEOUT_SECONDS = 30 * 60
 OWN_TEST = "tests/test_mutation_catalogue.py"
 
@@ -48,6 +50,7 @@ class Mutant:
 
 AGENT, LOOP, LOSSES, EVALUATION = "ddpg/agent.py", "ddpg/loop.py", "ddpg/losses.py", "ddpg/evaluation.py"
 EXPLORATION, TRAINING = "ddpg/exploration.py", "ddpg/training.py"
+JAX_UPDATE = "ddpg/jax_update.py"  # its mutants run only where JAX is installed, its tests first
 STORE = "self.buffer.add(self.obs, action, reward, next_obs, terminated)"
 BOOTSTRAP = "self.target_critic([next_obs, self.target_actor(next_obs)])"
 STEPS = ("        critic_loss = self.critic_step(obs, action, reward, next_obs, terminated)\n"
@@ -188,6 +191,30 @@ CATALOGUE = (
            "evaluation during training acts with the exploration noise (and draws from its generator)"),
     Mutant("weight-decay-ignored", AGENT, "self.config.critic_weight_decay)", "0.0)",
            "critic_weight_decay accepted and never applied"),
+    # --- the same bugs in the update compiled by JAX (KERAS_BACKEND=jax) -----------------------------
+    Mutant("jax-bootstrap-from-online-networks", JAX_UPDATE,
+           "target_critic, [], [next_obs, agent.target_actor.stateless_call(target_actor, [], next_obs)[0]])",
+           "critic, [], [next_obs, agent.actor.stateless_call(actor, [], next_obs)[0]])",
+           "on JAX, y from Q(s', mu(s')) instead of the target networks"),
+    Mutant("jax-terminal-ignored", JAX_UPDATE, "td_target(reward, next_q, terminated, gamma)",
+           "td_target(reward, next_q, 0 * terminated, gamma)", "on JAX, bootstrapping through terminal states"),
+    Mutant("jax-actor-through-the-critic-before-its-step", JAX_UPDATE,
+           "return actor_loss(agent.critic.stateless_call(critic, [], [obs, action_now])[0])",
+           "return actor_loss(agent.critic.stateless_call(state[1], [], [obs, action_now])[0])",
+           "on JAX, the actor's gradient through the critic from before the critic's step"),
+    Mutant("jax-targets-not-moved", JAX_UPDATE,
+           "target_actor = [polyak(t, s, tau) for t, s in zip(target_actor, actor, strict=True)]",
+           "target_actor = list(target_actor)", "on JAX, the target actor never follows the actor"),
+    Mutant("jax-polyak-toward-the-target", JAX_UPDATE,
+           "target_critic = [polyak(t, s, tau) for t, s in zip(target_critic, critic, strict=True)]",
+           "target_critic = [polyak(s, t, tau) for t, s in zip(target_critic, critic, strict=True)]",
+           "on JAX, the target critic's Polyak arguments swapped: theta <- tau theta' + (1 - tau) theta"),
+    Mutant("jax-gamma-and-tau-swapped", JAX_UPDATE, "gamma, tau = scalars", "tau, gamma = scalars",
+           "on JAX, the discount and the Polyak rate passed in the wrong order"),
+    Mutant("jax-weight-decay-ignored", JAX_UPDATE, "[weights[i] for i in self.decayed]", "[]",
+           "on JAX, critic_weight_decay accepted and never applied"),
+    Mutant("jax-state-not-written-back", JAX_UPDATE, "                variable.assign(value)\n",
+           "                pass\n", "on JAX, the new state dropped: every call starts from the old variables"),
 )
 
 
@@ -219,8 +246,8 @@ def suite_env(copy: Path) -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def run_suite(copy: Path) -> tuple[str, str, float]:
-    """(survived | killed | timeout, the first failing test, seconds) for the suite run in `copy`."""
+def run_suite(copy: Path, first: tuple[str, ...] = FIRST) -> tuple[str, str, float]:
+    """(survived | killed | timeout, the first failing test, seconds) for the suite run in `copy`, `first` first."""
     found = subprocess.run([sys.executable, "-c", "import ddpg; print(ddpg.__file__)"], cwd=copy,
                            env=suite_env(copy), capture_output=True, text=True)
     if not found.stdout.strip().startswith(str(copy)):
@@ -229,9 +256,9 @@ def run_suite(copy: Path) -> tuple[str, str, float]:
     # on any applied mutant, and would count as killing one that no test of the algorithm catches.
     rest = sorted(str(path.relative_to(copy)) for folder in ("tests", "property_tests")
                   for path in (copy / folder).glob("test_*.py")
-                  if str(path.relative_to(copy)) not in (*FIRST, OWN_TEST))
+                  if str(path.relative_to(copy)) not in (*first, OWN_TEST))
     start = time.monotonic()
-    for tests in (FIRST, rest):
+    for tests in (first, rest):
         try:
             result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-rfE", "-p", "no:cacheprovider",
                                      *tests], cwd=copy, env=suite_env(copy), capture_output=True, text=True,
@@ -251,7 +278,7 @@ def run_mutant(mutant: Mutant | None, project: Path) -> tuple[str, str, float]:
         if mutant is not None:
             path = copy / mutant.path
             path.write_text(path.read_text().replace(mutant.old, mutant.new))
-        return run_suite(copy)
+        return run_suite(copy, JAX_FIRST if mutant is not None and mutant.path == JAX_UPDATE else FIRST)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -269,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
         print("error: the catalogue does not apply:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 2
     selected = [mutant for mutant in CATALOGUE if not args.names or mutant.name in args.names]
+    if importlib.util.find_spec("jax") is None:  # the JAX update's tests skip, so its mutants would all survive
+        skipped = [mutant.name for mutant in selected if mutant.path == JAX_UPDATE]
+        selected = [mutant for mutant in selected if mutant.path != JAX_UPDATE]
+        if skipped:
+            print(f"not run, JAX is not installed (pip install -e \".[jax]\"): {', '.join(skipped)}", flush=True)
     with tempfile.TemporaryDirectory(prefix="ddpg-snapshot-") as snapshot:
         # Every mutant is made from one snapshot: edits to the tree during the run do not leak in.
         copy_project(Path(snapshot))
