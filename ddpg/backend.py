@@ -44,7 +44,7 @@ def _check_requested_backend() -> None:
                              "Received: no module named jax")
 
 
-if "keras" not in sys.modules:
+if "keras" not in sys.modules:  # once Keras is loaded, its backend is chosen and the variable no longer counts
     _check_requested_backend()
 if "tensorflow" not in sys.modules:
     with _stderr_silenced():
