@@ -101,17 +101,18 @@ class DDPGAgent:
         return self._run("many", batches)
 
     def _run(self, which: str, batch: Batch) -> dict[str, float]:
-        if self._jax is not None:
-            critic_loss, actor_loss, actor_weights = self._jax.run(which, batch)
-            self.policy.use_weights(actor_weights)
-            return {"critic_loss": critic_loss, "actor_loss": actor_loss}
+        run = self._jax.run if self._jax is not None else self._run_tensorflow
+        critic_loss, actor_loss, actor_weights = run(which, batch)
+        self.policy.use_weights(actor_weights)
+        return {"critic_loss": critic_loss, "actor_loss": actor_loss}
+
+    def _run_tensorflow(self, which: str, batch: Batch) -> tuple[float, float, list[np.ndarray]]:
         if which not in self._compiled:
             # Called as its one concrete function: tf.function's own dispatch (binding the arguments,
             # checking its 78 captured variables) cost 1.3-1.8 ms per call here, more than an update.
             self._compiled[which] = self._traced[which].get_concrete_function()
         critic_loss, actor_loss, *actor_weights = self._compiled[which](*batch)
-        self.policy.use_weights([w.numpy() for w in actor_weights])
-        return {"critic_loss": float(critic_loss), "actor_loss": float(actor_loss)}
+        return float(critic_loss), float(actor_loss), [w.numpy() for w in actor_weights]
 
     def save_actor(self, path, weights: list[np.ndarray] | None = None) -> None:
         """Save mu as a .keras file that plain `keras.models.load_model` loads; with `weights` (in the order

@@ -123,7 +123,7 @@ CATALOGUE = (
     # --- acting ------------------------------------------------------------------------------------------
     Mutant("act-without-clip", EXPLORATION, "return np.clip(action, low, high).astype(np.float32)",
            "return np.asarray(action, np.float32)", "mu(s) + N sent out of the bounds (issue 10, change 4)"),
-    Mutant("act-with-stale-weights", AGENT, "        self.policy.use_weights([w.numpy() for w in actor_weights])\n",
+    Mutant("act-with-stale-weights", AGENT, "        self.policy.use_weights(actor_weights)\n",
            "", "the NumPy policy never sees the actor's updates"),
     Mutant("resume-acts-with-initial-weights", AGENT,
            "            variable.assign(arrays[name])\n"
