@@ -1,5 +1,6 @@
 """Shared by the tests: the command line on tiny networks, an environment that turns NaN, damaged checkpoints."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -13,10 +14,10 @@ TINY = ["--actor-hidden", "8", "--critic-state-hidden", "4", "--critic-action-hi
         "--critic-hidden", "8", "--batch-size", "16"]
 
 
-def run_cli(*args, timeout: float = 600) -> subprocess.CompletedProcess:
-    """`python -m ddpg ARGS` in a fresh process, output captured."""
+def run_cli(*args, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python -m ddpg ARGS` in a fresh process, output captured; `env` is set on top of this process's."""
     return subprocess.run([sys.executable, "-m", "ddpg", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env={**os.environ, **env} if env else None)
 
 
 class NaNAfter(PendulumEnv):

@@ -14,8 +14,9 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import TINY
+from helpers import TINY, run_cli
 
+ON_JAX = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
 needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None,
                                reason='JAX is not installed (pip install -e ".[jax]")')
 
@@ -54,7 +55,7 @@ SHAPES = {
 
 
 def on_backend(backend: str, config: dict, tmp_path) -> tuple[dict, dict]:
-    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}
+    env = {**os.environ, **ON_JAX, "KERAS_BACKEND": backend}
     out = tmp_path / f"{backend}.npz"
     done = subprocess.run([sys.executable, "-c", ON_ONE_BACKEND, json.dumps(config), str(tmp_path / "start.npz"),
                            str(out)], env=env, capture_output=True, text=True, timeout=600)
@@ -72,11 +73,10 @@ def test_the_jax_update_equals_the_tensorflow_update(shape, update_every, tmp_pa
     tensorflow, tf_state = on_backend("tensorflow", config, tmp_path)  # writes the start both share
     jax, jax_state = on_backend("jax", config, tmp_path)
     assert set(jax_state) == set(tf_state)
-    moved = 0
+    start, moved = dict(np.load(tmp_path / "start.npz")), 0
     for name, value in tf_state.items():
         np.testing.assert_allclose(jax_state[name], value, rtol=1e-5, atol=1e-6, err_msg=name)
-        moved += name.startswith(("actor/", "critic/", "target_")) and not np.allclose(
-            value, np.load(tmp_path / "start.npz")[name])
+        moved += name.startswith(("actor/", "critic/", "target_")) and not np.allclose(value, start[name])
     assert moved > 0  # the updates did something to compare
     for ours, theirs in zip(jax["losses"], tensorflow["losses"], strict=True):
         assert ours == pytest.approx(theirs, rel=1e-5, abs=1e-6)
@@ -86,14 +86,10 @@ def test_the_jax_update_equals_the_tensorflow_update(shape, update_every, tmp_pa
 @needs_jax
 def test_a_run_trained_on_jax_resumes_on_tensorflow(tmp_path):
     run = tmp_path / "run"
-
-    def train(backend, *args):
-        done = subprocess.run([sys.executable, "-m", "ddpg", "train", *args], capture_output=True, text=True,
-                              env={**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}, timeout=600)
-        assert done.returncode == 0, done.stderr[-3000:]
-
-    train("jax", "--episodes", "2", "--update-every", "1", "--out", run, *TINY)
-    train("tensorflow", "--resume", run, "--episodes", "3")
+    first = run_cli("train", "--episodes", "2", "--update-every", "1", "--out", run, *TINY, env=ON_JAX)
+    assert first.returncode == 0, first.stderr[-3000:]
+    resumed = run_cli("train", "--resume", run, "--episodes", "3", env={"KERAS_BACKEND": "tensorflow"})
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
     with open(run / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
     assert [int(row["episode"]) for row in rows] == [1, 2, 3]
@@ -102,9 +98,7 @@ def test_a_run_trained_on_jax_resumes_on_tensorflow(tmp_path):
 
 @pytest.mark.parametrize("backend", ["numpy", "pytorch"])
 def test_a_backend_we_cannot_run_is_one_line(backend, tmp_path):
-    done = subprocess.run([sys.executable, "-m", "ddpg", "train", "--episodes", "1", "--out", str(tmp_path / "run"),
-                           *TINY], env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True, text=True,
-                          timeout=600)
+    done = run_cli("train", "--episodes", "1", "--out", tmp_path / "run", *TINY, env={"KERAS_BACKEND": backend})
     assert done.returncode == 2
     assert done.stderr.strip() == (f"ddpg train: error: Expected KERAS_BACKEND to be one of tensorflow, jax. "
                                    f"Received: KERAS_BACKEND={backend}")
