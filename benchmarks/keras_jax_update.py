@@ -1,4 +1,4 @@
-"""Issue 13's lever "Keras 3 on the JAX backend": our update written for JAX, against ours on TensorFlow.
+"""Issue 13's lever "Keras 3 on the JAX backend": our update compiled by JAX, against ours on TensorFlow.
 
     python benchmarks/keras_jax_update.py      # needs JAX, which `pip install -e ".[peers]"` brings
 
@@ -8,10 +8,10 @@ updates (after a compiling call), on random batches. Both also start once from t
 TensorFlow agent's, passed through a file) and take the same CHECK_CALLS calls of batches; the script
 prints how far apart their losses and actor weights end, so that the figure is of the same update.
 
-The JAX side is a prototype that lives in this script: `DDPGAgent._update_step` rewritten with the
-Keras models' `stateless_call`, `jax.value_and_grad`, the optimisers' `stateless_apply` and
-`lax.scan` over K batches, jitted with its state donated. It uses ddpg.targets and ddpg.losses, the
-formulas the tests prove, as the TensorFlow update does.
+Both sides are `DDPGAgent.update_many`: on JAX it runs ddpg/jax_update.py (state donated, written
+back into the Keras variables after each call), on TensorFlow the compiled update of ddpg/agent.py.
+The first figures of docs/speed_levers.md were taken with a prototype of the JAX update inside this
+script, before it moved into ddpg/.
 """
 
 from __future__ import annotations
@@ -50,110 +50,37 @@ def _batches(rng: np.random.Generator, config, k: int, obs_dim: int, action_dim:
             (rng.uniform(size=(*shape, 1)) < 0.05).astype(np.float32))
 
 
-class TensorFlowUpdate:
-    """Ours, unchanged: ddpg.agent.DDPGAgent.update_many."""
-
-    def __init__(self, case: str, k: int, weights: Path) -> None:
-        from ddpg.agent import DDPGAgent
-
-        obs_dim, action_dim, bound, _ = CASES[case]
-        self.agent = DDPGAgent(obs_dim, [-bound] * action_dim, [bound] * action_dim, _config(case, k))
-        nets = {"actor": self.agent.actor, "critic": self.agent.critic,
-                "target_actor": self.agent.target_actor, "target_critic": self.agent.target_critic}
-        np.savez(weights, **{f"{name}/{i}": w for name, net in nets.items() for i, w in enumerate(net.get_weights())})
-
-    def __call__(self, batches) -> tuple[float, float, list[np.ndarray]]:
-        from ddpg.replay_buffer import Batch
-
-        losses = self.agent.update_many(Batch(*batches))
-        return losses["critic_loss"], losses["actor_loss"], self.agent.actor.get_weights()
-
-
-class JaxUpdate:
-    """The same update on Keras 3's JAX backend (the prototype this script measures)."""
-
-    def __init__(self, case: str, k: int, weights: Path) -> None:
-        import jax
-        import keras
-
-        from ddpg.losses import actor_loss, critic_loss
-        from ddpg.networks import build_actor, build_critic
-        from ddpg.targets import polyak, td_target
-
-        obs_dim, action_dim, bound, _ = CASES[case]
-        config = _config(case, k)
-        low, high = np.full(action_dim, -bound, np.float32), np.full(action_dim, bound, np.float32)
-        nets = {name: build_actor(obs_dim, low, high, config.actor_hidden) for name in ("actor", "target_actor")}
-        nets |= {name: build_critic(obs_dim, action_dim, config.critic_state_hidden, config.critic_action_hidden,
-                                    config.critic_hidden) for name in ("critic", "target_critic")}
-        saved = np.load(weights)
-        for name, net in nets.items():
-            net.set_weights([saved[f"{name}/{i}"] for i in range(len(net.weights))])
-        actor, critic = nets["actor"], nets["critic"]
-        actor_opt, critic_opt = keras.optimizers.Adam(config.actor_lr), keras.optimizers.Adam(config.critic_lr)
-        actor_opt.build(actor.trainable_variables)
-        critic_opt.build(critic.trainable_variables)
-        gamma, tau = config.gamma, config.tau
-
-        def one_update(state, batch):
-            a, c, ta, tc, ao, co = state
-            obs, action, reward, next_obs, terminated = batch
-            next_action, _ = actor.stateless_call(ta, [], next_obs)
-            next_q, _ = critic.stateless_call(tc, [], [next_obs, next_action])
-            y = jax.lax.stop_gradient(td_target(reward, next_q, terminated, gamma))
-
-            def critic_objective(weights):
-                return critic_loss(y, critic.stateless_call(weights, [], [obs, action], training=True)[0])
-
-            c_loss, grads = jax.value_and_grad(critic_objective)(c)
-            c, co = critic_opt.stateless_apply(co, grads, c)
-
-            def actor_objective(weights):
-                return actor_loss(critic.stateless_call(c, [], [obs, actor.stateless_call(weights, [], obs)[0]])[0])
-
-            a_loss, grads = jax.value_and_grad(actor_objective)(a)
-            a, ao = actor_opt.stateless_apply(ao, grads, a)
-            ta = [polyak(t, s, tau) for t, s in zip(ta, a, strict=True)]
-            tc = [polyak(t, s, tau) for t, s in zip(tc, c, strict=True)]
-            return (a, c, ta, tc, ao, co), (c_loss, a_loss)
-
-        def update_many(state, batches):
-            state, (c_losses, a_losses) = jax.lax.scan(one_update, state, batches)
-            return state, c_losses[-1], a_losses[-1]
-
-        self._update = jax.jit(update_many, donate_argnums=0)
-        values = [[v.value for v in vs] for vs in (actor.trainable_variables, critic.trainable_variables,
-                                                   nets["target_actor"].trainable_variables,
-                                                   nets["target_critic"].trainable_variables,
-                                                   actor_opt.variables, critic_opt.variables)]
-        self.state = tuple(values)
-
-    def __call__(self, batches) -> tuple[float, float, list[np.ndarray]]:
-        self.state, c_loss, a_loss = self._update(self.state, batches)
-        return float(c_loss), float(a_loss), [np.asarray(w) for w in self.state[0]]
-
-
 def measure(backend: str, case: str, k: int, weights: Path) -> dict:
-    """One process's figures: ms per update, and the losses and actor after CHECK_CALLS calls on fixed batches."""
-    obs_dim, action_dim, _, _ = CASES[case]
+    """One process's figures: ms per update, and the losses and actor after CHECK_CALLS calls on fixed batches.
+
+    The agent is ddpg's own, `DDPGAgent.update_many`, on whichever backend Keras runs in this process.
+    """
+    from ddpg.agent import DDPGAgent
+    from ddpg.replay_buffer import Batch
+
+    obs_dim, action_dim, bound, _ = CASES[case]
     config = _config(case, k)
-    update = (JaxUpdate if backend == "jax" else TensorFlowUpdate)(case, k, weights)
+    agent = DDPGAgent(obs_dim, [-bound] * action_dim, [bound] * action_dim, config)
+    if backend == "tensorflow":  # run first: its initial state is the one both start from
+        np.savez(weights, **agent.get_state())
+    else:
+        agent.set_state(dict(np.load(weights)))
     fixed = np.random.default_rng(0)
     start = time.perf_counter()
-    update(_batches(fixed, config, k, obs_dim, action_dim))
+    agent.update_many(Batch(*_batches(fixed, config, k, obs_dim, action_dim)))
     first_call = time.perf_counter() - start
     for _ in range(CHECK_CALLS - 1):
-        critic_loss, actor_loss, actor_weights = update(_batches(fixed, config, k, obs_dim, action_dim))
+        losses = agent.update_many(Batch(*_batches(fixed, config, k, obs_dim, action_dim)))
+    actor = [w.numpy().tolist() for w in agent.actor.weights]
     rng = np.random.default_rng(1)
-    update(_batches(rng, config, k, obs_dim, action_dim))
     calls = max(TIMED_CALLS // k, 20)
-    batches = [_batches(rng, config, k, obs_dim, action_dim) for _ in range(calls)]
+    batches = [Batch(*_batches(rng, config, k, obs_dim, action_dim)) for _ in range(calls + 1)]
+    agent.update_many(batches[0])
     start = time.perf_counter()
-    for batch in batches:
-        update(batch)
+    for batch in batches[1:]:
+        agent.update_many(batch)
     seconds = time.perf_counter() - start
-    return {"ms_per_update": seconds / (calls * k) * 1e3, "first_call_s": first_call, "critic_loss": critic_loss,
-            "actor_loss": actor_loss, "actor": [w.tolist() for w in actor_weights]}
+    return {"ms_per_update": seconds / (calls * k) * 1e3, "first_call_s": first_call, **losses, "actor": actor}
 
 
 def main() -> None:

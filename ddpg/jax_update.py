@@ -1,10 +1,9 @@
 """The agent's update compiled by JAX, for Keras 3 on its JAX backend (`KERAS_BACKEND=jax`).
 
-An option, not the default: per update it took 0.53x TensorFlow's time at one update per call on
-Pendulum (1.33 against 2.52 ms) and 0.75x at MuJoCo scale, and about the same at 10 per call
-(benchmarks/keras_jax_update.py); a whole step at one update per step, 0.75x and 0.87x
-(docs/speed_levers.md). The initial weights come from JAX's random generator, so a run
-differs from the TensorFlow run of the same seed.
+An option, not the default: per update (benchmarks/keras_jax_update.py) it took 0.67x TensorFlow's
+time at one update per call on Pendulum (1.52 against 2.27 ms) and 0.93x at MuJoCo scale, and
+1.06-1.11x at 10 per call; a whole step at one update per step, 0.75x and 0.87x (docs/speed_levers.md).
+The initial weights come from JAX's random generator, so a run differs from the TensorFlow run of the same seed.
 
 The same networks, optimisers, variables and formulas as the TensorFlow update (ddpg.targets,
 ddpg.losses); only the compilation differs. A jitted JAX function cannot change variables, so it
