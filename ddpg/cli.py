@@ -46,6 +46,9 @@ def add_config_options(parser: argparse.ArgumentParser, leave_out: tuple[str, ..
             group.add_argument(flag, type=int, nargs="*" if may_be_empty else "+", default=argparse.SUPPRESS,
                                metavar="N", help=f"{field.metadata['help']} (default: "
                                                  f"{' '.join(map(str, field.default)) or 'none'})")
+        elif field.metadata["kind"] is bool:  # --batch-norm / --no-batch-norm
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                               help=f"{field.metadata['help']} (default: {'on' if field.default else 'off'})")
         else:
             default = "" if field.default is None else f" (default: {field.default})"
             group.add_argument(flag, type=field.metadata["kind"], default=argparse.SUPPRESS,

@@ -86,6 +86,10 @@ class OneOf:
         return None if value in self.names else f"{name} to be one of {', '.join(self.names)}"
 
 
+def boolean(name: str, value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"{name} to be true or false"
+
+
 def non_empty_string(name: str, value: Any) -> str | None:
     return None if isinstance(value, str) and value else f"{name} to be a non-empty string"
 
@@ -153,7 +157,25 @@ class DDPGConfig:
                                 "environment steps of uniform random actions before the policy acts")
     noise: str = setting("ou", OneOf(("ou", "gaussian", "none")), "exploration noise N added to mu(s)")
     gaussian_sigma: float = setting(0.1, Interval(0), "Gaussian noise sigma, as a fraction of the action half-range")
-    critic_weight_decay: float = setting(0.0, Interval(0), "L2 penalty on the critic's weights (the paper: 0.01)")
+    critic_weight_decay: float = setting(0.0, Interval(0), "weight decay lambda on the critic's kernels: "
+                                         "lambda * sum(W^2) / 2 added to its loss (the paper: 0.01)")
+    # The update's schedule and the networks' form, for the presets that reproduce a paper or a peer
+    # (ddpg.presets); the defaults are the Keras example's.
+    policy_delay: int = setting(1, Interval(1, integer=True),
+                                "critic steps per actor step: the actor and both targets move after every "
+                                "policy_delay-th critic step (CleanRL: 2)")
+    update_at_episode_end: bool = setting(False, boolean,
+                                          "no updates during an episode; at its end, as many as it had steps (the "
+                                          "TD3 paper's DDPG)")
+    batch_norm: bool = setting(False, boolean,
+                               "batch normalisation on the state input and every layer of mu, and every layer of Q "
+                               "before the action enters (the paper's low-dimensional networks)")
+    initializer: str = setting("glorot", OneOf(("glorot", "fan_in_uniform")),
+                               "hidden layers' initialisation: glorot (Keras; zero biases) or fan_in_uniform "
+                               "(weights and biases from U(-1/sqrt(f), 1/sqrt(f)), f the fan-in: the paper, PyTorch)")
+    final_layer_init: str = setting("actor", OneOf(("actor", "both", "none")),
+                                    "final layers from U(-3e-3, 3e-3): the actor's kernel (the Keras example), both "
+                                    "networks' kernels and biases (the paper), or none (as --initializer)")
     eval_every: int = setting(0, Interval(0, integer=True),
                               "environment steps between evaluations during training (0: none)")
     eval_episodes: int = setting(10, Interval(1, integer=True),
