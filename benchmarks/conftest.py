@@ -36,7 +36,7 @@ MUJOCO_GROUP = f"train_step {MUJOCO_ENV}"
 
 def mujoco_config(update_every: int) -> DDPGConfig:
     """fujimoto2018 on HalfCheetah-v5, learning after one batch: the peers' benchmark uses the same."""
-    return DDPGConfig(**{**PRESETS["fujimoto2018"], "env_id": MUJOCO_ENV, "update_every": update_every,
+    return DDPGConfig(**{**PRESETS["ourddpg-retuned"], "env_id": MUJOCO_ENV, "update_every": update_every,
                          "learning_starts": 256, "random_steps": 256})
 
 

@@ -19,6 +19,12 @@ from ddpg.targets import polyak, td_target
 XLA_FROM_UPDATES_PER_CALL = 2
 
 
+def network_options(config: DDPGConfig) -> dict:
+    """The networks' form beyond their widths: initialisation and batch normalisation."""
+    return {"initializer": config.initializer, "final_layer_init": config.final_layer_init,
+            "batch_norm": config.batch_norm}
+
+
 class DDPGAgent:
     """The learner: networks mu, Q, mu', Q', their optimisers and the compiled update; `policy` is mu in
     NumPy, kept equal to the actor after every update, for acting (ddpg.exploration).
@@ -35,12 +41,11 @@ class DDPGAgent:
         action_dim = len(self.action_low)
         self.config, self.obs_dim, self._snapshot = config, obs_dim, None
 
-        def actor(name: str) -> keras.Model:
-            return build_actor(obs_dim, self.action_low, self.action_high, config.actor_hidden, name=name)
-
         def critic(name: str) -> keras.Model:
             return build_critic(obs_dim, action_dim, config.critic_state_hidden, config.critic_action_hidden,
-                                config.critic_hidden, name=name)
+                                config.critic_hidden, name=name, **network_options(config))
+
+        actor = self._build_actor
 
         self.actor, self.critic = actor("actor"), critic("critic")
         self.target_actor, self.target_critic = actor("target_actor"), critic("target_critic")
@@ -83,6 +88,10 @@ class DDPGAgent:
                         "many": tf.function(self._update_loop, input_signature=stacked_spec, **options)}
         self._compiled = {}
 
+    def _build_actor(self, name: str) -> keras.Model:
+        return build_actor(self.obs_dim, self.action_low, self.action_high, self.config.actor_hidden, name=name,
+                           **network_options(self.config))
+
     def update(self, batch: Batch) -> dict[str, float]:
         """One critic step, one actor step and the soft target updates, in one compiled call.
 
@@ -121,7 +130,7 @@ class DDPGAgent:
             self.actor.save(path)
             return
         if self._snapshot is None:  # built once: nothing draws from Keras's generator after __init__ anyway
-            self._snapshot = build_actor(self.obs_dim, self.action_low, self.action_high, self.config.actor_hidden)
+            self._snapshot = self._build_actor("actor")
         self._snapshot.set_weights(weights)
         self._snapshot.save(path)
 
@@ -174,11 +183,23 @@ class DDPGAgent:
         return [keras.ops.convert_to_tensor(w) for w in self.actor.weights]
 
     def _update_step(self, obs, action, reward, next_obs, terminated):
-        """One update of Algorithm 1: its three lines, in its order."""
+        """One update of Algorithm 1: its three lines, in its order. With policy_delay d > 1, the actor's step
+        and both targets' only after every d-th critic step (TD3's delayed policy updates, as CleanRL runs
+        DDPG); the actor loss reported between them is J of the actor as it stands."""
         critic_loss = self.critic_step(obs, action, reward, next_obs, terminated)
-        actor_loss = self.actor_step(obs)
+        if self.config.policy_delay == 1:  # no branch in the graph: the default update stays as it was
+            return critic_loss, self._actor_and_targets(obs)
+        return critic_loss, tf.cond(self.policy_due(), lambda: self._actor_and_targets(obs),
+                                    lambda: actor_loss(self.critic([obs, self.actor(obs)])))
+
+    def policy_due(self):
+        """True after every policy_delay-th critic step: its Adam counts the critic's steps."""
+        return keras.ops.equal(self.critic_optimizer.iterations % self.config.policy_delay, 0)
+
+    def _actor_and_targets(self, obs):
+        actor_loss_ = self.actor_step(obs)
         self.move_targets(self.tau)
-        return critic_loss, actor_loss
+        return actor_loss_
 
     def critic_step(self, obs, action, reward, next_obs, terminated):
         """"Update critic by minimizing the loss" L = 1/N sum_i (y_i - Q(s_i, a_i))^2, with the targets

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ddpg.config import BUDGET_FIELDS, DDPGConfig, config_from_json
 from ddpg.errors import UserInputError
-from ddpg.presets import DEFAULT_PRESET, PRESETS
+from ddpg.presets import DEFAULT_PRESET, PRESETS, check_preset
 
 
 class Parser(argparse.ArgumentParser):
@@ -31,8 +31,9 @@ def add_config_options(parser: argparse.ArgumentParser, leave_out: tuple[str, ..
     An option not given is left out of the namespace (SUPPRESS), so that presets, config files and
     `--resume` can tell what the user asked to change from what they left alone.
     """
-    parser.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET,
-                        help="defaults to start from; options given override them (default: keras-example)")
+    parser.add_argument("--preset", default=DEFAULT_PRESET, metavar="|".join(sorted(PRESETS)),
+                        help="defaults to start from, each reproducing a source (docs/presets.md); options given "
+                             "override them (default: keras-example)")
     parser.add_argument("--config", metavar="FILE", help="a JSON config, e.g. a run's config.json, over the "
                                                          "preset; options given override it")
     group = parser.add_argument_group("hyperparameters (defaults: the Keras example's, but --update-every 10, "
@@ -61,12 +62,19 @@ def config_values(args: argparse.Namespace, saved: dict | None = None, preset: s
     --preset), --config FILE, and the options given. A budget given (episodes or total_steps) replaces the
     budget from below it. `file`: --config FILE's values, if already read."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(DDPGConfig) if hasattr(args, f.name)}
-    values = dict(saved) if saved is not None else dict(PRESETS[preset or args.preset])
+    values = dict(saved) if saved is not None else dict(check_preset_option(preset or args.preset))
     if args.config:
         values.update(read_config_file(Path(args.config)) if file is None else file)
     if any(name in given for name in BUDGET_FIELDS):
         values = {name: value for name, value in values.items() if name not in BUDGET_FIELDS}
     return {**values, **given}
+
+
+def check_preset_option(name: str) -> dict:
+    try:
+        return check_preset(name)
+    except ValueError as error:
+        raise UserInputError(str(error)) from None
 
 
 def config_from(values: dict) -> DDPGConfig:

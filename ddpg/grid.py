@@ -15,7 +15,7 @@ from typing import Any
 
 from ddpg.config import BUDGET_FIELDS, DDPGConfig
 from ddpg.errors import UserInputError
-from ddpg.presets import PRESETS
+from ddpg.presets import check_preset
 
 FIELDS = {field.name: field for field in dataclasses.fields(DDPGConfig) if field.name != "seed"}
 Point = dict[str, Any]
@@ -45,8 +45,10 @@ def parse_grid(specs: list[str]) -> list[tuple[str, list]]:
 
 def _parse_value(name: str, text: str, spec: str) -> Any:
     if name == "preset":
-        if text not in PRESETS:
-            raise UserInputError(f"Expected a preset among {', '.join(sorted(PRESETS))}. Received: --grid {spec}")
+        try:
+            check_preset(text, received=f"--grid {spec}")
+        except ValueError as error:
+            raise UserInputError(str(error)) from None
         return text
     field = FIELDS[name]
     if text.lower() == "none" and (field.default is None or getattr(field.metadata["check"], "may_be_empty", False)):
@@ -57,6 +59,10 @@ def _parse_value(name: str, text: str, spec: str) -> Any:
         except ValueError:
             raise UserInputError(f"Expected layer sizes like 400-300 for {name}. Received: --grid {spec}") from None
     kind = field.metadata["kind"]
+    if kind is bool:  # bool("false") is True
+        if text.lower() not in ("true", "false"):
+            raise UserInputError(f"Expected true or false for {name}. Received: --grid {spec}")
+        return text.lower() == "true"
     try:
         return kind(text)
     except ValueError:

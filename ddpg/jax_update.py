@@ -38,6 +38,9 @@ class JaxUpdate:
                         agent.actor_optimizer.variables, agent.critic_optimizer.variables]
         position = {id(v): i for i, v in enumerate(agent.critic.trainable_variables)}
         self.decayed = [position[id(kernel)] for kernel in agent._decayed_kernels]  # in the TensorFlow sum's order
+        # Where the critic's Adam keeps its step count, which decides a delayed actor step (policy_delay).
+        self.critic_steps = [id(v) for v in agent.critic_optimizer.variables].index(
+            id(agent.critic_optimizer.iterations))
         self.traces = 0
         # The old state is donated: XLA writes the new one into its buffers instead of allocating (1.72 against
         # 1.89 ms per step at one update per call). Its arrays are the variables' until the call returns and
@@ -87,8 +90,21 @@ class JaxUpdate:
             action_now, _ = agent.actor.stateless_call(weights, [], obs, training=True)
             return actor_loss(agent.critic.stateless_call(critic, [], [obs, action_now])[0])
 
-        actor_loss_, grads = jax.value_and_grad(actor_objective)(actor)
-        actor, actor_slots = agent.actor_optimizer.stateless_apply(actor_slots, grads, actor)
-        target_actor = [polyak(t, s, tau) for t, s in zip(target_actor, actor, strict=True)]
-        target_critic = [polyak(t, s, tau) for t, s in zip(target_critic, critic, strict=True)]
+        def actor_and_targets(actor, actor_slots, target_actor, target_critic):
+            actor_loss_, grads = jax.value_and_grad(actor_objective)(actor)
+            actor, actor_slots = agent.actor_optimizer.stateless_apply(actor_slots, grads, actor)
+            target_actor = [polyak(t, s, tau) for t, s in zip(target_actor, actor, strict=True)]
+            target_critic = [polyak(t, s, tau) for t, s in zip(target_critic, critic, strict=True)]
+            return actor, actor_slots, target_actor, target_critic, actor_loss_
+
+        def actor_stays(actor, actor_slots, target_actor, target_critic):  # J of the actor as it stands
+            return actor, actor_slots, target_actor, target_critic, actor_objective(actor)
+
+        moving = (actor, actor_slots, target_actor, target_critic)
+        delay = agent.config.policy_delay
+        if delay == 1:
+            actor, actor_slots, target_actor, target_critic, actor_loss_ = actor_and_targets(*moving)
+        else:  # after every delay-th critic step, as DDPGAgent._update_step
+            actor, actor_slots, target_actor, target_critic, actor_loss_ = jax.lax.cond(
+                critic_slots[self.critic_steps] % delay == 0, actor_and_targets, actor_stays, *moving)
         return [actor, critic, target_actor, target_critic, actor_slots, critic_slots], (critic_loss_, actor_loss_)

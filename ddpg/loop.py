@@ -5,6 +5,7 @@
         for each step t: a_t = mu(s_t) + N_t (uniform random while warming up)   Explorer.act
             execute a_t, observe r_t, s_{t+1}; store (s_t, a_t, r_t, s_{t+1})     step
             sample N transitions from R; update Q, then mu, then mu' and Q'      DDPGAgent.update_many
+            (or, with update_at_episode_end, as many updates at the episode's end)
 
 The budget, the run's files, evaluation and signals are `ddpg.training`'s: this is the algorithm.
 """
@@ -85,15 +86,27 @@ class Trainer:
         self.steps += 1
         # terminated, not truncated: a time-limit cut still bootstraps from s'.
         self.buffer.add(self.obs, action, reward, next_obs, terminated)
-        if self.steps >= config.learning_starts and self.steps % config.update_every == 0:
-            self.losses = self.agent.update_many(self._sample(config.update_every))
+        self._episode["return"] += float(reward)
+        self._episode["steps"] += 1
+        if self.steps >= config.learning_starts:
+            if config.update_at_episode_end:  # the TD3 paper's DDPG: as many updates as the episode had steps
+                if terminated or truncated:
+                    self._update(self._episode["steps"])
+            elif self.steps % config.update_every == 0:
+                self._update(config.update_every)
+        self.obs = next_obs
+        return self._end_episode() if terminated or truncated else None
+
+    def _update(self, count: int) -> None:
+        """count updates, in compiled calls of update_every updates each and single ones for the rest (two
+        batch shapes only, so nothing retraces); each call's losses are one for the episode's means."""
+        calls = [self.config.update_every] * (count // self.config.update_every)
+        calls += [1] * (count % self.config.update_every)
+        for size in calls:
+            self.losses = self.agent.update_many(self._sample(size))
             self._episode["updates"] += 1
             self._episode["critic_loss"] += self.losses["critic_loss"]
             self._episode["actor_loss"] += self.losses["actor_loss"]
-        self._episode["return"] += float(reward)
-        self._episode["steps"] += 1
-        self.obs = next_obs
-        return self._end_episode() if terminated or truncated else None
 
     def run_episode(self) -> dict:
         """Steps to the end of the current (or a new) episode; its metrics row."""

@@ -12,11 +12,13 @@ ops = keras.ops
 def critic_loss(y, q, kernels=(), weight_decay=0.0):
     """The critic's loss, minimised over Q's parameters:
 
-        L = 1/N sum_i (y_i - Q(s_i, a_i))^2 + lambda sum_W ||W||^2,
+        L = 1/N sum_i (y_i - Q(s_i, a_i))^2 + lambda/2 sum_W ||W||^2,
         y_i = r_i + gamma (1 - d_i) Q'(s_{i+1}, mu'(s_{i+1}))
 
-    The second term is the paper's L2 weight decay on Q (lambda = 1e-2 there, 0 in the Keras
-    example), over the kernels W of its layers, not their biases.
+    The second term is weight decay lambda on Q's kernels W (lambda = 1e-2 in the paper, 0 in the
+    Keras example): its gradient is lambda W, what "weight decay" means and what TensorFlow's
+    `l2_regularizer` and OpenAI baselines' `critic_l2_reg` compute (the paper's wording, lambda
+    sum ||W||^2, would be twice that). Biases and batch normalisation's scales are not decayed.
 
     Args:
         y: the targets y_i from `td_target`, shape [N, 1]; constants here (no gradient flows
@@ -27,7 +29,7 @@ def critic_loss(y, q, kernels=(), weight_decay=0.0):
     """
     loss = ops.mean(ops.square(y - q))
     for kernel in kernels:
-        loss = loss + weight_decay * ops.sum(ops.square(kernel))
+        loss = loss + weight_decay * ops.sum(ops.square(kernel)) / 2
     return loss
 
 

@@ -18,6 +18,8 @@ from ddpg.checkpoint import CheckpointError, segment_name
 from ddpg.config import DDPGConfig
 
 CONFIG_FIELDS = {field.name for field in dataclasses.fields(DDPGConfig)}  # all: none filled in with a default
+# but those added since checkpoints were first written, whose defaults are what those runs did.
+LATER_FIELDS = {"policy_delay", "update_at_episode_end", "batch_norm", "initializer", "final_layer_init"}
 # The numpy.random generators whose state is {bit_generator, state, has_uint32, uinteger} (MT19937's and Philox's
 # have other keys); a manifest may name only these (never a name to look up at large).
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "SFC64")
@@ -51,7 +53,8 @@ def _segment(value: Any) -> bool:
 # key -> (what it must be, in words; the check)
 SCHEMA = {
     "format": ("an integer", _count),
-    "config": ("an object of every DDPGConfig field", lambda v: isinstance(v, dict) and set(v) == CONFIG_FIELDS),
+    "config": ("an object of every DDPGConfig field", lambda v: isinstance(v, dict)
+               and CONFIG_FIELDS - LATER_FIELDS <= set(v) <= CONFIG_FIELDS),
     "episode": ("an integer >= 0", _count),
     "steps": ("an integer >= 0", _count),
     "returns": ("a list of numbers", _reals),

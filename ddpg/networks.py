@@ -14,48 +14,92 @@ from ddpg.backend import keras
 
 layers = keras.layers
 
-# The paper initialises the actor's last layer in U(-3e-3, 3e-3), so tanh starts near 0 and its
-# gradient is not saturated (Lillicrap et al. 2016, section 7).
+# The paper initialises the final layers in U(-3e-3, 3e-3), so that tanh starts near 0 and its
+# gradient is not saturated, and Q starts near 0 (Lillicrap et al. 2016, section 7).
 LAST_LAYER_INIT = 3e-3
 
 
+def fan_in_uniform(fan_in: int) -> keras.initializers.Initializer:
+    """U(-1/sqrt(f), 1/sqrt(f)), f the layer's fan-in: the paper's hidden layers (section 7) and PyTorch's
+    nn.Linear default for weights and biases alike (kaiming_uniform with a = sqrt(5) gives that bound)."""
+    bound = 1.0 / float(np.sqrt(fan_in))
+    return keras.initializers.RandomUniform(-bound, bound)
+
+
+def _dense(units: int, fan_in: int, activation: str, name: str, initializer: str,
+           final: str | None = None) -> layers.Dense:
+    """A Dense layer initialised as the config says. `final`: None for a hidden layer, "kernel" for a final
+    layer whose kernel alone starts in U(-3e-3, 3e-3), "all" for kernel and bias, "" for as the others.
+
+    With glorot the layer is built exactly as before these options existed (Keras's defaults, the
+    actor's last kernel constructed just before its layer), so the default run draws the same weights.
+    """
+    options = {}
+    if initializer == "fan_in_uniform":
+        options = {"kernel_initializer": fan_in_uniform(fan_in), "bias_initializer": fan_in_uniform(fan_in)}
+    if final:
+        options["kernel_initializer"] = keras.initializers.RandomUniform(-LAST_LAYER_INIT, LAST_LAYER_INIT)
+        if final == "all":
+            options["bias_initializer"] = keras.initializers.RandomUniform(-LAST_LAYER_INIT, LAST_LAYER_INIT)
+    return layers.Dense(units, activation=activation, name=name, **options)
+
+
+def _hidden(x, units: int, name: str, initializer: str, batch_norm: bool):
+    """relu(W x + b), or with batch normalisation relu(BN(W x + b)) (normalised before the non-linearity,
+    as Ioffe and Szegedy place it)."""
+    fan_in = int(x.shape[-1])
+    if not batch_norm:
+        return _dense(units, fan_in, "relu", name, initializer)(x)
+    x = _dense(units, fan_in, "linear", name, initializer)(x)
+    x = layers.BatchNormalization(name=f"{name}_norm")(x)
+    return layers.Activation("relu", name=f"{name}_relu")(x)
+
+
 def build_actor(obs_dim: int, action_low: ArrayLike, action_high: ArrayLike,
-                hidden: Sequence[int] = (256, 256), name: str = "actor") -> keras.Model:
+                hidden: Sequence[int] = (256, 256), name: str = "actor", initializer: str = "glorot",
+                final_layer_init: str = "actor", batch_norm: bool = False) -> keras.Model:
     """mu(s): relu hidden layers, then tanh mapped into the action bounds.
 
         a = low + (tanh(.) + 1) / 2 * (high - low) = tanh(.) * (high - low) / 2 + (high + low) / 2
 
     For Pendulum ([-2, 2]) that is 2 tanh(.). The mapping is a built-in `Rescaling` layer, so a
-    saved actor loads with plain `keras.models.load_model`.
+    saved actor loads with plain `keras.models.load_model`. With batch_norm, the state input and
+    every hidden layer are batch-normalised (the paper, section 7); the tanh layer is not, so that
+    the final layer's small initialisation still sets where mu starts.
     """
     low = np.asarray(action_low, np.float32).reshape(-1)
     high = np.asarray(action_high, np.float32).reshape(-1)
     obs = keras.Input((obs_dim,), name="obs")
-    x = obs
+    x = layers.BatchNormalization(name="obs_norm")(obs) if batch_norm else obs
     for i, units in enumerate(hidden):
-        x = layers.Dense(units, activation="relu", name=f"hidden_{i}")(x)
-    last_init = keras.initializers.RandomUniform(-LAST_LAYER_INIT, LAST_LAYER_INIT)
-    x = layers.Dense(len(low), activation="tanh", kernel_initializer=last_init, name="tanh")(x)
+        x = _hidden(x, units, f"hidden_{i}", initializer, batch_norm)
+    final = {"actor": "kernel", "both": "all", "none": ""}[final_layer_init]
+    x = _dense(len(low), int(x.shape[-1]), "tanh", "tanh", initializer, final)(x)
     action = layers.Rescaling(scale=(high - low) / 2, offset=(high + low) / 2, name="to_bounds")(x)
     return keras.Model(obs, action, name=name)
 
 
 def build_critic(obs_dim: int, action_dim: int, state_hidden: Sequence[int] = (16, 32),
                  action_hidden: Sequence[int] = (32,), hidden: Sequence[int] = (256, 256),
-                 name: str = "critic") -> keras.Model:
-    """Q(s, a): a branch on s and a branch on a, concatenated, then joint relu layers to one value."""
+                 name: str = "critic", initializer: str = "glorot", final_layer_init: str = "actor",
+                 batch_norm: bool = False) -> keras.Model:
+    """Q(s, a): a branch on s and a branch on a, concatenated, then joint relu layers to one value.
+
+    With batch_norm, the state input and the state branch's layers, every layer before the action
+    enters, are batch-normalised (the paper, section 7); the action and the joint layers are not.
+    """
     obs = keras.Input((obs_dim,), name="obs")
     action = keras.Input((action_dim,), name="action")
-    s = obs
+    s = layers.BatchNormalization(name="obs_norm")(obs) if batch_norm else obs
     for i, units in enumerate(state_hidden):
-        s = layers.Dense(units, activation="relu", name=f"state_{i}")(s)
+        s = _hidden(s, units, f"state_{i}", initializer, batch_norm)
     a = action
     for i, units in enumerate(action_hidden):
-        a = layers.Dense(units, activation="relu", name=f"action_{i}")(a)
+        a = _hidden(a, units, f"action_{i}", initializer, False)
     x = layers.Concatenate(name="join")([s, a])
     for i, units in enumerate(hidden):
-        x = layers.Dense(units, activation="relu", name=f"joint_{i}")(x)
-    q = layers.Dense(1, name="q")(x)
+        x = _hidden(x, units, f"joint_{i}", initializer, False)
+    q = _dense(1, int(x.shape[-1]), "linear", "q", initializer, "all" if final_layer_init == "both" else "")(x)
     return keras.Model([obs, action], q, name=name)
 
 

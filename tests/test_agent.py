@@ -210,8 +210,8 @@ def test_one_update_is_algorithm_1_written_out(shape):
         y = r + 0.9 * (1 - d) * reference.target_critic([s2, reference.target_actor(s2)])
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean((y - reference.critic([s, a])) ** 2)
-            # L2 on the critic's kernels, not its biases: lambda sum ||W||^2
-            loss += decay * sum(tf.reduce_sum(layer.kernel ** 2) for layer in reference.critic.layers
+            # Weight decay on the critic's kernels, not its biases: lambda/2 sum ||W||^2
+            loss += decay / 2 * sum(tf.reduce_sum(layer.kernel ** 2) for layer in reference.critic.layers
                                 if isinstance(layer, keras.layers.Dense))
         variables = reference.critic.trainable_variables
         critic_adam.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))

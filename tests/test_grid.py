@@ -26,7 +26,7 @@ def test_a_point_names_its_values_in_the_order_of_the_axes():
     assert point_name({"actor_lr": 0.0003, "tau": 0.005}) == "actor_lr=0.0003,tau=0.005"
     assert point_name({"actor_hidden": (400, 300), "critic_state_hidden": ()}) == \
         "actor_hidden=400-300,critic_state_hidden=none"
-    assert point_name({"preset": "fujimoto2018", "env_id": "Hopper-v5"}) == "preset=fujimoto2018,env_id=Hopper-v5"
+    assert point_name({"preset": "ourddpg2018", "env_id": "Hopper-v5"}) == "preset=ourddpg2018,env_id=Hopper-v5"
 
 
 def test_the_same_value_typed_two_ways_names_the_same_run():
@@ -96,8 +96,8 @@ def test_none_is_a_value_only_where_the_field_may_be_none_or_empty():
 def test_the_messages_name_what_is_expected_in_full():
     with pytest.raises(UserInputError) as error:
         parse_grid(["preset=nope"])
-    assert str(error.value) == ("Expected a preset among fujimoto2018, keras-example, lillicrap2016. "
-                                "Received: --grid preset=nope")
+    assert str(error.value) == ("Expected a preset among cleanrl, keras-example, lillicrap2016, ourddpg-retuned, "
+                                "ourddpg2018. Received: --grid preset=nope")
     with pytest.raises(UserInputError) as error:
         parse_grid(["seed=1,2"])
     assert str(error.value) == ("Expected the seeds in --seeds, which gives each grid point its runs. "

@@ -31,10 +31,11 @@ def test_losses_keep_float32():
     assert np.asarray(actor_loss(q)).dtype == np.float32
 
 
-def test_critic_weight_decay_adds_lambda_times_the_squared_kernels():
-    # TD part 7.5 as above; kernels [[1, 2]] and [[3]]: squares 1 + 4 + 9 = 14; lambda 0.01: 7.5 + 0.14
+def test_critic_weight_decay_adds_half_lambda_times_the_squared_kernels():
+    # TD part 7.5 as above; kernels [[1, 2]] and [[3]]: squares 1 + 4 + 9 = 14; lambda 0.01: 7.5 + 0.01 * 14 / 2.
+    # Weight decay: the term's gradient is lambda W (TensorFlow's l2_regularizer, baselines' critic_l2_reg).
     y = np.array([[1.0], [0.0], [5.0], [-4.0]], np.float32)
     q = np.array([[0.0], [2.0], [2.0], [0.0]], np.float32)
     kernels = [np.array([[1.0, 2.0]], np.float32), np.array([[3.0]], np.float32)]
-    assert float(critic_loss(y, q, kernels, 0.01)) == pytest.approx(7.64, rel=1e-6)
+    assert float(critic_loss(y, q, kernels, 0.01)) == pytest.approx(7.57, rel=1e-6)
     assert float(critic_loss(y, q, kernels, 0.0)) == 7.5

@@ -156,9 +156,9 @@ def run_config(tmp_path, *args, steps: int = 3) -> dict:
 
 
 def test_a_preset_sets_defaults_and_options_override_it(tmp_path):
-    saved = run_config(tmp_path, "--preset", "fujimoto2018", "--batch-size", "32", "--random-steps", "2",
+    saved = run_config(tmp_path, "--preset", "ourddpg-retuned", "--batch-size", "32", "--random-steps", "2",
                        "--learning-starts", "2")
-    expected = {**PRESETS["fujimoto2018"], "batch_size": 32, "random_steps": 2, "learning_starts": 2,
+    expected = {**PRESETS["ourddpg-retuned"], "batch_size": 32, "random_steps": 2, "learning_starts": 2,
                 "buffer_capacity": 1000}
     for name, value in expected.items():
         assert saved[name] == (list(value) if isinstance(value, tuple) else value), name
@@ -176,7 +176,7 @@ def test_the_papers_preset_records_the_papers_values(tmp_path):
 def test_a_config_file_sits_between_the_preset_and_the_options(tmp_path):
     file = tmp_path / "mine.json"
     file.write_text(json.dumps({"tau": 0.02, "gamma": 0.9, "episodes": 5}))
-    saved = run_config(tmp_path, "--preset", "fujimoto2018", "--config", file, "--gamma", "0.8")
+    saved = run_config(tmp_path, "--preset", "ourddpg-retuned", "--config", file, "--gamma", "0.8")
     # tau from the file over the preset, gamma from the option over the file, the budget from the option
     assert (saved["tau"], saved["gamma"], saved["batch_size"], saved["total_steps"], saved["episodes"]) == (
         0.02, 0.8, 256, 3, None)
