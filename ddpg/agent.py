@@ -185,21 +185,30 @@ class DDPGAgent:
     def _update_step(self, obs, action, reward, next_obs, terminated):
         """One update of Algorithm 1: its three lines, in its order. With policy_delay d > 1, the actor's step
         and both targets' only after every d-th critic step (TD3's delayed policy updates, as CleanRL runs
-        DDPG); the actor loss reported between them is J of the actor as it stands."""
+        DDPG)."""
         critic_loss = self.critic_step(obs, action, reward, next_obs, terminated)
-        if self.config.policy_delay == 1:  # no branch in the graph: the default update stays as it was
-            return critic_loss, self._actor_and_targets(obs)
-        return critic_loss, tf.cond(self.policy_due(), lambda: self._actor_and_targets(obs),
-                                    lambda: actor_loss(self.critic([obs, self.actor(obs)])))
+        if self.config.policy_delay > 1:  # a branch in the graph only then: the default update stays as it was
+            return critic_loss, self._delayed_actor_step(obs)
+        actor_loss = self.actor_step(obs)
+        self.move_targets(self.tau)
+        return critic_loss, actor_loss
+
+    def _delayed_actor_step(self, obs):
+        """The actor's step and the targets' when policy_due(); else nothing moves, and the loss reported is J
+        of the actor as it stands (actor and critic in inference mode)."""
+        def actor_and_targets():
+            loss = self.actor_step(obs)
+            self.move_targets(self.tau)
+            return loss
+
+        def actor_stays():
+            return actor_loss(self.critic([obs, self.actor(obs)]))
+
+        return tf.cond(self.policy_due(), actor_and_targets, actor_stays)
 
     def policy_due(self):
-        """True after every policy_delay-th critic step: its Adam counts the critic's steps."""
+        """True after every policy_delay-th critic step: the critic's Adam counts its steps."""
         return keras.ops.equal(self.critic_optimizer.iterations % self.config.policy_delay, 0)
-
-    def _actor_and_targets(self, obs):
-        actor_loss_ = self.actor_step(obs)
-        self.move_targets(self.tau)
-        return actor_loss_
 
     def critic_step(self, obs, action, reward, next_obs, terminated):
         """"Update critic by minimizing the loss" L = 1/N sum_i (y_i - Q(s_i, a_i))^2, with the targets

@@ -33,7 +33,7 @@ COPIED = ("ddpg", "tests", "property_tests", "mutation", "setup.cfg", "pyproject
 # only a survivor runs everything. (Two runs, since pytest orders by directory whatever it is given.)
 FIRST = ("tests/test_losses.py", "tests/test_agent.py", "tests/test_exploration.py", "tests/test_training_loop.py",
          "tests/test_step_loop.py", "property_tests/test_agent_properties.py", "tests/test_learning.py",
-         "tests/test_networks.py", "tests/test_checkpoint.py")
+         "tests/test_networks.py", "tests/test_checkpoint.py", "tests/test_preset_runs.py")
 JAX_FIRST = ("tests/test_jax_backend.py", *FIRST)  # for the JAX update's mutants: its own tests first
 TIMEOUT_SECONDS = 30 * 60
 OWN_TEST = "tests/test_mutation_catalogue.py"
@@ -53,9 +53,12 @@ EXPLORATION, TRAINING = "ddpg/exploration.py", "ddpg/training.py"
 JAX_UPDATE = "ddpg/jax_update.py"  # its mutants run only where JAX is installed, its tests first
 STORE = "self.buffer.add(self.obs, action, reward, next_obs, terminated)"
 BOOTSTRAP = "self.target_critic([next_obs, self.target_actor(next_obs)])"
-STEPS = ("        critic_loss = self.critic_step(obs, action, reward, next_obs, terminated)\n"
-         "        actor_loss = self.actor_step(obs)\n"
+CRITIC_STEP = "        critic_loss = self.critic_step(obs, action, reward, next_obs, terminated)\n"
+DELAY = ("        if self.config.policy_delay > 1:  # a branch in the graph only then: the default update stays as it "
+         "was\n            return critic_loss, self._delayed_actor_step(obs)\n")
+STEPS = (CRITIC_STEP + DELAY + "        actor_loss = self.actor_step(obs)\n"
          "        self.move_targets(self.tau)\n")
+NETWORKS = "ddpg/networks.py"
 
 CATALOGUE = (
     # --- the critic's target: wrong network, wrong state, wrong mask --------------------------------
@@ -89,13 +92,13 @@ CATALOGUE = (
            "self.actor_optimizer = keras.optimizers.Adam(config.critic_lr)", "the learning rates mixed up"),
     # --- the order and presence of Algorithm 1's steps ---------------------------------------------
     Mutant("actor-step-before-critic-step", AGENT, STEPS,
-           "        actor_loss = self.actor_step(obs)\n"
-           "        critic_loss = self.critic_step(obs, action, reward, next_obs, terminated)\n"
-           "        self.move_targets(self.tau)\n", "the actor steps on the critic from before its step"),
+           "        actor_loss = self.actor_step(obs)\n" + CRITIC_STEP + DELAY
+           + "        self.move_targets(self.tau)\n",
+           "the actor steps on the critic from before its step"),
     Mutant("targets-move-before-the-steps", AGENT, STEPS,
-           "        self.move_targets(self.tau)\n"
-           "        critic_loss = self.critic_step(obs, action, reward, next_obs, terminated)\n"
-           "        actor_loss = self.actor_step(obs)\n", "the soft update toward the networks before they learn"),
+           "        self.move_targets(self.tau)\n" + CRITIC_STEP + DELAY
+           + "        actor_loss = self.actor_step(obs)\n",
+           "the soft update toward the networks before they learn"),
     Mutant("no-actor-step", AGENT, "        actor_loss = self.actor_step(obs)\n",
            "        actor_loss = tf.constant(0.0)\n", "the actor never learns"),
     Mutant("no-critic-step", AGENT,
@@ -143,7 +146,7 @@ CATALOGUE = (
     Mutant("truncation-stored-as-terminal", LOOP, STORE,
            "self.buffer.add(self.obs, action, reward, next_obs, terminated or truncated)",
            "a time-limit cut treated as the end of the world (issue 10, change 2)"),
-    Mutant("one-update-per-call", LOOP, "self._sample(config.update_every)", "self._sample(1)",
+    Mutant("one-update-per-call", LOOP, "self._update(config.update_every)", "self._update(1)",
            "one update per update_every steps (issue 10, change 3)"),
     Mutant("noise-never-reset", LOOP, "        self.explorer.noise.reset()  #", "        pass  #",
            "the OU process carries over between episodes (issue 10, change 5)"),
@@ -191,6 +194,37 @@ CATALOGUE = (
            "evaluation during training acts with the exploration noise (and draws from its generator)"),
     Mutant("weight-decay-ignored", AGENT, "self.config.critic_weight_decay)", "0.0)",
            "critic_weight_decay accepted and never applied"),
+    Mutant("weight-decay-doubled", LOSSES, "ops.sum(ops.square(kernel)) / 2", "ops.sum(ops.square(kernel))",
+           "lambda sum W^2, the paper's wording: twice the weight decay lambda that TensorFlow and baselines apply"),
+    # --- the presets' options: the update's schedule and the networks' initialisation ----------------------
+    Mutant("policy-delay-ignored", AGENT, "        if self.config.policy_delay > 1:", "        if False:",
+           "policy_delay accepted and never applied: the actor steps with every critic step"),
+    Mutant("policy-delay-off-by-one", AGENT, "self.critic_optimizer.iterations % self.config.policy_delay, 0)",
+           "self.critic_optimizer.iterations % self.config.policy_delay, 1)",
+           "the delayed actor steps after critic steps 1, 3, ... instead of 2, 4, ..."),
+    Mutant("delayed-targets-move-every-critic-step", AGENT,
+           "        def actor_stays():\n            return",
+           "        def actor_stays():\n            self.move_targets(self.tau)\n            return",
+           "with a delayed policy, the targets still move after every critic step"),
+    Mutant("episode-end-updates-also-during-episodes", LOOP,
+           "                if terminated or truncated:\n                    self._update(",
+           "                if True:\n                    self._update(",
+           "update_at_episode_end's updates made after every step"),
+    Mutant("episode-end-updates-once", LOOP, 'self._update(self._episode["steps"])', "self._update(1)",
+           "one update per episode instead of one per step it had"),
+    Mutant("episode-end-updates-skip-truncation", LOOP, "                if terminated or truncated:\n",
+           "                if terminated:\n", "an episode cut by its time limit gets no updates"),
+    Mutant("episode-end-updates-drop-the-remainder", LOOP, "calls += [1] * (count % self.config.update_every)",
+           "calls += []", "an episode's updates beyond a multiple of update_every are lost"),
+    Mutant("fan-in-bound-from-fan-out", NETWORKS, "bound = 1.0 / float(np.sqrt(fan_in))",
+           "bound = float(np.sqrt(6.0 / fan_in))", "He's bound sqrt(6 / f) for PyTorch's 1 / sqrt(f)"),
+    Mutant("fan-in-biases-zero", NETWORKS,
+           '"bias_initializer": fan_in_uniform(fan_in)}', '"bias_initializer": "zeros"}',
+           "fan-in uniform weights with zero biases (PyTorch draws the biases too)"),
+    Mutant("final-biases-not-small", NETWORKS, '        if final == "all":\n', "        if False:\n",
+           "the paper's final layers: kernels in U(-3e-3, 3e-3), biases left to the initializer"),
+    Mutant("critics-final-layer-not-small", NETWORKS, '"all" if final_layer_init == "both" else ""', '""',
+           "the paper's U(-3e-3, 3e-3) on the actor's final layer only"),
     # --- the same bugs in the update compiled by JAX (KERAS_BACKEND=jax) -----------------------------
     Mutant("jax-bootstrap-from-online-networks", JAX_UPDATE,
            "target_critic, [], [next_obs, agent.target_actor.stateless_call(target_actor, [], next_obs)[0]])",
@@ -213,6 +247,11 @@ CATALOGUE = (
            "on JAX, the discount and the Polyak rate passed in the wrong order"),
     Mutant("jax-weight-decay-ignored", JAX_UPDATE, "[weights[i] for i in self.decayed]", "[]",
            "on JAX, critic_weight_decay accepted and never applied"),
+    Mutant("jax-policy-delay-ignored", JAX_UPDATE, "        if delay == 1:\n", "        if True:\n",
+           "on JAX, policy_delay accepted and never applied"),
+    Mutant("jax-policy-delay-off-by-one", JAX_UPDATE, "critic_slots[self.critic_steps] % delay == 0",
+           "critic_slots[self.critic_steps] % delay == 1",
+           "on JAX, the delayed actor steps after critic steps 1, 3, ..."),
     Mutant("jax-state-not-written-back", JAX_UPDATE, "                variable.assign(value)\n",
            "                pass\n", "on JAX, the new state dropped: every call starts from the old variables"),
 )

@@ -230,3 +230,50 @@ def test_one_update_is_algorithm_1_written_out(shape):
     for name in ("actor", "critic", "target_actor", "target_critic"):
         for ours, theirs in zip(getattr(agent, name).weights, getattr(reference, name).weights, strict=True):
             np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def snapshot(agent) -> dict[str, list[np.ndarray]]:
+    return {name: [np.array(w) for w in getattr(agent, name).weights]
+            for name in ("actor", "critic", "target_actor", "target_critic")}
+
+
+def same(before: list[np.ndarray], after: list[np.ndarray]) -> bool:
+    return all(np.array_equal(b, a) for b, a in zip(before, after, strict=True))
+
+
+@pytest.mark.parametrize("update_every", [1, 3], ids=["graph", "xla"])
+def test_a_delayed_policy_steps_the_actor_and_targets_after_every_second_critic_step(update_every):
+    """policy_delay 2 (CleanRL's policy_frequency): critic steps 1, 2, 3, ...; the actor's Adam step and both
+    targets' Polyak step after critic steps 2, 4, ... only, each exactly as without a delay."""
+    tau = 0.3
+    agent = make_agent(policy_delay=2, tau=tau, actor_lr=0.01, critic_lr=0.03, update_every=update_every)
+    start = snapshot(agent)
+    losses = agent.update(fixed_batch(seed=1))  # critic step 1: nothing else moves
+    first = snapshot(agent)
+    assert not same(start["critic"], first["critic"])
+    for name in ("actor", "target_actor", "target_critic"):
+        assert same(start[name], first[name]), name
+    assert int(agent.actor_optimizer.iterations) == 0
+    # The loss reported is J of the actor as it stands, through the critic after its step.
+    obs = fixed_batch(seed=1).obs
+    q = agent.critic([obs, np.asarray(agent.actor(obs))])
+    assert losses["actor_loss"] == pytest.approx(-float(np.mean(q)), rel=1e-5)
+
+    agent.update(fixed_batch(seed=2))  # critic step 2: then the actor, then both targets
+    second = snapshot(agent)
+    assert not same(first["actor"], second["actor"]) and int(agent.actor_optimizer.iterations) == 1
+    for target, online in (("target_actor", "actor"), ("target_critic", "critic")):
+        for t, o, t_new in zip(first[target], second[online], second[target], strict=True):
+            np.testing.assert_allclose(t_new, tau * o + (1 - tau) * t, rtol=1e-5, atol=1e-6, err_msg=target)
+
+    batches = Batch(*(np.stack(column) for column in zip(*(fixed_batch(seed=s) for s in (3, 4, 5)), strict=True)))
+    agent.update_many(batches)  # critic steps 3, 4, 5: one actor step, after the 4th
+    assert (int(agent.critic_optimizer.iterations), int(agent.actor_optimizer.iterations)) == (5, 2)
+    np.testing.assert_allclose(agent.policy(obs), np.asarray(agent.actor(obs)), rtol=1e-5, atol=1e-6)
+
+
+def test_without_a_delay_the_actor_steps_with_every_critic_step():
+    agent = make_agent(update_every=3)
+    batches = Batch(*(np.stack(column) for column in zip(*(fixed_batch(seed=s) for s in (3, 4, 5)), strict=True)))
+    agent.update_many(batches)
+    assert (int(agent.critic_optimizer.iterations), int(agent.actor_optimizer.iterations)) == (3, 3)

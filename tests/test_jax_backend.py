@@ -51,6 +51,8 @@ print(json.dumps({"losses": losses, "traced": agent.tracing_count()}))
 SHAPES = {
     "branches": {},  # the Keras example's critic
     "joined-with-l2": {"critic_state_hidden": [], "critic_action_hidden": [], "critic_weight_decay": 0.05},
+    # Critic steps 3 to 7 from the shared start: the actor and targets move after the 4th and the 6th only.
+    "delayed-policy": {"policy_delay": 2},
 }
 
 

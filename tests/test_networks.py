@@ -90,3 +90,44 @@ def test_numpy_policy_mirrors_any_dense_chain_it_accepts():
     actor = sequential_actor(keras.layers.Dense(5, activation="relu"), keras.layers.Dense(4, activation="linear"))
     obs = np.random.default_rng(2).normal(size=(6, 3)).astype(np.float32)
     np.testing.assert_allclose(NumpyPolicy.from_actor(actor)(obs), np.asarray(actor(obs)), rtol=1e-5, atol=1e-6)
+
+
+def layer_bounds(model) -> dict[str, tuple[float, float, int]]:
+    """Each Dense layer's largest |kernel| and |bias|, and its fan-in."""
+    return {layer.name: (float(np.abs(np.asarray(layer.kernel)).max()), float(np.abs(np.asarray(layer.bias)).max()),
+                         layer.kernel.shape[0]) for layer in model.layers if isinstance(layer, keras.layers.Dense)}
+
+
+@pytest.mark.parametrize("final_layer_init", ["actor", "both", "none"])
+def test_fan_in_uniform_draws_weights_and_biases_by_fan_in_and_the_final_layers_as_asked(final_layer_init):
+    # U(-1/sqrt(f), 1/sqrt(f)) for kernels and biases (PyTorch's nn.Linear, the paper's hidden layers); the
+    # final layers in U(-3e-3, 3e-3): the actor's kernel ("actor"), both networks' kernels and biases ("both").
+    options = dict(initializer="fan_in_uniform", final_layer_init=final_layer_init)
+    actor = build_actor(obs_dim=5, action_low=[-1.0], action_high=[1.0], hidden=(64, 48), **options)
+    critic = build_critic(obs_dim=5, action_dim=2, state_hidden=(64,), action_hidden=(), hidden=(48,), **options)
+    small_kernels = {"actor": {"tanh"}, "both": {"tanh", "q"}, "none": set()}[final_layer_init]
+    small_biases = {"actor": set(), "both": {"tanh", "q"}, "none": set()}[final_layer_init]
+    for name, (kernel, bias, fan_in) in {**layer_bounds(actor), **layer_bounds(critic)}.items():
+        bound = 1 / np.sqrt(fan_in)
+        if name in small_kernels:
+            assert 2e-3 < kernel <= 3e-3, name
+        else:
+            assert 0.75 * bound < kernel <= bound, name
+        if name in small_biases:
+            assert 0 < bias <= 3e-3, name
+        elif name not in ("tanh", "q"):  # a bias of one value (one action, one Q) may land anywhere in the bound
+            assert 0.5 * bound < bias <= bound, name
+        else:
+            assert 0 < bias <= bound, name
+    assert critic.get_layer("joint_0").kernel.shape[0] == 66  # fan-in: the state branch's 64 and the 2 actions
+
+
+def test_glorot_keeps_zero_biases_and_the_examples_last_actor_layer():
+    actor = build_actor(obs_dim=5, action_low=[-1.0], action_high=[1.0], hidden=(64,))
+    critic = build_critic(obs_dim=5, action_dim=2, state_hidden=(), action_hidden=(), hidden=(48,))
+    for name, (kernel, bias, fan_in) in {**layer_bounds(actor), **layer_bounds(critic)}.items():
+        assert bias == 0, name
+        if name != "tanh":
+            fan_out = (actor if name.startswith("hidden") else critic).get_layer(name).kernel.shape[1]
+            assert 0.75 * np.sqrt(6 / (fan_in + fan_out)) < kernel <= np.sqrt(6 / (fan_in + fan_out)), name
+    assert layer_bounds(actor)["tanh"][0] <= 3e-3

@@ -196,7 +196,9 @@ def test_a_runs_own_config_json_trains_the_same_run(tmp_path):
 @pytest.mark.parametrize("options", [
     dict(noise="gaussian", random_steps=30, learning_starts=20),
     dict(noise="none", critic_state_hidden=(), critic_action_hidden=(), critic_weight_decay=0.01, update_every=5),
-], ids=["gaussian-warm-up", "joined-critic-l2"])
+    dict(update_at_episode_end=True, update_every=3, policy_delay=2, learning_starts=8, initializer="fan_in_uniform",
+         final_layer_init="both"),
+], ids=["gaussian-warm-up", "joined-critic-l2", "episode-end-delayed-fan-in"])
 def test_a_run_resumed_with_the_new_options_equals_the_uninterrupted_one(tmp_path, options):
     # Split at step 40, an episode boundary of the 5-step corridor, and resumed to 70.
     whole = train(config(env_id=corridor(5, 10), total_steps=70, episodes=None, seed=6, **options), tmp_path / "a")
@@ -205,3 +207,41 @@ def test_a_run_resumed_with_the_new_options_equals_the_uninterrupted_one(tmp_pat
                     resume=True)
     assert resumed.returns == whole.returns  # bit-identical
     np.testing.assert_array_equal(resumed.buffer.columns().action[:70], whole.buffer.columns().action[:70])
+
+
+# --- updates at an episode's end (the TD3 paper's DDPG) ---------------------------------------------------
+
+def updates_made(result) -> tuple[int, int]:
+    return int(result.agent.critic_optimizer.iterations), int(result.agent.actor_optimizer.iterations)
+
+
+@pytest.mark.parametrize("length, time_limit", [(5, 10), (9, 5)], ids=["terminated", "truncated"])
+def test_updates_wait_for_the_episodes_end_then_match_its_steps(length, time_limit):
+    # Episodes of 5 steps, whether the corridor ends or the time limit cuts it; a budget of 12 steps ends two
+    # into the third episode: 5 + 5 updates, none for the unfinished one, none during an episode.
+    env_id = corridor(length, time_limit)
+    options = dict(env_id=env_id, update_at_episode_end=True, learning_starts=1, episodes=None)
+    assert updates_made(train(config(total_steps=4, **options))) == (0, 0)
+    assert updates_made(train(config(total_steps=5, **options))) == (5, 5)
+    assert updates_made(train(config(total_steps=12, **options))) == (10, 10)
+
+
+def test_updates_at_an_episodes_end_wait_for_learning_starts():
+    # learning_starts 8: the first episode ends at step 5, too early; the second at step 10, with its 5 updates.
+    options = dict(env_id=corridor(5, 10), update_at_episode_end=True, learning_starts=8, episodes=None)
+    assert updates_made(train(config(total_steps=9, **options))) == (0, 0)
+    assert updates_made(train(config(total_steps=10, **options))) == (5, 5)
+
+
+def test_an_episodes_updates_are_the_same_in_calls_of_any_size():
+    # update_every only groups the episode's updates into compiled calls (7 updates: 3 + 3 + 1, or 7 single
+    # ones): the same batches in the same order, so the same networks.
+    def run(update_every):
+        return train(config(env_id=corridor(7, 10), update_at_episode_end=True, learning_starts=1, episodes=3,
+                            update_every=update_every))
+
+    singles, grouped = run(1), run(3)
+    assert updates_made(singles) == updates_made(grouped) == (21, 21)
+    for ours, theirs in zip(grouped.agent.actor.weights, singles.agent.actor.weights, strict=True):
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-4, atol=1e-5)
+    assert grouped.returns == pytest.approx(singles.returns, rel=1e-4)

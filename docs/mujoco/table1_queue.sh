@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The TD3 paper's Table 1 "OurDDPG" row, like for like (docs/mujoco.md): the ourddpg2018 preset on five
+# MuJoCo tasks, 10 seeds each (seeds 0-4 on every task first, then 5-9), 1,000,000 steps, evaluation every
+# 5,000 steps over 10 deterministic episodes. Each run's config.json, eval.csv and metrics.csv are copied to
+# docs/mujoco/runs/ENV/seed_S/ when it finishes; checkpoints and actors stay under runs/table1/.
+#
+#   bash docs/mujoco/table1_queue.sh LANE LANES     e.g. 0 2 and 1 2: two lanes, one per core (taskset)
+#
+# Lane L takes every LANES-th run of the queue. Stop a lane with SIGTERM (or Ctrl-C): its run writes a
+# checkpoint and the lane exits; the same command resumes it, skipping finished runs. Extra arguments after
+# LANES go to every `ddpg train` (e.g. --total-steps 200000 for a shorter queue).
+set -uo pipefail
+lane=${1:?lane}; lanes=${2:?lanes}; shift 2
+cd "$(dirname "$0")/../.."
+
+envs=(HalfCheetah-v5 Hopper-v5 Walker2d-v5 InvertedPendulum-v5 InvertedDoublePendulum-v5)
+queue=()
+for seeds in "0 1 2 3 4" "5 6 7 8 9"; do
+    for env in "${envs[@]}"; do
+        for seed in $seeds; do queue+=("$env $seed"); done
+    done
+done
+
+# The paper: 10,000 random steps on HalfCheetah and Ant, 1,000 elsewhere. The code's noise is N(0, 0.1) in
+# action units; ours is in half-ranges, equal where the bounds are +-1, and 0.1 / 3 on InvertedPendulum (+-3).
+options_for() {
+    case $1 in
+        HalfCheetah-v5|Ant-v5) echo "--random-steps 10000" ;;
+        InvertedPendulum-v5) echo "--random-steps 1000 --gaussian-sigma 0.03333333333333333" ;;
+        *) echo "--random-steps 1000" ;;
+    esac
+}
+
+child=0
+trap 'if [ "$child" -ne 0 ]; then kill -TERM "$child"; wait "$child"; fi; exit 143' TERM INT
+
+for i in "${!queue[@]}"; do
+    [ $((i % lanes)) -eq "$lane" ] || continue
+    read -r env seed <<<"${queue[$i]}"
+    run=runs/table1/$env/seed_$seed
+    data=docs/mujoco/runs/$env/seed_$seed
+    [ -f "$data/eval.csv" ] && continue  # finished and copied
+    if [ -d "$run/checkpoint" ] || [ -d "$run/checkpoint.old" ]; then
+        command=(ddpg train --resume "$run" --total-steps 1000000 "$@")
+    else
+        command=(ddpg train --preset ourddpg2018 --env-id "$env" --seed "$seed" --total-steps 1000000
+                 --eval-every 5000 --eval-episodes 10 $(options_for "$env") --checkpoint-every 10
+                 --no-tensorboard --overwrite --out "$run" "$@")
+    fi
+    mkdir -p "$(dirname "$run")"
+    echo "$(date -u +%FT%TZ) lane $lane: ${command[*]}"
+    taskset -c "$lane" "${command[@]}" > "$run.log" 2>&1 &
+    child=$!
+    wait "$child"; status=$?; child=0
+    if [ "$status" -ne 0 ]; then
+        echo "$(date -u +%FT%TZ) lane $lane: $env seed $seed exited $status (see $run.log)"; exit "$status"
+    fi
+    mkdir -p "$data" && cp "$run/config.json" "$run/eval.csv" "$run/metrics.csv" "$data/"
+    echo "$(date -u +%FT%TZ) lane $lane: $env seed $seed done: $(tail -n 1 "$run.log")"
+done
