@@ -14,11 +14,11 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from ddpg.config import MAX_SEED, DDPGConfig, config_from_json
+from ddpg.config import MAX_SEED
 from ddpg.environments import make_env
 from ddpg.errors import UserInputError
 from ddpg.exploration import clip_to_bounds
-from ddpg.run_files import RunFilesError, reported_os_errors
+from ddpg.run_files import RunFilesError, load_run_config
 
 EVAL_SEED_OFFSET = 1_000_000  # evaluation starts from other states than training's
 
@@ -38,17 +38,6 @@ def run_episodes(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, episo
             done = terminated or truncated
         returns.append(total)
     return returns
-
-
-def load_run_config(run_dir: Path) -> DDPGConfig:
-    """The config.json that `ddpg train` wrote, or one line saying what is wrong with it."""
-    path = run_dir / "config.json"
-    with reported_os_errors(path, "read"):
-        text = path.read_text()
-    try:
-        return DDPGConfig(**config_from_json(text))
-    except ValueError as error:
-        raise RunFilesError(f"Expected {path} as ddpg train wrote it. Received: {error}") from None
 
 
 def load_actor_policy(run_dir: Path, obs_dim: int, action_dim: int):

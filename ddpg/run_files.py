@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ddpg.checkpoint import save_checkpoint
-from ddpg.config import DDPGConfig
+from ddpg.config import DDPGConfig, config_from_json
 from ddpg.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -105,26 +105,39 @@ def run_lock(directory: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def read_metrics(path: Path, episodes: int) -> list[dict[str, str]]:
-    """The rows of episodes 1..episodes of a metrics.csv that `ddpg` wrote; rows after them (episodes lost
-    with a killed process) are left out. Anything else is refused: another header, a row that is not
-    the next episode, a value that is not a number."""
+def load_run_config(run_dir: Path) -> DDPGConfig:
+    """The config.json that `ddpg train` wrote, or one line saying what is wrong with it."""
+    path = run_dir / "config.json"
+    try:
+        with reported_os_errors(path, "read"):
+            text = path.read_text()
+        return DDPGConfig(**config_from_json(text))
+    except ValueError as error:  # not JSON, not UTF-8, not DDPGConfig's fields or ranges
+        raise RunFilesError(f"Expected {path} as ddpg train wrote it. Received: {error}") from None
+
+
+def read_metrics(path: Path, episodes: int | None = None) -> list[dict[str, str]]:
+    """The rows of episodes 1..episodes (all, when None) of a metrics.csv that `ddpg` wrote; rows after
+    them (episodes lost with a killed process) are left out. Anything else is refused: another header, a
+    row that is not the next episode, a value that is not a number."""
     rows = _read_rows(path, METRICS_FIELDS, lambda line, row, previous: row["episode"] == str(line - 1),
                       "the next episode's")
+    if episodes is None:
+        return rows
     if len(rows) < episodes:
         raise RunFilesError(f"Expected {path} to hold episodes 1 to {episodes}, as the checkpoint does. "
                             f"Received: {len(rows)} episodes")
     return rows[:episodes]
 
 
-def read_evaluations(path: Path, steps: int) -> list[dict[str, str]]:
-    """The rows of an eval.csv that `ddpg` wrote, up to step `steps` (later ones were lost with a killed
-    process); a missing file is a run without evaluations. Refused as read_metrics refuses."""
+def read_evaluations(path: Path, steps: int | None = None) -> list[dict[str, str]]:
+    """The rows of an eval.csv that `ddpg` wrote, up to step `steps` (all, when None; later ones were lost
+    with a killed process); a missing file is a run without evaluations. Refused as read_metrics refuses."""
     if not path.exists():
         return []
     rows = _read_rows(path, EVAL_FIELDS, lambda line, row, previous: row["step"].isdigit() and (
         previous is None or int(row["step"]) > int(previous["step"])), "a later step's")
-    return [row for row in rows if int(row["step"]) <= steps]
+    return [row for row in rows if steps is None or int(row["step"]) <= steps]
 
 
 def evaluation_numbers(rows: list[dict[str, str]]) -> list[dict]:
@@ -135,7 +148,10 @@ def evaluation_numbers(rows: list[dict[str, str]]) -> list[dict]:
 
 def _read_rows(path: Path, fields: tuple[str, ...], in_order, what: str) -> list[dict[str, str]]:
     with reported_os_errors(path, "read"):
-        text = path.read_text() if path.exists() else ""
+        try:
+            text = path.read_text() if path.exists() else ""
+        except UnicodeDecodeError as error:
+            raise RunFilesError(f"Expected {path} to be text, as ddpg wrote it. Received: {error}") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if tuple(reader.fieldnames or ()) != fields:
         raise RunFilesError(f"Expected {path} to begin with the header {','.join(fields)}. "

@@ -22,7 +22,7 @@ from pathlib import Path
 from ddpg.config import MAX_SEED, DDPGConfig
 from ddpg.errors import UserInputError
 from ddpg.grid import Point, format_value, point_name
-from ddpg.run_files import RunFilesError, write_atomically
+from ddpg.run_files import RunFilesError, load_run_config, write_atomically
 from ddpg.training import TrainingInterrupted, check_checkpoint_every
 
 SWEEP_FIELDS = ("seed", "final_average_return_40", "eval_mean_return", "eval_std_return", "wall_seconds",
@@ -236,7 +236,6 @@ def _check_same_run(config: DDPGConfig, run_dir: Path) -> None:
     """A run's directory may hold this config's run (to finish or resume), or nothing; its checkpoint, if it
     has one, must be whole: a damaged one is refused here, before anything starts, never started over."""
     from ddpg.checkpoint import load_checkpoint
-    from ddpg.evaluation import load_run_config
     from ddpg.training import check_resumable
 
     if not (run_dir / "config.json").exists():
