@@ -203,6 +203,27 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from ddpg.report import format_table, report
+    from ddpg.run_files import write_atomically, write_beside
+
+    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise UserInputError(f"Expected --plot FILE ending in .png, .pdf or .svg. Received: --plot {args.plot}")
+    result = report(args.dirs, args.statistic, at=args.at, window=args.window, resamples=args.bootstrap,
+                    confidence=args.confidence)
+    if args.json:
+        write_atomically(Path(args.json), json.dumps(result, indent=2) + "\n")
+    if args.plot:
+        from ddpg.plots import plot_report
+
+        write_beside(Path(args.plot), lambda path: plot_report(result, path))
+    print(format_table(result))
+    written = [name for name in (args.json, args.plot) if name]
+    if written:
+        print(f"\nwrote {' and '.join(written)}")
+    return 0
+
+
 def check_engine_options(args: argparse.Namespace) -> None:
     if args.engine != "ray":
         for flag, value in (("--address", args.address), ("--cpus-per-trial", args.cpus_per_trial)):
@@ -263,6 +284,30 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "TensorFlow's threads (default: 1)")
     add_config_options(sweep, leave_out=("seed",))  # --seeds sets it, one run each
     sweep.set_defaults(run=cmd_sweep)
+
+    report = commands.add_parser("report", help="recompute a results page's statistic per environment from run "
+                                 "directories' eval.csv and metrics.csv, with a bootstrap interval over seeds",
+                                 allow_abbrev=False)
+    report.add_argument("dirs", nargs="+", metavar="RUN_DIR",
+                        help="a run directory (config.json, eval.csv, metrics.csv), or a directory holding runs")
+    report.add_argument("--statistic", required=True, choices=("table1", "final", "best", "train"),
+                        help="table1: max over evaluation steps of the mean over seeds (Fujimoto et al. 2018, "
+                             "Table 1); final: mean of each seed's last common evaluation; best: mean of each "
+                             "seed's best evaluation; train: mean training return with noise over --window "
+                             "steps (CleanRL's)")
+    report.add_argument("--at", type=int, metavar="STEP",
+                        help="use evaluations up to STEP (train: the window ends at STEP; default: the last "
+                             "step every seed has)")
+    report.add_argument("--window", type=int, metavar="STEPS",
+                        help="with --statistic train: the episodes that ended in the last STEPS steps "
+                             "(default: 10000)")
+    report.add_argument("--bootstrap", type=int, default=10_000, metavar="N",
+                        help="resamples of the seeds for the interval (default: 10000; generator seed 0)")
+    report.add_argument("--confidence", type=float, default=0.95, help="the interval's level (default: 0.95)")
+    report.add_argument("--json", metavar="FILE", help="also write every number to FILE")
+    report.add_argument("--plot", metavar="FILE", help="also draw each environment's mean curve and its "
+                                                       "interval (.png, .pdf or .svg)")
+    report.set_defaults(run=cmd_report)
     return parser
 
 

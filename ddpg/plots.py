@@ -138,3 +138,37 @@ def _evaluation_means(run_dirs: list[Path]) -> tuple[np.ndarray, np.ndarray] | N
 def _csv_rows(path: Path) -> list[dict[str, str]]:
     with path.open() as file:
         return list(csv.DictReader(file))
+
+
+def plot_report(result: dict, path: Path) -> None:
+    """`ddpg report --plot`: per environment, a panel of its mean curve over seeds with the pointwise
+    bootstrap interval, each seed's curve, and the reported statistic with its interval at its step."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    groups, statistic = result["groups"], result["statistic"]
+    columns = min(len(groups), 2)
+    rows = -(-len(groups) // columns)
+    fig = Figure(figsize=(7 * columns, 4 * rows))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    percent = f"{100 * result['confidence']:g} %"
+    for ax, group in zip(axes, groups, strict=False):
+        curve = group["curve"]
+        seeds = len(group["seeds"])
+        for entry in group["per_seed"]:
+            ax.plot(curve["steps"], entry["train_curve" if statistic == "train" else "returns"], color="tab:green",
+                    alpha=0.3, linewidth=0.7)
+        ax.fill_between(curve["steps"], curve["low"], curve["high"], color="tab:green", alpha=0.2,
+                        label=f"{percent} bootstrap interval over seeds")
+        what = (f"training return, last {result['window']:,} steps" if statistic == "train"
+                else "evaluation mean return (no noise)")
+        ax.plot(curve["steps"], curve["mean"], color="tab:green", label=f"mean of {seeds} seeds")
+        low, high = group["interval"]
+        ax.errorbar([group.get("max_step", group["steps"])], [group["value"]],
+                    yerr=[[group["value"] - low], [high - group["value"]]], color="black", marker="o", capsize=4,
+                    label=f"{statistic} {group['value']:.1f} [{low:.1f}, {high:.1f}]")
+        _label(ax, "environment step", what, f"{group['env_id']}: {seeds} seeds, {group['steps']:,} steps")
+    for ax in axes[len(groups):]:
+        ax.set_visible(False)
+    _save(fig, path)

@@ -8,7 +8,7 @@ import pytest
 
 @pytest.mark.parametrize("module", ["ddpg", "ddpg.config", "ddpg.noise", "ddpg.replay_buffer", "ddpg.targets",
                                     "ddpg.checkpoint", "ddpg.errors", "ddpg.manifest", "ddpg.memory",
-                                    "ddpg.exploration", "ddpg.presets", "ddpg.grid"])
+                                    "ddpg.exploration", "ddpg.presets", "ddpg.grid", "ddpg.report"])
 def test_pure_modules_load_no_framework(module):
     code = (
         f"import sys, {module}; "

@@ -1,0 +1,375 @@
+"""`ddpg report`: the statistics a results page states, recomputed from run directories' files alone.
+
+A page that compares us with a paper or a peer must compare like with like, and a reader must be able
+to recompute every number from committed data. Each statistic below is the one its source states,
+computed per environment over its seeds from config.json, eval.csv and metrics.csv:
+
+    table1  max_t mean_i E[i, t]      Fujimoto et al. (2018), Table 1: "Max Average Return over 10 trials
+                                      of 1 million time steps": the maximum over evaluation steps t of the
+                                      mean over seeds i of the deterministic evaluation's mean return E.
+    final   mean_i E[i, T]            each seed's last common evaluation T, averaged over seeds.
+    best    mean_i max_t E[i, t]      each seed's best evaluation, averaged over seeds.
+    train   mean_i mean R[i, e]       CleanRL's: the training return R (with exploration noise) of the
+                                      episodes e that ended within the `window` steps up to `at`, per seed,
+                                      then over seeds.
+
+Only the evaluation steps every seed has are used (the step budget is the last of them), up to `at` if
+given. Each statistic comes with a percentile bootstrap interval over seeds: the seeds are resampled with
+replacement and the whole statistic recomputed (for table1, the max over steps of the resampled mean
+curve), with a generator seeded with BOOTSTRAP_SEED, so the same files give the same numbers. NumPy and
+the standard library.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ddpg.config import BUDGET_FIELDS, DDPGConfig
+from ddpg.errors import UserInputError
+from ddpg.run_files import load_run_config, read_evaluations, read_metrics
+
+STATISTICS = {
+    "table1": "the maximum over evaluation steps of the mean over seeds of the deterministic evaluation's mean "
+              "return (Fujimoto et al. 2018, Table 1)",
+    "final": "the mean over seeds of each seed's last common evaluation",
+    "best": "the mean over seeds of each seed's best evaluation",
+    "train": "the mean over seeds of each seed's mean training return, with exploration noise, of the episodes "
+             "that ended within the window up to the step (CleanRL's)",
+}
+EVALUATION_STATISTICS = ("table1", "final", "best")
+DEFAULT_WINDOW = 10_000
+DEFAULT_RESAMPLES = 10_000
+DEFAULT_CONFIDENCE = 0.95
+BOOTSTRAP_SEED = 0
+WITHIN = 0.1  # a final evaluation within 10 % of its seed's best: |best - final| <= 0.1 |best|
+# What may differ between the seeds of one row: anything else is another experiment, not another seed.
+SEED_AND_BUDGET = ("seed", *BUDGET_FIELDS)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run's files, read and checked: its evaluations (step, mean return) and episodes (end step,
+    return), each None when the statistic does not need them and the file is absent."""
+
+    directory: Path
+    config: DDPGConfig
+    evaluations: tuple[np.ndarray, np.ndarray] | None
+    episodes: tuple[np.ndarray, np.ndarray] | None
+
+
+# --- the arithmetic ------------------------------------------------------------------------------
+
+
+def resample_weights(seeds: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """[resamples, seeds]: row b holds the share of each seed in the b-th resample of `seeds` seeds drawn
+    with replacement, so that weights @ per_seed is the resample's mean."""
+    draws = rng.integers(0, seeds, size=(resamples, seeds))
+    rows = np.repeat(np.arange(resamples), seeds)
+    counts = np.bincount(rows * seeds + draws.ravel(), minlength=resamples * seeds).reshape(resamples, seeds)
+    return counts / seeds
+
+
+def statistic_values(statistic: str, data: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The statistic of each row of `weights` [B, seeds] (a resample, or uniform for the estimate itself).
+
+    data: for table1 the curves E [seeds, steps], of which the max over steps of the weighted mean;
+    otherwise one number per seed [seeds] (its final, its best, its windowed training return), of which
+    the weighted mean.
+    """
+    means = weights @ data
+    return means.max(axis=1) if statistic == "table1" else means
+
+
+def percentile_interval(values: np.ndarray, confidence: float):
+    """The (1 - c)/2 and (1 + c)/2 percentiles of `values` over its first axis: an interval's two ends (each an
+    array, for values [B, steps])."""
+    low, high = np.percentile(values, [50 * (1 - confidence), 50 * (1 + confidence)], axis=0)
+    return (float(low), float(high)) if np.ndim(low) == 0 else (low, high)
+
+
+def bootstrap_interval(statistic: str, data: np.ndarray, resamples: int, confidence: float,
+                       seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+    """Percentile bootstrap interval of the statistic over seeds: the statistic recomputed on `resamples`
+    resamples of the seeds (data as statistic_values takes it), and its percentile interval."""
+    weights = resample_weights(data.shape[0], resamples, np.random.default_rng(seed))
+    return percentile_interval(statistic_values(statistic, data, weights), confidence)
+
+
+def windowed_means(ends: np.ndarray, returns: np.ndarray, at: np.ndarray, window: int) -> tuple[np.ndarray,
+                                                                                                 np.ndarray]:
+    """For each step s in `at`: the mean return of the episodes that ended in (s - window, s], and how many
+    there were (the mean is nan where none did). ends: the episodes' last steps, rising."""
+    total = np.concatenate([[0.0], np.cumsum(returns)])
+    high = np.searchsorted(ends, at, side="right")
+    low = np.searchsorted(ends, np.asarray(at) - window, side="right")
+    counts = high - low
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (total[high] - total[low]) / counts, counts
+
+
+def within_best(final: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """Whether each seed's final evaluation is within WITHIN of its best: |best - final| <= 0.1 |best|."""
+    return np.abs(best - final) <= WITHIN * np.abs(best)
+
+
+# --- the runs ------------------------------------------------------------------------------------
+
+
+def find_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Every run directory given, or below a directory given (a sweep's, docs/mujoco/runs/ENV), once each.
+
+    A run is a directory with config.json and eval.csv or metrics.csv, as `ddpg train` writes it or a copy
+    of those files; nothing below a run is searched.
+    """
+    found: dict[Path, Path] = {}
+    for path in map(Path, paths):
+        if not path.is_dir():
+            what = "is not a directory" if path.exists() else "does not exist"
+            raise UserInputError(f"Expected RUN_DIR to be a run directory or a directory holding runs. "
+                                 f"Received: {path}, which {what}")
+        runs = sorted(_runs_below(path))
+        if not runs:
+            raise UserInputError(f"Expected RUN_DIR to hold a run (a directory with config.json and eval.csv or "
+                                 f"metrics.csv). Received: {path}, with no run in it")
+        for run in runs:
+            found.setdefault(run.resolve(), run)
+    return list(found.values())
+
+
+def _runs_below(path: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(path):
+        if "config.json" in files and ("eval.csv" in files or "metrics.csv" in files):
+            dirs[:] = []  # a run's checkpoint/ and tensorboard/ hold no runs
+            yield Path(root)
+
+
+def read_run(directory: Path, statistic: str) -> Run:
+    """A run's config and the files its statistic reads (eval.csv for table1, final and best; metrics.csv
+    for train, and eval.csv too where there is one), each checked as `ddpg train` wrote it."""
+    config = load_run_config(directory)
+    evaluations = episodes = None
+    path = directory / "eval.csv"
+    if statistic in EVALUATION_STATISTICS and not path.exists():
+        raise UserInputError(f"Expected {path} for --statistic {statistic}, which reads the evaluations during "
+                             f"training (ddpg train --eval-every N). Received: no such file; --statistic train "
+                             f"reads metrics.csv alone")
+    if path.exists():
+        rows = read_evaluations(path)
+        if not rows:
+            raise UserInputError(f"Expected evaluations in {path}. Received: its header and no rows")
+        evaluations = _columns(path, rows, "step", "mean_return")
+    if statistic == "train":
+        path = directory / "metrics.csv"
+        if not path.exists():
+            raise UserInputError(f"Expected {path} for --statistic train. Received: no such file")
+        rows = read_metrics(path)
+        if not rows:
+            raise UserInputError(f"Expected episodes in {path}. Received: its header and no rows")
+        episodes = _columns(path, rows, "steps", "return")
+    return Run(directory, config, evaluations, episodes)
+
+
+def _columns(path: Path, rows: list[dict[str, str]], step: str, value: str) -> tuple[np.ndarray, np.ndarray]:
+    steps = np.array([int(row[step]) for row in rows])
+    values = np.array([float(row[value]) for row in rows])
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise UserInputError(f"Expected a finite {value} on every line of {path}. Received: {rows[bad[0]][value]} "
+                             f"at {step} {steps[bad[0]]}")
+    return steps, values
+
+
+def group_runs(runs: list[Run]) -> dict[str, list[Run]]:
+    """The runs by environment id (sorted), each group by seed. A group's runs must be seeds of one
+    experiment: one run per seed, and the same config but for seed and budget."""
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(run.config.env_id, []).append(run)
+    for env_id, members in groups.items():
+        members.sort(key=lambda run: run.config.seed)
+        for previous, run in zip(members, members[1:], strict=False):
+            if run.config.seed == previous.config.seed:
+                raise UserInputError(f"Expected one run per seed of {env_id}. Received: seed {run.config.seed} in "
+                                     f"{previous.directory} and in {run.directory}")
+        first = members[0]
+        for run in members[1:]:
+            differing = [field.name for field in dataclasses.fields(DDPGConfig) if field.name not in SEED_AND_BUDGET
+                         and getattr(run.config, field.name) != getattr(first.config, field.name)]
+            if differing:
+                name, more = differing[0], differing[1:]
+                raise UserInputError(
+                    f"Expected the runs of {env_id} to differ only in seed and budget, for their numbers to be "
+                    f"averaged (report unlike runs in separate invocations). Received: "
+                    f"{name}={getattr(first.config, name)!r} in {first.directory}, {name}="
+                    f"{getattr(run.config, name)!r} in {run.directory}"
+                    + (f" (also {', '.join(more)})" if more else ""))
+    return dict(sorted(groups.items()))
+
+
+# --- a group's numbers ---------------------------------------------------------------------------
+
+
+def common_evaluations(env_id: str, runs: list[Run], at: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(steps [T], E [seeds, T]): the evaluation steps every run has, up to `at` if given."""
+    common = sorted(set.intersection(*(set(run.evaluations[0].tolist()) for run in runs)))
+    if not common:
+        raise UserInputError(f"Expected the runs of {env_id} to share an evaluation step. Received: none in "
+                             f"common among {', '.join(str(run.directory) for run in runs)}")
+    if at is not None:
+        if at < common[0]:
+            raise UserInputError(f"Expected --at at or after {common[0]}, the first evaluation step every run of "
+                                 f"{env_id} has. Received: --at {at}")
+        if at > common[-1]:
+            raise UserInputError(f"Expected --at at or before {common[-1]}, the last evaluation step every run of "
+                                 f"{env_id} has. Received: --at {at}")
+        common = [step for step in common if step <= at]
+    steps = np.array(common)
+    returns = np.array([run.evaluations[1][np.searchsorted(run.evaluations[0], steps)] for run in runs])
+    return steps, returns
+
+
+def training_at(env_id: str, runs: list[Run], at: int | None, window: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """(the step, each seed's mean training return of the episodes that ended within `window` steps up to
+    it, how many there were). The step is `at`, or the last step every run's metrics.csv reaches."""
+    first = max(int(run.episodes[0][0]) for run in runs)
+    last = min(int(run.episodes[0][-1]) for run in runs)
+    if at is None:
+        at = last
+    elif at < first:
+        raise UserInputError(f"Expected --at at or after {first}, the step by which every run of {env_id} has "
+                             f"ended an episode. Received: --at {at}")
+    elif at > last:
+        raise UserInputError(f"Expected --at at or before {last}, the last step every run of {env_id} has in its "
+                             f"metrics.csv. Received: --at {at}")
+    means, counts = np.zeros(len(runs)), np.zeros(len(runs), dtype=int)
+    for index, run in enumerate(runs):
+        mean, count = windowed_means(*run.episodes, np.array([at]), window)
+        if count[0] == 0:
+            raise UserInputError(f"Expected every run of {env_id} to end an episode within --window {window} "
+                                 f"steps up to step {at}. Received: none in {run.directory / 'metrics.csv'}")
+        means[index], counts[index] = mean[0], count[0]
+    return at, means, counts
+
+
+def group_report(env_id: str, runs: list[Run], statistic: str, at: int | None, window: int, resamples: int,
+                 confidence: float) -> dict:
+    """Every number of one row: the statistic and its interval, the seeds, the step budget, the share of
+    seeds whose final evaluation is within 10 % of their best, each seed's numbers, and the mean curve
+    with its pointwise bootstrap band (for the plot)."""
+    uniform = np.full((1, len(runs)), 1 / len(runs))
+    weights = resample_weights(len(runs), resamples, np.random.default_rng(BOOTSTRAP_SEED))
+    per_seed = [{"seed": run.config.seed, "run": str(run.directory)} for run in runs]
+    row: dict = {"env_id": env_id, "seeds": [run.config.seed for run in runs],
+                 "runs": [str(run.directory) for run in runs]}
+    if statistic == "train":
+        step, data, counts = training_at(env_id, runs, at, window)
+        for entry, value, count in zip(per_seed, data, counts, strict=True):
+            entry.update(train=float(value), train_episodes=int(count))
+        evaluations = _evaluations_for_train(env_id, runs, step)
+        steps, curves = _training_curves(runs, step, window)
+    else:
+        evaluations = steps, curves = common_evaluations(env_id, runs, at)
+        step = int(steps[-1])
+    row["steps"] = step
+    if evaluations is None:
+        row["final_within_10pct_of_best"] = None
+    else:
+        final, best = evaluations[1][:, -1], evaluations[1].max(axis=1)
+        within = within_best(final, best)
+        for index, entry in enumerate(per_seed):
+            entry.update(final=float(final[index]), final_step=int(evaluations[0][-1]), best=float(best[index]),
+                         best_step=int(evaluations[0][evaluations[1][index].argmax()]),
+                         final_within_10pct_of_best=bool(within[index]))
+        row["final_within_10pct_of_best"] = float(within.mean())
+        if statistic != "train":
+            data = {"table1": curves, "final": final, "best": best}[statistic]
+    if statistic == "table1":
+        row["max_step"] = int(steps[int(np.argmax(uniform @ curves))])
+    row["value"] = float(statistic_values(statistic, data, uniform)[0])
+    row["interval"] = list(percentile_interval(statistic_values(statistic, data, weights), confidence))
+    for entry, curve in zip(per_seed, curves, strict=True):
+        entry["train_curve" if statistic == "train" else "returns"] = curve.tolist()
+    row["per_seed"] = per_seed
+    low, high = percentile_interval(weights @ curves, confidence)
+    row["curve"] = {"steps": steps.tolist(), "mean": (uniform @ curves)[0].tolist(), "low": low.tolist(),
+                    "high": high.tolist()}
+    return row
+
+
+def _evaluations_for_train(env_id: str, runs: list[Run], step: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """For train's 10 % column: the common evaluations up to its step, where every run has them."""
+    if any(run.evaluations is None for run in runs):
+        return None
+    try:
+        steps, curves = common_evaluations(env_id, runs, None)
+    except UserInputError:  # no step in common: the column stays empty, the statistic does not need it
+        return None
+    keep = steps <= step
+    return (steps[keep], curves[:, keep]) if keep.any() else None
+
+
+def _training_curves(runs: list[Run], at: int, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, [seeds, steps]): the windowed training return every `window` steps back from `at`, at the
+    steps where every seed ended an episode within the window."""
+    grid = np.arange(at, 0, -window)[::-1]
+    curves = np.array([windowed_means(*run.episodes, grid, window)[0] for run in runs])
+    keep = ~np.isnan(curves).any(axis=0)
+    return grid[keep], curves[:, keep]
+
+
+def check_options(statistic: str, at: int | None, window: int | None, resamples: int, confidence: float) -> None:
+    """Each option in its range, in one line, before any file is read."""
+    if statistic not in STATISTICS:
+        raise UserInputError(f"Expected --statistic to be one of {', '.join(STATISTICS)}. "
+                             f"Received: --statistic {statistic}")
+    if window is not None and statistic != "train":
+        raise UserInputError(f"Expected --window only with --statistic train. Received: --window {window} with "
+                             f"--statistic {statistic}")
+    if window is not None and window < 1:
+        raise UserInputError(f"Expected --window >= 1. Received: --window {window}")
+    if resamples < 1:
+        raise UserInputError(f"Expected --bootstrap >= 1. Received: --bootstrap {resamples}")
+    if not 0 < confidence < 1:  # nan too
+        raise UserInputError(f"Expected 0 < --confidence < 1. Received: --confidence {confidence:g}")
+    if at is not None and at < 0:
+        raise UserInputError(f"Expected --at >= 0. Received: --at {at}")
+
+
+def report(paths: Iterable[str | os.PathLike], statistic: str, at: int | None = None, window: int | None = None,
+           resamples: int = DEFAULT_RESAMPLES, confidence: float = DEFAULT_CONFIDENCE) -> dict:
+    """Every number of the report: the statistic of each environment's runs found in `paths`, with its
+    bootstrap interval, as format_table prints it and `--json` writes it."""
+    check_options(statistic, at, window, resamples, confidence)
+    window = DEFAULT_WINDOW if window is None and statistic == "train" else window
+    groups = group_runs([read_run(path, statistic) for path in find_runs(paths)])
+    return {"statistic": statistic, "definition": STATISTICS[statistic], "at": at, "window": window,
+            "resamples": resamples, "confidence": confidence, "bootstrap_seed": BOOTSTRAP_SEED,
+            "groups": [group_report(env_id, runs, statistic, at, window, resamples, confidence)
+                       for env_id, runs in groups.items()]}
+
+
+def format_table(result: dict) -> str:
+    """The report as Markdown: a line saying what each column is, then one row per environment."""
+    statistic, confidence = result["statistic"], result["confidence"]
+    percent = f"{100 * confidence:g} %"
+    where = (f"the episodes that ended in the {result['window']:,} steps up to `steps`" if statistic == "train"
+             else "evaluations up to `steps`, the last evaluation step every seed has"
+             + (f" at or before {result['at']:,}" if result["at"] is not None else ""))
+    lines = [f"Statistic `{statistic}`: {result['definition']}; {where}. {percent} interval: percentile bootstrap "
+             f"over seeds, {result['resamples']:,} resamples (generator seed {result['bootstrap_seed']}).", "",
+             f"| environment | seeds | steps | {statistic} | {percent} interval | max at step | final within 10 % "
+             "of best |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for group in result["groups"]:
+        low, high = group["interval"]
+        share = group["final_within_10pct_of_best"]
+        within = "—" if share is None else f"{round(share * len(group['seeds']))} of {len(group['seeds'])}"
+        lines.append(f"| {group['env_id']} | {len(group['seeds'])} | {group['steps']} | {group['value']:.2f} | "
+                     f"[{low:.2f}, {high:.2f}] | {group.get('max_step', '—')} | {within} |")
+    return "\n".join(lines)

@@ -1,0 +1,292 @@
+"""`ddpg report`: every statistic of a results page, recomputed from committed run files.
+
+The fixture tests/fixtures/report/ holds three tiny Pendulum runs, written by hand in the format
+`ddpg train` writes (config.json, eval.csv, metrics.csv; the CSVs with csv's \\r\\n). Their numbers:
+
+    eval.csv mean_return     step 200   400   600   800
+    seed_0 (total 800)             10    30    20    40
+    seed_1 (total 800)             20    50    45    30
+    seed_2 (total 600)              0    40    45     -
+
+    metrics.csv (episode end step: return)
+    seed_0   100: -10   250: -8   400: -6   600: -4   800: -2
+    seed_1   150: 1     300: 2    450: 3    600: 4    750: 5    800: 6
+    seed_2   200: 0     400: 3    600: 9
+
+Every expected value below is worked out by hand from these tables, in the comment beside it.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import run_cli
+
+from ddpg.cli import main
+from ddpg.errors import UserInputError
+from ddpg.report import bootstrap_interval, find_runs, report
+
+FIXTURE = Path(__file__).parent / "fixtures" / "report"
+
+
+@pytest.fixture
+def runs(tmp_path) -> Path:
+    """A copy of the fixture that a test may change."""
+    shutil.copytree(FIXTURE, tmp_path / "runs")
+    return tmp_path / "runs"
+
+
+def edit_config(run_dir: Path, **values) -> None:
+    path = run_dir / "config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **values}, indent=2) + "\n")
+
+
+def only_group(result: dict) -> dict:
+    assert len(result["groups"]) == 1
+    return result["groups"][0]
+
+
+# --- the statistics, by hand ---------------------------------------------------------------------
+
+
+def test_table1_is_the_max_over_steps_of_the_mean_over_seeds():
+    group = only_group(report([FIXTURE], "table1", resamples=200))
+    # Step 800 is seed_2's budget's after: the common steps are 200, 400, 600.
+    # Mean over seeds: 200: (10+20+0)/3 = 10; 400: (30+50+40)/3 = 40; 600: (20+45+45)/3 = 36.67.
+    assert group["value"] == pytest.approx(40.0)
+    assert group["max_step"] == 400
+    assert group["steps"] == 600
+    assert group["seeds"] == [0, 1, 2]
+    assert group["env_id"] == "Pendulum-v1"
+    assert group["curve"]["steps"] == [200, 400, 600]
+    assert group["curve"]["mean"] == pytest.approx([10.0, 40.0, 110 / 3])
+
+
+def test_final_is_the_mean_of_each_seeds_last_common_evaluation():
+    group = only_group(report([FIXTURE], "final", resamples=200))
+    # At 600 (not seed_0's and seed_1's own last step, 800): (20 + 45 + 45) / 3 = 36.67.
+    assert group["value"] == pytest.approx(110 / 3)
+    assert group["steps"] == 600
+    assert [seed["final"] for seed in group["per_seed"]] == [20.0, 45.0, 45.0]
+
+
+def test_best_is_the_mean_of_each_seeds_best_evaluation():
+    group = only_group(report([FIXTURE], "best", resamples=200))
+    # Over 200-600: seed_0 max(10, 30, 20) = 30; seed_1 max(20, 50, 45) = 50; seed_2 max(0, 40, 45) = 45;
+    # (30 + 50 + 45) / 3 = 41.67. Seed_0's 40 at 800 is not common, so not counted.
+    assert group["value"] == pytest.approx(125 / 3)
+    assert [seed["best"] for seed in group["per_seed"]] == [30.0, 50.0, 45.0]
+    assert [seed["best_step"] for seed in group["per_seed"]] == [400, 400, 600]
+
+
+def test_final_within_ten_percent_of_best_counts_the_boundary_in():
+    group = only_group(report([FIXTURE], "final", resamples=200))
+    # seed_0: |30 - 20| = 10 > 3, out; seed_1: |50 - 45| = 5 <= 0.1 * 50 = 5, in (the boundary);
+    # seed_2: |45 - 45| = 0, in. 2 of 3.
+    assert [seed["final_within_10pct_of_best"] for seed in group["per_seed"]] == [False, True, True]
+    assert group["final_within_10pct_of_best"] == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("statistic, at, value, steps, within", [
+    # Up to 200: one step; the mean (10+20+0)/3 = 10 is its own max; every final is its best (3 of 3).
+    pytest.param("table1", 200, 10.0, 200, 1.0, id="table1-at-200"),
+    # Up to 400: seeds' finals 30, 50, 40 -> 40; each is its seed's best too (3 of 3 within 10 %).
+    pytest.param("final", 400, 40.0, 400, 1.0, id="final-at-400"),
+    # Up to 500: the last common evaluation at or before it is 400's: bests 30, 50, 40 -> 40.
+    pytest.param("best", 500, 40.0, 400, 1.0, id="best-at-500"),
+])
+def test_at_uses_the_evaluations_up_to_that_step(statistic, at, value, steps, within):
+    group = only_group(report([FIXTURE], statistic, at=at, resamples=200))
+    assert group["value"] == pytest.approx(value)
+    assert group["steps"] == steps
+    assert group["final_within_10pct_of_best"] == pytest.approx(within)
+
+
+@pytest.mark.parametrize("at, window, value", [
+    # Up to 600 (the last step every seed's metrics.csv reaches: seed_2's 600), all of it in 10,000 steps:
+    # seed_0 (-10-8-6-4)/4 = -7; seed_1 (1+2+3+4)/4 = 2.5; seed_2 (0+3+9)/3 = 4; (-7+2.5+4)/3 = -1/6.
+    pytest.param(None, None, -1 / 6, id="defaults"),
+    # Episodes ending in (300, 600]: seed_0 (-6-4)/2 = -5; seed_1 (3+4)/2 = 3.5 (its 300 is out);
+    # seed_2 (3+9)/2 = 6; (-5+3.5+6)/3 = 1.5.
+    pytest.param(None, 300, 1.5, id="window-300"),
+    # (350, 450]: seed_0 -6 (at 400); seed_1 3 (at 450, the end is in); seed_2 3 (at 400); 0/3 = 0.
+    pytest.param(450, 100, 0.0, id="at-450-window-100"),
+])
+def test_train_is_the_mean_over_seeds_of_the_windowed_training_return(at, window, value):
+    group = only_group(report([FIXTURE], "train", at=at, window=window, resamples=200))
+    assert group["value"] == pytest.approx(value)
+    assert group["steps"] == (at or 600)
+
+
+def test_train_needs_no_eval_csv(runs):
+    for run_dir in runs.iterdir():
+        (run_dir / "eval.csv").unlink()
+    group = only_group(report([runs], "train", window=300, resamples=200))
+    assert group["value"] == pytest.approx(1.5)
+    assert group["final_within_10pct_of_best"] is None
+
+
+# --- the bootstrap -------------------------------------------------------------------------------
+
+
+def test_bootstrap_of_two_seeds_by_hand():
+    # Resampling two seeds a=20, b=45 gives a mean of 20 (a, a: p 1/4), 32.5 (a, b or b, a: 1/2) or 45 (1/4).
+    # 95 %: the 2.5th and 97.5th percentiles fall inside the quarters at each end: [20, 45].
+    # 40 %: the 30th and 70th fall inside the middle half: [32.5, 32.5].
+    data = np.array([20.0, 45.0])
+    assert bootstrap_interval("final", data, 10_000, 0.95) == (20.0, 45.0)
+    assert bootstrap_interval("final", data, 10_000, 0.40) == (32.5, 32.5)
+
+
+def test_bootstrap_recomputes_the_max_over_steps_for_each_resample():
+    # Two crossing curves: a = [0, 10], b = [10, 0]. The mean curve is [5, 5]: table1 = 5.
+    # Resamples: (a, a) -> max 10, (b, b) -> max 10, (a, b) -> 5: 5 or 10, each with p 1/2 -> [5, 10].
+    # Resampling only at the point estimate's argmax step would give [0, 10] instead.
+    curves = np.array([[0.0, 10.0], [10.0, 0.0]])
+    assert bootstrap_interval("table1", curves, 10_000, 0.95) == (5.0, 10.0)
+
+
+def test_one_seed_has_no_spread():
+    assert bootstrap_interval("table1", np.array([[1.0, 3.0, 2.0]]), 100, 0.95) == (3.0, 3.0)
+
+
+@pytest.mark.parametrize("statistic", ["table1", "final", "best", "train"])
+def test_the_interval_holds_the_estimate_and_is_reproducible(statistic):
+    first = only_group(report([FIXTURE], statistic, resamples=2_000))
+    again = only_group(report([FIXTURE], statistic, resamples=2_000))
+    low, high = first["interval"]
+    assert low <= first["value"] <= high
+    assert low < high  # three unlike seeds: a real spread
+    assert first == again
+
+
+# --- finding and grouping runs -------------------------------------------------------------------
+
+
+def test_runs_are_found_below_a_directory_once_each():
+    found = find_runs([FIXTURE, FIXTURE / "seed_1"])
+    assert [path.name for path in found] == ["seed_0", "seed_1", "seed_2"]
+
+
+def test_one_row_per_environment(runs, tmp_path):
+    other = tmp_path / "other" / "seed_0"
+    shutil.copytree(runs / "seed_0", other)
+    edit_config(other, env_id="MountainCarContinuous-v0")
+    result = report([runs, tmp_path / "other"], "final", resamples=200)
+    assert [(group["env_id"], group["seeds"]) for group in result["groups"]] == [
+        ("MountainCarContinuous-v0", [0]), ("Pendulum-v1", [0, 1, 2])]
+    # Alone in its group, seed_0's own steps are the common ones: its final is its 40 at 800.
+    assert result["groups"][0]["value"] == pytest.approx(40.0)
+    assert result["groups"][0]["steps"] == 800
+
+
+def test_unlike_runs_are_refused_naming_the_field(runs):
+    edit_config(runs / "seed_1", tau=0.01)
+    with pytest.raises(UserInputError, match=r"^Expected .*Received: .*tau=0\.005.*tau=0\.01"):
+        report([runs], "table1", resamples=200)
+    # In separate invocations, each is its own report.
+    assert only_group(report([runs / "seed_1"], "table1", resamples=200))["value"] == pytest.approx(50.0)
+
+
+def test_the_same_seed_twice_is_refused(runs, tmp_path):
+    shutil.copytree(runs / "seed_0", tmp_path / "copy" / "seed_0")
+    with pytest.raises(UserInputError, match=r"^Expected one run per seed.*Received: seed 0"):
+        report([runs, tmp_path / "copy"], "final", resamples=200)
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_the_command_prints_a_markdown_table_and_writes_json_and_plot(tmp_path, capsys):
+    assert main(["report", str(FIXTURE), "--statistic", "table1", "--bootstrap", "500",
+                 "--json", str(tmp_path / "r.json"), "--plot", str(tmp_path / "r.png")]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| Pendulum-v1 ")]
+    assert len(rows) == 1
+    cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    assert cells[:3] == ["Pendulum-v1", "3", "600"] and cells[3] == "40.00" and cells[5] == "400"
+    assert cells[6] == "2 of 3"
+    saved = json.loads((tmp_path / "r.json").read_text())
+    assert saved["statistic"] == "table1" and saved["resamples"] == 500 and saved["confidence"] == 0.95
+    assert saved["groups"][0]["value"] == pytest.approx(40.0)
+    assert saved["groups"][0]["runs"] == [str(FIXTURE / f"seed_{n}") for n in range(3)]
+    assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_same_command_prints_the_same_numbers(capsys):
+    argv = ["report", str(FIXTURE), "--statistic", "train", "--window", "300", "--bootstrap", "500"]
+    assert main(argv) == 0
+    first = capsys.readouterr().out
+    assert main(argv) == 0
+    assert capsys.readouterr().out == first
+    assert "| Pendulum-v1 | 3 | 600 | 1.50 |" in first
+
+
+def test_python_m_ddpg_report_runs():
+    result = run_cli("report", FIXTURE, "--statistic", "best", "--bootstrap", "100", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "| Pendulum-v1 | 3 | 600 | 41.67 |" in result.stdout
+
+
+def _one_line_error(argv: list[str], capsys) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("ddpg report: error: Expected ") and "Received: " in err, err
+    return err
+
+
+@pytest.mark.parametrize("args, says", [
+    pytest.param(["--statistic", "table1", "--at", "100"], "--at 100", id="at-before-first-common-step"),
+    pytest.param(["--statistic", "final", "--at", "700"], "--at 700", id="at-after-last-common-step"),
+    pytest.param(["--statistic", "train", "--at", "150"], "--at 150", id="train-at-before-every-seed-ended-one"),
+    pytest.param(["--statistic", "train", "--at", "500", "--window", "50"], "--window 50", id="window-empty"),
+    pytest.param(["--statistic", "train", "--window", "0"], "--window 0", id="window-0"),
+    pytest.param(["--statistic", "table1", "--window", "300"], "--window 300", id="window-without-train"),
+    pytest.param(["--statistic", "best", "--bootstrap", "0"], "--bootstrap 0", id="bootstrap-0"),
+    pytest.param(["--statistic", "best", "--confidence", "0"], "--confidence 0", id="confidence-0"),
+    pytest.param(["--statistic", "best", "--confidence", "1"], "--confidence 1", id="confidence-1"),
+    pytest.param(["--statistic", "best", "--confidence", "nan"], "--confidence nan", id="confidence-nan"),
+])
+def test_bad_options_are_one_line(args, says, capsys):
+    assert says in _one_line_error(["report", str(FIXTURE), *args], capsys)
+
+
+def test_a_missing_directory_is_one_line(tmp_path, capsys):
+    assert str(tmp_path / "nope") in _one_line_error(["report", str(tmp_path / "nope"), "--statistic", "final"],
+                                                     capsys)
+
+
+def test_a_directory_without_runs_is_one_line(tmp_path, capsys):
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    assert "no run" in _one_line_error(["report", str(tmp_path / "empty"), "--statistic", "final"], capsys)
+
+
+@pytest.mark.parametrize("statistic", ["table1", "final", "best"])
+def test_a_run_without_eval_csv_is_one_line_for_evaluation_statistics(runs, statistic, capsys):
+    (runs / "seed_2" / "eval.csv").unlink()
+    err = _one_line_error(["report", str(runs), "--statistic", statistic], capsys)
+    assert str(runs / "seed_2" / "eval.csv") in err and "--statistic train" in err
+
+
+@pytest.mark.parametrize("name, text, says", [
+    pytest.param("eval.csv", "step,mean_return\r\n200,1\r\n", "header", id="eval-header"),
+    pytest.param("eval.csv", "step,mean_return,std_return,episodes,wall_seconds\r\n200,x,0,10,1\r\n", "line 2",
+                 id="eval-value"),
+    pytest.param("eval.csv", "step,mean_return,std_return,episodes,wall_seconds\r\n", "evaluation",
+                 id="eval-no-rows"),
+    pytest.param("metrics.csv", "episode,steps\r\n", "header", id="metrics-header"),
+    pytest.param("config.json", "{not json", "config.json", id="config-not-json"),
+    pytest.param("config.json", '{"tau": 7}', "tau", id="config-out-of-range"),
+])
+def test_a_damaged_file_is_one_line(runs, name, text, says, capsys):
+    (runs / "seed_1" / name).write_text(text)
+    statistic = "train" if name == "metrics.csv" else "final"
+    assert says in _one_line_error(["report", str(runs), "--statistic", statistic], capsys)
+
+
+def test_unlike_runs_through_the_command_line_are_one_line(runs, capsys):
+    edit_config(runs / "seed_2", actor_hidden=[8])
+    assert "actor_hidden" in _one_line_error(["report", str(runs), "--statistic", "table1"], capsys)
