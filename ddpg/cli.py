@@ -204,7 +204,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ddpg.report import format_table, report
+    from ddpg.report import format_seed_table, format_table, report
     from ddpg.run_files import write_atomically, write_beside
 
     if args.plot and Path(args.plot).suffix.lower() not in (".png", ".pdf", ".svg"):
@@ -218,6 +218,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         write_beside(Path(args.plot), lambda path: plot_report(result, path))
     print(format_table(result))
+    if args.per_seed:
+        print("\n" + format_seed_table(result))
     written = [name for name in (args.json, args.plot) if name]
     if written:
         print(f"\nwrote {' and '.join(written)}")
@@ -304,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--bootstrap", type=int, default=10_000, metavar="N",
                         help="resamples of the seeds for the interval (default: 10000; generator seed 0)")
     report.add_argument("--confidence", type=float, default=0.95, help="the interval's level (default: 0.95)")
+    report.add_argument("--per-seed", action="store_true", help="also print each seed's final and best evaluation")
     report.add_argument("--json", metavar="FILE", help="also write every number to FILE")
     report.add_argument("--plot", metavar="FILE", help="also draw each environment's mean curve and its "
                                                        "interval (.png, .pdf or .svg)")

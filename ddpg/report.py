@@ -39,8 +39,7 @@ STATISTICS = {
               "return (Fujimoto et al. 2018, Table 1)",
     "final": "the mean over seeds of each seed's last common evaluation",
     "best": "the mean over seeds of each seed's best evaluation",
-    "train": "the mean over seeds of each seed's mean training return, with exploration noise, of the episodes "
-             "that ended within the window up to the step (CleanRL's)",
+    "train": "the mean over seeds of each seed's mean training return, with exploration noise (CleanRL's)",
 }
 EVALUATION_STATISTICS = ("table1", "final", "best")
 DEFAULT_WINDOW = 10_000
@@ -372,4 +371,23 @@ def format_table(result: dict) -> str:
         within = "—" if share is None else f"{round(share * len(group['seeds']))} of {len(group['seeds'])}"
         lines.append(f"| {group['env_id']} | {len(group['seeds'])} | {group['steps']} | {group['value']:.2f} | "
                      f"[{low:.2f}, {high:.2f}] | {group.get('max_step', '—')} | {within} |")
+    return "\n".join(lines)
+
+
+def format_seed_table(result: dict) -> str:
+    """Each seed's own numbers, a row per run: its final and best evaluation (each with its step), whether
+    the final is within 10 % of the best, and with train its windowed training return."""
+    train = result["statistic"] == "train"
+    lines = ["| environment | seed | final evaluation | at step | best evaluation | at step | final within 10 % of "
+             "best |" + (" train |" if train else "") + " run |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | --- |" + (" ---: |" if train else "") + " --- |"]
+    for group in result["groups"]:
+        for entry in group["per_seed"]:
+            if "final" in entry:
+                cells = (f"{entry['final']:.2f} | {entry['final_step']} | {entry['best']:.2f} | {entry['best_step']} | "
+                         f"{'yes' if entry['final_within_10pct_of_best'] else 'no'}")
+            else:
+                cells = "— | — | — | — | —"
+            lines.append(f"| {group['env_id']} | {entry['seed']} | {cells} |"
+                         + (f" {entry['train']:.2f} |" if train else "") + f" {entry['run']} |")
     return "\n".join(lines)

@@ -290,3 +290,12 @@ def test_a_damaged_file_is_one_line(runs, name, text, says, capsys):
 def test_unlike_runs_through_the_command_line_are_one_line(runs, capsys):
     edit_config(runs / "seed_2", actor_hidden=[8])
     assert "actor_hidden" in _one_line_error(["report", str(runs), "--statistic", "table1"], capsys)
+
+
+def test_per_seed_prints_each_seeds_final_and_best(capsys):
+    assert main(["report", str(FIXTURE), "--statistic", "final", "--bootstrap", "100", "--per-seed"]) == 0
+    out = capsys.readouterr().out
+    # From the tables above: finals at 600 are 20, 45, 45; bests 30 (400), 50 (400), 45 (600).
+    assert f"| Pendulum-v1 | 0 | 20.00 | 600 | 30.00 | 400 | no | {FIXTURE / 'seed_0'} |" in out
+    assert f"| Pendulum-v1 | 1 | 45.00 | 600 | 50.00 | 400 | yes | {FIXTURE / 'seed_1'} |" in out
+    assert f"| Pendulum-v1 | 2 | 45.00 | 600 | 45.00 | 600 | yes | {FIXTURE / 'seed_2'} |" in out
