@@ -155,7 +155,7 @@ def plot_report(result: dict, path: Path) -> None:
     percent = f"{100 * result['confidence']:g} %"
     for ax, group in zip(axes, groups, strict=False):
         curve = group["curve"]
-        seeds = len(group["seeds"])
+        seeds = f"{len(group['seeds'])} seed{'' if len(group['seeds']) == 1 else 's'}"
         for entry in group["per_seed"]:
             ax.plot(curve["steps"], entry["train_curve" if statistic == "train" else "returns"], color="tab:green",
                     alpha=0.3, linewidth=0.7)
@@ -163,12 +163,12 @@ def plot_report(result: dict, path: Path) -> None:
                         label=f"{percent} bootstrap interval over seeds")
         what = (f"training return, last {result['window']:,} steps" if statistic == "train"
                 else "evaluation mean return (no noise)")
-        ax.plot(curve["steps"], curve["mean"], color="tab:green", label=f"mean of {seeds} seeds")
+        ax.plot(curve["steps"], curve["mean"], color="tab:green", label=f"mean of {seeds}")
         low, high = group["interval"]
         ax.errorbar([group.get("max_step", group["steps"])], [group["value"]],
                     yerr=[[group["value"] - low], [high - group["value"]]], color="black", marker="o", capsize=4,
                     label=f"{statistic} {group['value']:.1f} [{low:.1f}, {high:.1f}]")
-        _label(ax, "environment step", what, f"{group['env_id']}: {seeds} seeds, {group['steps']:,} steps")
+        _label(ax, "environment step", what, f"{group['env_id']}: {seeds}, {group['steps']:,} steps")
     for ax in axes[len(groups):]:
         ax.set_visible(False)
     _save(fig, path)
