@@ -85,7 +85,7 @@ def statistic_values(statistic: str, data: np.ndarray, weights: np.ndarray) -> n
     return means.max(axis=1) if statistic == "table1" else means
 
 
-def percentile_interval(values: np.ndarray, confidence: float):
+def percentile_interval(values: np.ndarray, confidence: float) -> tuple:
     """The (1 - c)/2 and (1 + c)/2 percentiles of `values` over its first axis: an interval's two ends (each an
     array, for values [B, steps])."""
     low, high = np.percentile(values, [50 * (1 - confidence), 50 * (1 + confidence)], axis=0)
@@ -267,8 +267,8 @@ def group_report(env_id: str, runs: list[Run], statistic: str, at: int | None, w
     row: dict = {"env_id": env_id, "seeds": [run.config.seed for run in runs],
                  "runs": [str(run.directory) for run in runs]}
     if statistic == "train":
-        step, data, counts = training_at(env_id, runs, at, window)
-        for entry, value, count in zip(per_seed, data, counts, strict=True):
+        step, train, counts = training_at(env_id, runs, at, window)
+        for entry, value, count in zip(per_seed, train, counts, strict=True):
             entry.update(train=float(value), train_episodes=int(count))
         evaluations = _evaluations_for_train(env_id, runs, step)
         steps, curves = _training_curves(runs, step, window)
@@ -276,9 +276,8 @@ def group_report(env_id: str, runs: list[Run], statistic: str, at: int | None, w
         evaluations = steps, curves = common_evaluations(env_id, runs, at)
         step = int(steps[-1])
     row["steps"] = step
-    if evaluations is None:
-        row["final_within_10pct_of_best"] = None
-    else:
+    row["final_within_10pct_of_best"] = None
+    if evaluations is not None:
         final, best = evaluations[1][:, -1], evaluations[1].max(axis=1)
         within = within_best(final, best)
         for index, entry in enumerate(per_seed):
@@ -286,8 +285,8 @@ def group_report(env_id: str, runs: list[Run], statistic: str, at: int | None, w
                          best_step=int(evaluations[0][evaluations[1][index].argmax()]),
                          final_within_10pct_of_best=bool(within[index]))
         row["final_within_10pct_of_best"] = float(within.mean())
-        if statistic != "train":
-            data = {"table1": curves, "final": final, "best": best}[statistic]
+    # What the statistic averages over seeds (statistic_values): table1 the curves, the others a number each.
+    data = train if statistic == "train" else {"table1": curves, "final": final, "best": best}[statistic]
     if statistic == "table1":
         row["max_step"] = int(steps[int(np.argmax(uniform @ curves))])
     row["value"] = float(statistic_values(statistic, data, uniform)[0])

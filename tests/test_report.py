@@ -299,3 +299,16 @@ def test_per_seed_prints_each_seeds_final_and_best(capsys):
     assert f"| Pendulum-v1 | 0 | 20.00 | 600 | 30.00 | 400 | no | {FIXTURE / 'seed_0'} |" in out
     assert f"| Pendulum-v1 | 1 | 45.00 | 600 | 50.00 | 400 | yes | {FIXTURE / 'seed_1'} |" in out
     assert f"| Pendulum-v1 | 2 | 45.00 | 600 | 45.00 | 600 | yes | {FIXTURE / 'seed_2'} |" in out
+
+
+def test_the_mujoco_pages_numbers_are_what_the_command_prints(capsys):
+    # docs/mujoco.md states the re-tuned HalfCheetah run's numbers as `ddpg report` prints them from its committed
+    # files; a change to either the files or the page shows here.
+    root = Path(__file__).parent.parent
+    run = "docs/mujoco/retuned/HalfCheetah-v5"
+    page = (root / "docs" / "mujoco.md").read_text()
+    assert f"`ddpg report {run} --statistic table1 --per-seed`" in page
+    assert main(["report", str(root / run), "--statistic", "table1", "--per-seed"]) == 0
+    printed = capsys.readouterr().out.replace(str(root) + "/", "")
+    rows = [line for line in printed.splitlines() if line.startswith("| HalfCheetah-v5 ")]
+    assert len(rows) == 2 and all(row in page for row in rows), rows
