@@ -46,15 +46,70 @@ def test_critic_architecture_is_the_examples():
     assert tuple(q.shape) == (4, 1)
 
 
-def test_numpy_policy_equals_the_keras_actor():
-    actor = build_actor(obs_dim=3, action_low=[-2.0], action_high=[2.0], hidden=(64, 32))
-    # Larger last-layer weights than the initial 3e-3, so that tanh is exercised away from 0.
+def randomise_batch_norm(model: keras.Model, rng: np.random.Generator) -> None:
+    """Moving statistics, gamma and beta away from their initial 0, 1, 1, 0, so that a mirror which left
+    one of them out, or normalised with the batch's own statistics, acts differently."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            size = layer.moving_mean.shape[0]
+            layer.moving_mean.assign(rng.normal(scale=2.0, size=size).astype(np.float32))
+            layer.moving_variance.assign(rng.uniform(0.05, 4.0, size=size).astype(np.float32))
+            if layer.scale:
+                layer.gamma.assign(rng.uniform(0.5, 2.0, size=size).astype(np.float32) * rng.choice([-1, 1], size))
+            if layer.center:
+                layer.beta.assign(rng.normal(size=size).astype(np.float32))
+
+
+@pytest.mark.parametrize("batch_norm", [False, True], ids=["plain", "batch-norm"])
+def test_numpy_policy_equals_the_keras_actor(batch_norm):
+    keras.utils.set_random_seed(2)
+    actor = build_actor(obs_dim=3, action_low=[-2.0], action_high=[2.0], hidden=(64, 32), batch_norm=batch_norm)
+    # Larger last-layer weights than the initial 3e-3, so that tanh is exercised away from 0 (less so after
+    # batch normalisation, whose unit-scale activations would saturate it).
     last = actor.layers[-2]
-    last.set_weights([w * 300 for w in last.get_weights()])
+    last.set_weights([w * (30 if batch_norm else 300) for w in last.get_weights()])
+    randomise_batch_norm(actor, np.random.default_rng(0))
     policy = NumpyPolicy.from_actor(actor)
     obs = np.random.default_rng(1).normal(size=(10, 3)).astype(np.float32)
-    np.testing.assert_allclose(policy(obs), np.asarray(actor(obs)), rtol=1e-5, atol=1e-6)
+    # Inference statistics: the actor called as it acts (training=False, also its default).
+    expected = np.asarray(actor(obs, training=False))
+    assert np.abs(expected).max() > 0.6 and np.abs(expected).min() < 1.9  # tanh away from 0, not all saturated
+    np.testing.assert_allclose(policy(obs), expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(policy(obs[0]), np.asarray(actor(obs[:1]))[0], rtol=1e-5, atol=1e-6)
+    # Its weights are the actor's, in the order of actor.weights: what the compiled update hands it.
+    assert len(policy.weights()) == len(actor.weights)
+    for ours, theirs in zip(policy.weights(), actor.weights, strict=True):
+        np.testing.assert_array_equal(ours, theirs.numpy())
+    if batch_norm:  # with the batch's statistics (which also moves the moving ones), Keras would act otherwise
+        assert not np.allclose(np.asarray(actor(obs, training=True)), expected, atol=1e-3)
+
+
+def test_numpy_policy_acts_with_the_weights_it_is_given():
+    # use_weights takes the actor's weights (kernels, biases, gamma, beta, moving mean and variance) in the
+    # order of actor.weights, as the update returns them, and acts with them from then on.
+    keras.utils.set_random_seed(3)
+    actor = build_actor(obs_dim=3, action_low=[-1.0], action_high=[1.0], hidden=(16, 8), batch_norm=True)
+    policy = NumpyPolicy.from_actor(actor)
+    rng = np.random.default_rng(3)
+    randomise_batch_norm(actor, rng)
+    actor.layers[-2].set_weights([w * 30 for w in actor.layers[-2].get_weights()])
+    obs = rng.normal(size=(7, 3)).astype(np.float32)
+    assert not np.allclose(policy(obs), np.asarray(actor(obs)), atol=1e-3)
+    policy.use_weights([w.numpy() for w in actor.weights])
+    np.testing.assert_allclose(policy(obs), np.asarray(actor(obs)), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError):
+        policy.use_weights([w.numpy() for w in actor.weights][:-1])
+
+
+def test_a_saved_actor_with_batch_norm_is_evaluated_with_its_moving_statistics(tmp_path):
+    from ddpg.evaluation import load_actor_policy
+
+    actor = build_actor(obs_dim=3, action_low=[-2.0], action_high=[2.0], hidden=(8, 8), batch_norm=True)
+    randomise_batch_norm(actor, np.random.default_rng(4))
+    actor.save(tmp_path / "actor.keras")
+    policy = load_actor_policy(tmp_path, obs_dim=3, action_dim=1)
+    obs = np.random.default_rng(5).normal(size=(6, 3)).astype(np.float32)
+    np.testing.assert_allclose(policy(obs), np.asarray(actor(obs, training=False)), rtol=1e-5, atol=1e-6)
 
 
 def test_saved_actor_loads_with_plain_keras(tmp_path):
@@ -79,6 +134,9 @@ def sequential_actor(*hidden_layers) -> keras.Model:
     ((keras.layers.Dense(4, activation="relu"), keras.layers.LayerNormalization()), "LayerNormalization"),
     ((keras.layers.Dense(4, activation="sigmoid"),), "sigmoid"),
     ((keras.layers.Dense(4, activation="relu", use_bias=False),), "Dense"),
+    ((keras.layers.Dense(4), keras.layers.BatchNormalization(renorm=True)), "renorm"),
+    ((keras.layers.Dense(4), keras.layers.Activation("sigmoid")), "sigmoid"),
+    ((keras.layers.BatchNormalization(), keras.layers.Activation("relu"), keras.layers.Dense(4)), "Activation"),
 ])
 def test_numpy_policy_refuses_what_it_cannot_mirror(hidden_layers, refused):
     # Skipping a layer would act differently from the saved model; refusing names what it met.
@@ -86,8 +144,21 @@ def test_numpy_policy_refuses_what_it_cannot_mirror(hidden_layers, refused):
         NumpyPolicy.from_actor(sequential_actor(*hidden_layers))
 
 
-def test_numpy_policy_mirrors_any_dense_chain_it_accepts():
-    actor = sequential_actor(keras.layers.Dense(5, activation="relu"), keras.layers.Dense(4, activation="linear"))
+@pytest.mark.parametrize("hidden_layers", [
+    (keras.layers.Dense(5, activation="relu"), keras.layers.Dense(4, activation="linear")),
+    # Batch normalisation wherever it stands, with its own epsilon, without gamma or beta.
+    (keras.layers.BatchNormalization(epsilon=0.3), keras.layers.Dense(5, activation="relu"),
+     keras.layers.BatchNormalization(center=False), keras.layers.Dense(4),
+     keras.layers.BatchNormalization(scale=False), keras.layers.Activation("tanh")),
+    (keras.layers.BatchNormalization(), keras.layers.BatchNormalization(epsilon=0.5), keras.layers.Dense(6),
+     keras.layers.Activation("relu"), keras.layers.Activation("tanh"),
+     keras.layers.BatchNormalization(center=False, scale=False, epsilon=1e-5), keras.layers.Dense(4, "relu"),
+     keras.layers.Dense(4), keras.layers.BatchNormalization()),
+], ids=["dense", "batch-norm", "batch-norm-anywhere"])
+def test_numpy_policy_mirrors_any_chain_it_accepts(hidden_layers):
+    keras.utils.set_random_seed(6)
+    actor = sequential_actor(*hidden_layers)
+    randomise_batch_norm(actor, np.random.default_rng(6))
     obs = np.random.default_rng(2).normal(size=(6, 3)).astype(np.float32)
     np.testing.assert_allclose(NumpyPolicy.from_actor(actor)(obs), np.asarray(actor(obs)), rtol=1e-5, atol=1e-6)
 
