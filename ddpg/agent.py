@@ -29,6 +29,16 @@ class DDPGAgent:
     """The learner: networks mu, Q, mu', Q', their optimisers and the compiled update; `policy` is mu in
     NumPy, kept equal to the actor after every update, for acting (ddpg.exploration).
 
+    With batch_norm (the paper's section 3), each online network is called in training mode only in its own
+    step: the critic on (s, a) in the critic's step, the actor on s in the actor's. There it normalises with
+    the batch's statistics and moves its moving mean and variance toward them (Keras's momentum, 0.99).
+    Everywhere else a network is in inference mode and normalises with its moving statistics: the critic
+    through which the actor's gradient flows, the actor's loss between delayed actor steps, acting (`policy`),
+    evaluation and the saved actor.keras. The target networks are only ever in inference mode, with their own
+    moving statistics, which are Polyak-averaged toward the online networks' with their weights
+    (`move_targets` averages every variable): theta' <- tau theta + (1 - tau) theta' for gamma, beta, the
+    moving mean and the moving variance alike. Checkpoints hold the moving statistics of all four networks.
+
     Args:
         obs_dim: length of an observation s.
         action_low, action_high: the action bounds, shape [action_dim].
@@ -195,7 +205,8 @@ class DDPGAgent:
 
     def _delayed_actor_step(self, obs):
         """The actor's step and the targets' when policy_due(); else nothing moves, and the loss reported is J
-        of the actor as it stands (actor and critic in inference mode)."""
+        of the actor as it stands (actor and critic in inference mode: with batch_norm, their moving statistics;
+        ddpg.jax_update computes it so too)."""
         def actor_and_targets():
             loss = self.actor_step(obs)
             self.move_targets(self.tau)
@@ -238,7 +249,7 @@ class DDPGAgent:
 
     def move_targets(self, tau) -> None:
         """"Update the target networks": theta' <- tau theta + (1 - tau) theta' for both, through the very
-        polyak() the tests check."""
+        polyak() the tests check; every variable, with batch_norm the moving statistics too."""
         for target, source in ((self.target_actor, self.actor), (self.target_critic, self.critic)):
             for target_variable, variable in zip(target.variables, source.variables, strict=True):
                 target_variable.assign(polyak(target_variable, variable, tau))

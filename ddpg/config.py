@@ -167,6 +167,9 @@ class DDPGConfig:
     update_at_episode_end: bool = setting(False, boolean,
                                           "no updates during an episode; at its end, as many as it had steps (the "
                                           "TD3 paper's DDPG)")
+    # batch_norm: the batch's statistics in each online network's own step of the update; the moving (inference)
+    # statistics when acting, evaluating, in actor.keras and the NumPy policy, and in the target networks, whose
+    # moving statistics are Polyak-averaged with their weights; checkpoints hold them (ddpg.agent.DDPGAgent).
     batch_norm: bool = setting(False, boolean,
                                "batch normalisation on the state input and every layer of mu, and every layer of Q "
                                "before the action enters (the paper's low-dimensional networks)")

@@ -10,6 +10,12 @@ ddpg.losses); only the compilation differs. A jitted JAX function cannot change 
 takes the state (the four networks' weights and both optimisers' variables) and returns the new
 one, which is written back into the Keras variables after every call, as `keras.Model.fit` does on
 JAX: whoever reads a variable (a checkpoint, a saved actor, a test) reads the update's result.
+
+With batch normalisation (batch_norm), the networks' non-trainable variables, the moving statistics, are
+in the state too: each call in training mode (the critic in its step, the actor in its) returns them
+updated and they are carried on, every other call uses them as they are (inference), and the targets'
+are Polyak-averaged with the rest, as DDPGAgent does on TensorFlow. Without it those lists are empty:
+the same computation as before they existed.
 """
 
 from __future__ import annotations
@@ -32,10 +38,15 @@ class JaxUpdate:
 
     def __init__(self, agent: DDPGAgent) -> None:
         self.agent = agent
-        # The order of the state: six lists of variables, each as the update function takes them.
-        self.holders = [agent.actor.trainable_variables, agent.critic.trainable_variables,
-                        agent.target_actor.trainable_variables, agent.target_critic.trainable_variables,
-                        agent.actor_optimizer.variables, agent.critic_optimizer.variables]
+        # The order of the state: ten lists of variables, each as the update function takes them; the last four,
+        # the networks' moving statistics, are empty without batch normalisation.
+        networks = (agent.actor, agent.critic, agent.target_actor, agent.target_critic)
+        self.holders = [*(network.trainable_variables for network in networks),
+                        agent.actor_optimizer.variables, agent.critic_optimizer.variables,
+                        *(network.non_trainable_variables for network in networks)]
+        # The acting policy's weights in the order of actor.weights: (list in the state, index in it).
+        where = {id(v): (holder, i) for holder in (0, 6) for i, v in enumerate(self.holders[holder])}
+        self.actor_weights = [where[id(v)] for v in agent.actor.weights]
         position = {id(v): i for i, v in enumerate(agent.critic.trainable_variables)}
         self.decayed = [position[id(kernel)] for kernel in agent._decayed_kernels]  # in the TensorFlow sum's order
         # Where the critic's Adam keeps its step count, which decides a delayed actor step (policy_delay).
@@ -55,7 +66,8 @@ class JaxUpdate:
         for variables, values in zip(self.holders, state, strict=True):
             for variable, value in zip(variables, values, strict=True):
                 variable.assign(value)
-        return float(critic_loss_), float(actor_loss_), [np.asarray(w) for w in state[0]]
+        actor_weights = [np.asarray(state[holder][i]) for holder, i in self.actor_weights]
+        return float(critic_loss_), float(actor_loss_), actor_weights
 
     def _one_update(self, state, scalars, batch):
         self.traces += 1  # Python runs here only while JAX traces
@@ -70,41 +82,53 @@ class JaxUpdate:
 
     def _update_step(self, state, scalars, batch):
         """One update of Algorithm 1, in its order: the critic's step, the actor's step (through the critic
-        as it is after its own), then both targets theta' <- tau theta + (1 - tau) theta'."""
+        as it is after its own), then both targets theta' <- tau theta + (1 - tau) theta', moving statistics
+        included. Each network is in training mode in its own step only, as on TensorFlow."""
         agent = self.agent
-        actor, critic, target_actor, target_critic, actor_slots, critic_slots = state
+        (actor, critic, target_actor, target_critic, actor_slots, critic_slots,
+         actor_stats, critic_stats, target_actor_stats, target_critic_stats) = state
         gamma, tau = scalars
         obs, action, reward, next_obs, terminated = batch
         next_q, _ = agent.target_critic.stateless_call(
-            target_critic, [], [next_obs, agent.target_actor.stateless_call(target_actor, [], next_obs)[0]])
+            target_critic, target_critic_stats,
+            [next_obs, agent.target_actor.stateless_call(target_actor, target_actor_stats, next_obs)[0]])
         y = jax.lax.stop_gradient(td_target(reward, next_q, terminated, gamma))
 
         def critic_objective(weights):
-            q, _ = agent.critic.stateless_call(weights, [], [obs, action], training=True)
-            return critic_loss(y, q, [weights[i] for i in self.decayed], agent.config.critic_weight_decay)
+            q, stats = agent.critic.stateless_call(weights, critic_stats, [obs, action], training=True)
+            return critic_loss(y, q, [weights[i] for i in self.decayed], agent.config.critic_weight_decay), stats
 
-        critic_loss_, grads = jax.value_and_grad(critic_objective)(critic)
+        (critic_loss_, critic_stats), grads = jax.value_and_grad(critic_objective, has_aux=True)(critic)
         critic, critic_slots = agent.critic_optimizer.stateless_apply(critic_slots, grads, critic)
 
-        def actor_objective(weights):
-            action_now, _ = agent.actor.stateless_call(weights, [], obs, training=True)
-            return actor_loss(agent.critic.stateless_call(critic, [], [obs, action_now])[0])
+        def actor_objective(weights, stats, training):
+            """J through the critic as it now is, in inference; the actor in training mode in its own step."""
+            action_now, stats = agent.actor.stateless_call(weights, stats, obs, training=training)
+            return actor_loss(agent.critic.stateless_call(critic, critic_stats, [obs, action_now])[0]), stats
 
-        def actor_and_targets(actor, actor_slots, target_actor, target_critic):
-            actor_loss_, grads = jax.value_and_grad(actor_objective)(actor)
+        def actor_and_targets(actor, actor_slots, actor_stats, target_actor, target_critic, target_actor_stats,
+                              target_critic_stats):
+            (actor_loss_, actor_stats), grads = jax.value_and_grad(actor_objective, has_aux=True)(
+                actor, actor_stats, True)
             actor, actor_slots = agent.actor_optimizer.stateless_apply(actor_slots, grads, actor)
             target_actor = [polyak(t, s, tau) for t, s in zip(target_actor, actor, strict=True)]
             target_critic = [polyak(t, s, tau) for t, s in zip(target_critic, critic, strict=True)]
-            return actor, actor_slots, target_actor, target_critic, actor_loss_
+            target_actor_stats = [polyak(t, s, tau) for t, s in zip(target_actor_stats, actor_stats, strict=True)]
+            target_critic_stats = [polyak(t, s, tau) for t, s in zip(target_critic_stats, critic_stats, strict=True)]
+            return (actor, actor_slots, actor_stats, target_actor, target_critic, target_actor_stats,
+                    target_critic_stats, actor_loss_)
 
-        def actor_stays(actor, actor_slots, target_actor, target_critic):  # J of the actor as it stands
-            return actor, actor_slots, target_actor, target_critic, actor_objective(actor)
+        def actor_stays(*moving):  # J of the actor as it stands: in inference, as DDPGAgent._update_step
+            actor, _, actor_stats = moving[:3]
+            return (*moving, actor_objective(actor, actor_stats, False)[0])
 
-        moving = (actor, actor_slots, target_actor, target_critic)
+        moving = (actor, actor_slots, actor_stats, target_actor, target_critic, target_actor_stats, target_critic_stats)
         delay = agent.config.policy_delay
         if delay == 1:
-            actor, actor_slots, target_actor, target_critic, actor_loss_ = actor_and_targets(*moving)
+            moved = actor_and_targets(*moving)
         else:  # after every delay-th critic step, as DDPGAgent._update_step
-            actor, actor_slots, target_actor, target_critic, actor_loss_ = jax.lax.cond(
-                critic_slots[self.critic_steps] % delay == 0, actor_and_targets, actor_stays, *moving)
-        return [actor, critic, target_actor, target_critic, actor_slots, critic_slots], (critic_loss_, actor_loss_)
+            moved = jax.lax.cond(critic_slots[self.critic_steps] % delay == 0, actor_and_targets, actor_stays, *moving)
+        (actor, actor_slots, actor_stats, target_actor, target_critic, target_actor_stats, target_critic_stats,
+         actor_loss_) = moved
+        return ([actor, critic, target_actor, target_critic, actor_slots, critic_slots, actor_stats, critic_stats,
+                 target_actor_stats, target_critic_stats], (critic_loss_, actor_loss_))

@@ -65,7 +65,9 @@ def build_actor(obs_dim: int, action_low: ArrayLike, action_high: ArrayLike,
     For Pendulum ([-2, 2]) that is 2 tanh(.). The mapping is a built-in `Rescaling` layer, so a
     saved actor loads with plain `keras.models.load_model`. With batch_norm, the state input and
     every hidden layer are batch-normalised (the paper, section 7); the tanh layer is not, so that
-    the final layer's small initialisation still sets where mu starts.
+    the final layer's small initialisation still sets where mu starts. Called with training=True it
+    normalises with the batch's statistics and moves its moving ones; otherwise (acting, the target
+    actor, actor.keras) with the moving statistics: DDPGAgent says where each is used.
     """
     low = np.asarray(action_low, np.float32).reshape(-1)
     high = np.asarray(action_high, np.float32).reshape(-1)

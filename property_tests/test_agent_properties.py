@@ -24,20 +24,22 @@ FEW = settings(max_examples=10, deadline=None)
 
 
 @functools.cache
-def _agent_and_start(xla: bool) -> tuple[DDPGAgent, dict]:
+def _agent_and_start(xla: bool, batch_norm: bool = False) -> tuple[DDPGAgent, dict]:
     keras.utils.set_random_seed(0)
-    agent = DDPGAgent(3, LOW, HIGH, DDPGConfig(**TINY, update_every=4 if xla else 1))
+    agent = DDPGAgent(3, LOW, HIGH, DDPGConfig(**TINY, update_every=4 if xla else 1, batch_norm=batch_norm))
     # Targets away from the online networks, as after training: "moved by tau (theta - theta')" is then
     # not trivially 0 = 0, and a step that read the wrong network would show.
     rng = np.random.default_rng(0)
-    for variable in agent.target_actor.weights + agent.target_critic.weights:
-        variable.assign(variable.numpy() + rng.normal(scale=0.1, size=variable.shape).astype(np.float32))
+    for variable in agent.target_actor.weights + agent.target_critic.weights:  # moving variances stay > 0
+        variable.assign(np.abs(variable.numpy() + rng.normal(scale=0.1, size=variable.shape).astype(np.float32))
+                        if "moving_variance" in variable.path else
+                        variable.numpy() + rng.normal(scale=0.1, size=variable.shape).astype(np.float32))
     return agent, agent.get_state()
 
 
-def fresh_agent(xla: bool = False) -> DDPGAgent:
+def fresh_agent(xla: bool = False, batch_norm: bool = False) -> DDPGAgent:
     """The same agent every time (compiled once), its networks and optimisers back at the start."""
-    agent, start = _agent_and_start(xla)
+    agent, start = _agent_and_start(xla, batch_norm)
     agent.set_state(start)
     agent.tau.assign(DDPGConfig.tau)
     return agent
@@ -62,11 +64,13 @@ def weights(*networks) -> list[np.ndarray]:
     return [w.numpy() for network in networks for w in network.weights]
 
 
+@pytest.mark.parametrize("batch_norm", [False, True], ids=["plain", "batch-norm"])
 @FEW
 @given(batch=batches(), tau=st.floats(0.01, 1.0))
-def test_each_target_parameter_moves_by_tau_times_its_gap_to_the_online_one(batch, tau):
-    # theta'_new - theta' = tau (theta - theta'), theta being the online parameter after this update's steps
-    agent = fresh_agent()
+def test_each_target_parameter_moves_by_tau_times_its_gap_to_the_online_one(batch_norm, batch, tau):
+    # theta'_new - theta' = tau (theta - theta'), theta being the online parameter after this update's steps;
+    # with batch normalisation, the moving statistics too (weights() holds them)
+    agent = fresh_agent(batch_norm=batch_norm)
     agent.tau.assign(tau)
     before = weights(agent.target_actor, agent.target_critic)
     agent.update(batch)
@@ -77,10 +81,12 @@ def test_each_target_parameter_moves_by_tau_times_its_gap_to_the_online_one(batc
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow",
                     reason="runs TensorFlow's eager steps; on JAX the update is checked against TensorFlow's")
+@pytest.mark.parametrize("batch_norm", [False, True], ids=["plain", "batch-norm"])
 @FEW
 @given(batch=batches())
-def test_the_critic_step_moves_only_the_critic_and_the_actor_step_only_the_actor(batch):
-    agent = fresh_agent()
+def test_the_critic_step_moves_only_the_critic_and_the_actor_step_only_the_actor(batch_norm, batch):
+    # with batch normalisation, each step moves its own network's moving statistics, no other's
+    agent = fresh_agent(batch_norm=batch_norm)
     s, a, r, s2, d = (tf.constant(column) for column in batch)
     actor, targets = weights(agent.actor), weights(agent.target_actor, agent.target_critic)
     agent.critic_step(s, a, r, s2, d)

@@ -53,3 +53,34 @@ def damage_checkpoint(checkpoint: Path, damage: str) -> None:
         (checkpoint / "arrays.npz").write_bytes(data[: len(data) // 2])
     else:
         raise ValueError(f"unknown damage {damage!r}")
+
+
+def cancelled_by_batch_norm(model) -> list[int]:
+    """Positions in `model.variables` of what batch normalisation cancels in training mode: the bias of a
+    Dense layer whose output only a BatchNormalization reads (its mean subtraction removes it), the beta of
+    a BatchNormalization whose output only such a Dense layer reads, and the moving mean that tracks them.
+
+    Their gradients are zero up to rounding, and Adam divides them by sqrt(v) + 1e-7: rounding-level
+    gradients become steps of up to about lr * 1e-3 (more as the gradient's noise grows), whose sign depends
+    on the order of the floating-point operations. Two computations of the same update (eager and compiled,
+    TensorFlow and JAX) therefore agree on these to about 1e-3, not to rounding: the tests compare them so.
+    """
+    def readers(layer) -> list:
+        return [node.operation for node in layer._outbound_nodes]
+
+    def normalised(layer) -> bool:  # a Dense layer with a bias that only batch normalisation reads
+        kind = type(layer).__name__
+        after = readers(layer)
+        return kind == "Dense" and layer.use_bias and after and all(
+            type(r).__name__ == "BatchNormalization" for r in after)
+
+    cancelled = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if normalised(layer):
+            cancelled += [layer.bias, *(norm.moving_mean for norm in readers(layer))]
+        elif kind == "BatchNormalization" and layer.center and readers(layer) and all(
+                normalised(r) for r in readers(layer)):
+            cancelled.append(layer.beta)
+    position = {id(v): i for i, v in enumerate(model.variables)}
+    return sorted(position[id(v)] for v in cancelled)
