@@ -14,8 +14,6 @@ JAX: whoever reads a variable (a checkpoint, a saved actor, a test) reads the up
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import jax
 import numpy as np
 
@@ -23,14 +21,11 @@ from ddpg.losses import actor_loss, critic_loss
 from ddpg.replay_buffer import Batch
 from ddpg.targets import polyak, td_target
 
-if TYPE_CHECKING:
-    from ddpg.agent import DDPGAgent
-
 
 class JaxUpdate:
     """`DDPGAgent._update_step` as a pure function of the state, jitted once per batch shape."""
 
-    def __init__(self, agent: DDPGAgent) -> None:
+    def __init__(self, agent) -> None:  # a DDPGAgent, not imported: the agent imports this module
         self.agent = agent
         # The order of the state: six lists of variables, each as the update function takes them.
         self.holders = [agent.actor.trainable_variables, agent.critic.trainable_variables,

@@ -26,7 +26,7 @@ from ddpg.environments import check_finite, make_env
 from ddpg.exploration import Explorer, make_noise
 from ddpg.manifest import generator_from_state
 from ddpg.replay_buffer import Batch, ReplayBuffer
-from ddpg.run_files import trailing_average
+from ddpg.run_schema import trailing_average
 
 if TYPE_CHECKING:  # the agent loads TensorFlow; importing ddpg.loop must not
     from ddpg.agent import DDPGAgent

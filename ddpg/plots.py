@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ddpg.run_files import AVERAGE_WINDOW
+from ddpg.run_schema import AVERAGE_WINDOW
 
 
 def _figure(panels: int):

@@ -45,8 +45,8 @@ def import_ray():
 def run_on_ray(runs: list[tuple[DDPGConfig, Path]], out: Path, cpus_per_trial: int, address: str | None,
                overwrite: bool, checkpoint_every: int = 10) -> dict[int, dict]:
     """Each run (under `out`) as a Ray task of `cpus_per_trial` cores; the rows by the runs' indices."""
-    from ddpg.sweep import run_name, stopped_sweep
     from ddpg.training import TrainingInterrupted
+    from ddpg.trial import run_name, stopped_sweep
 
     ray = import_ray()
     token = uuid.uuid4().hex
@@ -103,15 +103,15 @@ def run_trial(config: DDPGConfig, run_dir: str, out: str, token: str, overwrite:
               checkpoint_every: int, files: dict[str, bytes] | None) -> tuple[dict, dict[str, bytes] | None]:
     """In a Ray worker: train and evaluate one run with `threads` threads; its row, and its files where
     the driver's --out is not on this node's file system."""
-    from ddpg.sweep import _sweep_one, use_threads
+    from ddpg.trial import train_and_evaluate, use_threads
 
     use_threads(threads)
     if _reads_token(Path(out), token):
-        return _sweep_one(config, Path(run_dir), overwrite, checkpoint_every), None
+        return train_and_evaluate(config, Path(run_dir), overwrite, checkpoint_every), None
     local = Path(tempfile.gettempdir(), "ddpg-ray", token, Path(run_dir).relative_to(out))
     if not local.exists():  # a retry on this node finds the run where the last try left it
         _write_files(local, files or {})
-    row = _sweep_one(config, local, overwrite, checkpoint_every)
+    row = train_and_evaluate(config, local, overwrite, checkpoint_every)
     files = _files_of(local)
     shutil.rmtree(local)  # the driver has the run now; a worker that dies before this line leaves it for a retry
     return row, files

@@ -19,11 +19,13 @@ import statistics
 import sys
 from pathlib import Path
 
+from ddpg.checkpoint import checkpoint_exists, load_checkpoint
 from ddpg.config import MAX_SEED, DDPGConfig
 from ddpg.errors import UserInputError
 from ddpg.grid import Point, format_value, point_name
 from ddpg.run_files import RunFilesError, load_run_config, write_atomically
 from ddpg.training import TrainingInterrupted, check_checkpoint_every
+from ddpg.trial import run_name, stopped_sweep, train_and_evaluate, use_threads
 
 SWEEP_FIELDS = ("seed", "final_average_return_40", "eval_mean_return", "eval_std_return", "wall_seconds",
                 "steps_per_second")
@@ -194,18 +196,6 @@ def _run_all(runs: list[tuple[DDPGConfig, Path]], workers: int, overwrite: bool,
     return rows
 
 
-def run_name(run_dir: Path) -> str:
-    """seed_N, or POINT/seed_N in a grid (a point's name always holds '=')."""
-    return f"{run_dir.parent.name}/{run_dir.name}" if "=" in run_dir.parent.name else run_dir.name
-
-
-def stopped_sweep(signal_name: str, finished: list[str]) -> TrainingInterrupted:
-    """The one line of a sweep stopped by a signal, naming the runs it finished (`seed_0`, `tau=0.5/seed_1`)."""
-    done = ", ".join(finished)
-    return TrainingInterrupted(signal_name, f"stopped by {signal_name}; finished: {done or 'none'}; the others keep "
-                                            "their checkpoints. Run the same command again to finish")
-
-
 _STOP = None  # in a worker: the driver's stop event
 
 
@@ -224,18 +214,9 @@ def _start_worker(threads: int, stop) -> None:
     use_threads(threads)
 
 
-def use_threads(threads: int) -> None:
-    """TensorFlow's thread pools at `threads`, before it runs anything (a process's first call only)."""
-    from ddpg.backend import tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
-
-
 def _check_same_run(config: DDPGConfig, run_dir: Path) -> None:
     """A run's directory may hold this config's run (to finish or resume), or nothing; its checkpoint, if it
     has one, must be whole: a damaged one is refused here, before anything starts, never started over."""
-    from ddpg.checkpoint import load_checkpoint
     from ddpg.training import check_resumable
 
     if not (run_dir / "config.json").exists():
@@ -245,29 +226,15 @@ def _check_same_run(config: DDPGConfig, run_dir: Path) -> None:
     except UserInputError as error:
         raise UserInputError(f"Expected {run_dir} to hold a run of this sweep's config, to finish it; pass "
                              f"--overwrite to start again. {error}") from None
-    if has_checkpoint(run_dir):
+    if checkpoint_exists(run_dir / "checkpoint"):
         load_checkpoint(run_dir / "checkpoint")  # CheckpointError: one line naming it
 
 
-def has_checkpoint(run_dir: Path) -> bool:
-    """Whether the run wrote a checkpoint (a kill between its two renames leaves only checkpoint.old)."""
-    return (run_dir / "checkpoint").is_dir() or (run_dir / "checkpoint.old").is_dir()
-
-
 def _sweep_one(config: DDPGConfig, run_dir: Path, overwrite: bool, checkpoint_every: int = 10) -> dict:
-    """Train (or finish, or resume) and evaluate one seed, in a worker process."""
+    """The trial, in a worker process, unless the sweep was stopped before the worker took it."""
     if _STOP is not None and _STOP.is_set():
         raise TrainingInterrupted("SIGTERM", "not started: the sweep was stopped")
-    from ddpg.evaluation import evaluate
-    from ddpg.training import train
-
-    # Without a checkpoint, nothing was kept yet (a run stopped before its first one): it starts again.
-    resume = not overwrite and has_checkpoint(run_dir)
-    result = train(config, run_dir, checkpoint_every=checkpoint_every, resume=resume, overwrite=not resume)
-    report = evaluate(run_dir, episodes=config.eval_episodes)
-    return {"seed": config.seed, "final_average_return_40": result.average_returns[-1] if result.average_returns
-            else float("nan"), "eval_mean_return": report["mean_return"], "eval_std_return": report["std_return"],
-            "wall_seconds": result.wall_seconds, "steps_per_second": result.steps / result.wall_seconds}
+    return train_and_evaluate(config, run_dir, overwrite, checkpoint_every)
 
 
 def summary(rows: list[dict], threshold: float | None) -> dict:

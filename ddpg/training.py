@@ -31,15 +31,9 @@ from ddpg.evaluation import EVAL_SEED_OFFSET, run_episodes
 from ddpg.loop import Trainer
 from ddpg.manifest import check_manifest
 from ddpg.memory import check_fits_in_memory
-from ddpg.run_files import (
-    RunFiles,
-    evaluation_numbers,
-    read_evaluations,
-    read_metrics,
-    reported_os_errors,
-    run_lock,
-    trailing_average,
-)
+from ddpg.plots import plot_learning_curve
+from ddpg.run_files import RunFiles, read_evaluations, read_metrics, reported_os_errors, run_lock
+from ddpg.run_schema import evaluation_numbers, trailing_average
 
 if TYPE_CHECKING:  # the agent loads TensorFlow; importing ddpg.training must not
     from ddpg.agent import DDPGAgent
@@ -181,10 +175,18 @@ def _train(config: DDPGConfig, env: gym.Env, eval_env: gym.Env | None, run: _Run
                                           range(1, len(trainer.returns) + 1)],
                          evaluations=evaluation_numbers(run.evaluations) if run else [])
     start = time.perf_counter() - wall_offset
+    checkpointed = None  # (episode, steps, best) of the last checkpoint written
 
     def save() -> None:
-        if run:
-            run.files.checkpoint(trainer, time.perf_counter() - start, _best_state(best))
+        # The run's end often falls on a checkpoint_every boundary: the buffer is not written twice.
+        nonlocal checkpointed
+        key = (trainer.episode, trainer.steps, None if best is None else best.step)
+        if run and key != checkpointed:
+            manifest, arrays, ring = trainer.get_state()
+            best_manifest, best_arrays = _best_state(best)
+            run.files.checkpoint({**manifest, "best": best_manifest, "wall_seconds": time.perf_counter() - start},
+                                 {**arrays, **best_arrays}, ring)
+            checkpointed = key
 
     def evaluate() -> None:
         nonlocal best
@@ -222,7 +224,10 @@ def _train(config: DDPGConfig, env: gym.Env, eval_env: gym.Env | None, run: _Run
             result.wall_seconds = time.perf_counter() - start
             save()
             if run:
-                run.files.finish(trainer.agent, result)
+                run.files.save_actor("actor.keras", trainer.agent)
+                run.files.write("learning_curve.png", lambda path: plot_learning_curve(
+                    result.returns, result.average_returns, path, title=f"DDPG on {config.env_id}, seed {config.seed}",
+                    evaluations=result.evaluations))
     except (TrainingInterrupted, NonFiniteEnvironmentOutput) as stop:
         # The last good state: a resumed run starts the unfinished episode again. A second signal
         # during this write still leaves a complete checkpoint: this one, or the previous one.

@@ -1,0 +1,48 @@
+"""A sweep's trial: train one config into its run directory (or finish, or resume it), then evaluate it.
+
+Below both engines, the local process pool (ddpg.sweep) and Ray (ddpg.ray_engine): each runs this
+in its workers, and reports a stopped sweep in the same words.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ddpg.checkpoint import checkpoint_exists
+from ddpg.config import DDPGConfig
+from ddpg.training import TrainingInterrupted
+
+
+def train_and_evaluate(config: DDPGConfig, run_dir: Path, overwrite: bool, checkpoint_every: int = 10) -> dict:
+    """Train (or finish, or resume) one config in run_dir, then evaluate it over its eval_episodes; its row
+    of sweep.csv."""
+    from ddpg.evaluation import evaluate
+    from ddpg.training import train
+
+    # Without a checkpoint, nothing was kept yet (a run stopped before its first one): it starts again.
+    resume = not overwrite and checkpoint_exists(run_dir / "checkpoint")
+    result = train(config, run_dir, checkpoint_every=checkpoint_every, resume=resume, overwrite=not resume)
+    report = evaluate(run_dir, episodes=config.eval_episodes)
+    return {"seed": config.seed, "final_average_return_40": result.average_returns[-1] if result.average_returns
+            else float("nan"), "eval_mean_return": report["mean_return"], "eval_std_return": report["std_return"],
+            "wall_seconds": result.wall_seconds, "steps_per_second": result.steps / result.wall_seconds}
+
+
+def use_threads(threads: int) -> None:
+    """TensorFlow's thread pools at `threads`, before it runs anything (a process's first call only)."""
+    from ddpg.backend import tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def run_name(run_dir: Path) -> str:
+    """seed_N, or POINT/seed_N in a grid (a point's name always holds '=')."""
+    return f"{run_dir.parent.name}/{run_dir.name}" if "=" in run_dir.parent.name else run_dir.name
+
+
+def stopped_sweep(signal_name: str, finished: list[str]) -> TrainingInterrupted:
+    """The one line of a sweep stopped by a signal, naming the runs it finished (`seed_0`, `tau=0.5/seed_1`)."""
+    done = ", ".join(finished)
+    return TrainingInterrupted(signal_name, f"stopped by {signal_name}; finished: {done or 'none'}; the others keep "
+                                            "their checkpoints. Run the same command again to finish")
