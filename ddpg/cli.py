@@ -125,8 +125,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     done = {"episode": 0, "steps": 0}
     if args.resume:
-        from ddpg.checkpoint import read_manifest
-        from ddpg.manifest import check_manifest
+        from ddpg.run_state import saved_run
 
         out = Path(args.resume)
         if args.out and Path(args.out) != out:
@@ -134,11 +133,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                                  f"with --resume {out}")
         if args.overwrite:
             raise UserInputError(f"Expected --resume or --overwrite, not both. Received: --resume {out} --overwrite")
-        # The manifest alone: train reads and checks the whole checkpoint (arrays, replay) once, itself.
-        manifest = read_manifest(out / "checkpoint")[1]
-        saved = check_manifest(manifest)
+        saved, *done_before = saved_run(out)
         config = config_from(config_values(args, saved=dataclasses.asdict(saved)))
-        done = {name: manifest[name] for name in done}
+        done = dict(zip(done, done_before, strict=True))
     else:
         config = config_from(config_values(args))
         out = Path(args.out or f"runs/{config.env_id}-seed{config.seed}")

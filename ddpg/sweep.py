@@ -24,6 +24,7 @@ from ddpg.config import MAX_SEED, DDPGConfig
 from ddpg.errors import UserInputError
 from ddpg.grid import Point, format_value, point_name
 from ddpg.run_files import RunFilesError, load_run_config, write_atomically
+from ddpg.run_state import check_resumable
 from ddpg.training import TrainingInterrupted, check_checkpoint_every
 from ddpg.trial import run_name, stopped_sweep, train_and_evaluate, use_threads
 
@@ -217,7 +218,6 @@ def _start_worker(threads: int, stop) -> None:
 def _check_same_run(config: DDPGConfig, run_dir: Path) -> None:
     """A run's directory may hold this config's run (to finish or resume), or nothing; its checkpoint, if it
     has one, must be whole: a damaged one is refused here, before anything starts, never started over."""
-    from ddpg.training import check_resumable
 
     if not (run_dir / "config.json").exists():
         return

@@ -9,7 +9,6 @@ best actor kept, checkpoints, and SIGINT/SIGTERM.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import shutil
 import signal
@@ -23,17 +22,17 @@ from typing import TYPE_CHECKING
 import gymnasium as gym
 import numpy as np
 
-from ddpg.checkpoint import Checkpoint, CheckpointError, load_checkpoint, read_manifest
-from ddpg.config import BUDGET_FIELDS, DDPGConfig
+from ddpg.checkpoint import Checkpoint, CheckpointError, read_manifest
+from ddpg.config import DDPGConfig
 from ddpg.environments import NonFiniteEnvironmentOutput, make_env
 from ddpg.errors import UserInputError
 from ddpg.evaluation import EVAL_SEED_OFFSET, run_episodes
 from ddpg.loop import Trainer
-from ddpg.manifest import check_manifest
 from ddpg.memory import check_fits_in_memory
 from ddpg.plots import plot_learning_curve
 from ddpg.run_files import RunFiles, read_evaluations, read_metrics, reported_os_errors, run_lock
 from ddpg.run_schema import evaluation_numbers, trailing_average
+from ddpg.run_state import open_checkpoint, restore_trainer, trainer_state
 
 if TYPE_CHECKING:  # the agent loads TensorFlow; importing ddpg.training must not
     from ddpg.agent import DDPGAgent
@@ -137,15 +136,8 @@ def _open_run(stack: contextlib.ExitStack, run_dir: Path, config: DDPGConfig, re
     if not resume:
         files.check_no_run(overwrite)
         return _Run(files)
-    checkpoint = load_checkpoint(run_dir / "checkpoint")
-    check_resumable(config, check_manifest(checkpoint.manifest))
+    checkpoint = open_checkpoint(run_dir, config)
     done = {"episodes": checkpoint.manifest["episode"], "total_steps": checkpoint.manifest["steps"]}
-    for name, value in done.items():
-        budget = getattr(config, name)
-        if budget is not None and budget < value:
-            flag = "--" + name.replace("_", "-")
-            raise UserInputError(f"Expected {flag} >= {value}, as many as the checkpoint has done. "
-                                 f"Received: {flag} {budget}")
     # Read (and refused if they were tampered with) now, before the trainer is built.
     return _Run(files, checkpoint, read_metrics(files.metrics, done["episodes"]),
                 read_evaluations(files.evaluations, done["total_steps"]))
@@ -159,7 +151,7 @@ def _train(config: DDPGConfig, env: gym.Env, eval_env: gym.Env | None, run: _Run
     wall_offset, best = 0.0, None
     if checkpoint:
         try:
-            trainer.set_state(checkpoint.manifest, checkpoint.arrays)
+            restore_trainer(trainer, checkpoint.manifest, checkpoint.arrays)
             best = _best_from(checkpoint, trainer.agent)
         except (ValueError, TypeError, KeyError) as error:
             raise CheckpointError(f"Expected a checkpoint as ddpg wrote it. Received: {error}") from None
@@ -182,7 +174,7 @@ def _train(config: DDPGConfig, env: gym.Env, eval_env: gym.Env | None, run: _Run
         nonlocal checkpointed
         key = (trainer.episode, trainer.steps, None if best is None else best.step)
         if run and key != checkpointed:
-            manifest, arrays, ring = trainer.get_state()
+            manifest, arrays, ring = trainer_state(trainer)
             best_manifest, best_arrays = _best_state(best)
             run.files.checkpoint({**manifest, "best": best_manifest, "wall_seconds": time.perf_counter() - start},
                                  {**arrays, **best_arrays}, ring)
@@ -291,15 +283,6 @@ def _interrupted(signal_name: str, run: _Run | None, what: str) -> TrainingInter
 def check_checkpoint_every(checkpoint_every: int) -> None:
     if not isinstance(checkpoint_every, int) or checkpoint_every < 0:
         raise UserInputError(f"Expected --checkpoint-every >= 0. Received: --checkpoint-every {checkpoint_every}")
-
-
-def check_resumable(config: DDPGConfig, saved: DDPGConfig) -> None:
-    """A resumed run must be the same run: only its budget may change."""
-    for name in (f.name for f in dataclasses.fields(DDPGConfig)):
-        if name not in BUDGET_FIELDS and getattr(config, name) != getattr(saved, name):
-            raise UserInputError(f"Expected {name}={getattr(saved, name)!r} as in the checkpoint (only the "
-                                 f"budget, episodes or total_steps, may change on resume). "
-                                 f"Received: {name}={getattr(config, name)!r}")
 
 
 @contextlib.contextmanager
