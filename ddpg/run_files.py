@@ -172,7 +172,7 @@ class RunFiles:
                                 "--overwrite to replace it")
 
     def start(self, config: DDPGConfig, overwrite: bool = False, tensorboard: bool = False,
-              rows: Sequence[dict] = (), evaluations: Sequence[dict] = ()) -> None:
+              rows: Sequence[dict] = (), evaluations: Sequence[dict] = (), with_evaluations: bool = False) -> None:
         """Write config.json, metrics.csv and eval.csv (holding `rows` and `evaluations`: a resumed run's, as
         read_metrics and read_evaluations cut them back to the checkpoint); with overwrite, first remove
         every file of the run that was there. Call after all validation."""
@@ -185,7 +185,7 @@ class RunFiles:
         # Episodes and evaluations after the checkpoint were lost with the process: they run again, so
         # their rows go, and every one ends up in its file exactly once.
         write_atomically(self.metrics, _csv(METRICS_FIELDS, rows))
-        if config.eval_every or evaluations:
+        if with_evaluations or evaluations:
             write_atomically(self.evaluations, _csv(EVAL_FIELDS, evaluations))
         if tensorboard:
             self._tensorboard = TensorBoard(self.dir / "tensorboard")

@@ -3,7 +3,7 @@ resume must check first. Beside ddpg.checkpoint (the files) and ddpg.manifest (s
 that ddpg.loop is the algorithm alone.
 
 The arrays are named by their owner: `buffer/COLUMN` the replay ring, `best/actor/I` the best
-evaluation's actor (ddpg.evaluation), and every other name a variable of the agent.
+evaluation's actor (ddpg.evaluation.Evaluator), and every other name a variable of the agent.
 """
 
 from __future__ import annotations
@@ -13,15 +13,35 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ddpg.checkpoint import Checkpoint, Ring, load_checkpoint, read_manifest
+from ddpg.checkpoint import Checkpoint, CheckpointError, Ring, load_checkpoint, read_manifest
 from ddpg.config import BUDGET_FIELDS, DDPGConfig
 from ddpg.errors import UserInputError
+from ddpg.evaluation import BEST_ACTOR
 from ddpg.manifest import check_manifest, generator_from_state
 
 if TYPE_CHECKING:  # the trainer loads TensorFlow; importing ddpg.run_state must not
+    from ddpg.evaluation import Evaluator
     from ddpg.loop import Trainer
 
-BUFFER, BEST = "buffer/", "best/"
+BUFFER = "buffer/"
+
+
+def run_state(trainer: Trainer, evaluator: Evaluator, wall_seconds: float) -> tuple[dict, dict[str, np.ndarray], Ring]:
+    """A checkpoint of the run: the trainer's state, the best actor, and the time trained so far."""
+    manifest, arrays, ring = trainer_state(trainer)
+    best, best_arrays = evaluator.checkpoint_form()
+    return {**manifest, "best": best, "wall_seconds": wall_seconds}, {**arrays, **best_arrays}, ring
+
+
+def restore_run(trainer: Trainer, evaluator: Evaluator, checkpoint: Checkpoint) -> float:
+    """The trainer and the best actor as run_state left them; returns the seconds trained before."""
+    manifest, arrays = checkpoint.manifest, checkpoint.arrays
+    try:
+        restore_trainer(trainer, manifest, arrays)
+        evaluator.restore(manifest["best"], arrays, trainer.agent.policy.weights())
+    except (ValueError, TypeError, KeyError) as error:
+        raise CheckpointError(f"Expected a checkpoint as ddpg wrote it. Received: {error}") from None
+    return float(manifest["wall_seconds"])
 
 
 def trainer_state(trainer: Trainer) -> tuple[dict, dict[str, np.ndarray], Ring]:
@@ -49,7 +69,7 @@ def trainer_state(trainer: Trainer) -> tuple[dict, dict[str, np.ndarray], Ring]:
 
 def restore_trainer(trainer: Trainer, manifest: dict, arrays: dict[str, np.ndarray]) -> None:
     """The trainer as trainer_state left it, between two episodes."""
-    trainer.agent.set_state({name: a for name, a in arrays.items() if not name.startswith((BUFFER, BEST))})
+    trainer.agent.set_state({name: a for name, a in arrays.items() if not name.startswith((BUFFER, BEST_ACTOR))})
     trainer.buffer.set_state({**manifest["buffer"], "rng": manifest["rng"]["buffer"]},
                              {name.removeprefix(BUFFER): a for name, a in arrays.items() if name.startswith(BUFFER)})
     trainer.explorer.set_state({"noise": manifest["noise"], "rng": manifest["rng"]["warmup"]})
