@@ -15,6 +15,7 @@ from pathlib import Path
 from ddpg.config import BUDGET_FIELDS, DDPGConfig, config_from_json
 from ddpg.errors import UserInputError
 from ddpg.presets import DEFAULT_PRESET, PRESETS, check_preset
+from ddpg.run_options import RunOptions
 
 
 class Parser(argparse.ArgumentParser):
@@ -131,18 +132,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.out and Path(args.out) != out:
             raise UserInputError(f"Expected --out to be the resumed directory or left out. Received: --out {args.out} "
                                  f"with --resume {out}")
-        if args.overwrite:
-            raise UserInputError(f"Expected --resume or --overwrite, not both. Received: --resume {out} --overwrite")
+        options = RunOptions(out, resume=True, overwrite=args.overwrite, checkpoint_every=args.checkpoint_every,
+                             tensorboard=not args.no_tensorboard)
         saved, *done_before = saved_run(out)
         config = config_from(config_values(args, saved=dataclasses.asdict(saved)))
         done = dict(zip(done, done_before, strict=True))
     else:
         config = config_from(config_values(args))
         out = Path(args.out or f"runs/{config.env_id}-seed{config.seed}")
+        options = RunOptions(out, overwrite=args.overwrite, checkpoint_every=args.checkpoint_every,
+                             tensorboard=not args.no_tensorboard)
     try:
-        result = train(config, out, progress=episode_printer(config, done["episode"], done["steps"]),
-                       checkpoint_every=args.checkpoint_every, resume=bool(args.resume), overwrite=args.overwrite,
-                       tensorboard=not args.no_tensorboard)
+        result = train(config, options, progress=episode_printer(config, done["episode"], done["steps"]))
     except TrainingInterrupted as stop:
         print(f"ddpg train: {stop}", file=sys.stderr)
         return 130 if stop.signal_name == "SIGINT" else 143
@@ -189,9 +190,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from ddpg.training import TrainingInterrupted
 
     try:
-        rows = run_sweep(trials, out, args.workers, overwrite=args.overwrite, oversubscribe=args.oversubscribe,
-                         grid=dict(axes) or None, engine=args.engine, address=args.address,
-                         cpus_per_trial=args.cpus_per_trial or 1, checkpoint_every=args.checkpoint_every)
+        options = RunOptions(out, overwrite=args.overwrite, checkpoint_every=args.checkpoint_every)
+        rows = run_sweep(trials, options, args.workers, oversubscribe=args.oversubscribe, grid=dict(axes) or None,
+                         engine=args.engine, address=args.address, cpus_per_trial=args.cpus_per_trial or 1)
     except TrainingInterrupted as stop:
         print(f"ddpg sweep: {stop}", file=sys.stderr)
         return 130 if stop.signal_name == "SIGINT" else 143

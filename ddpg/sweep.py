@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import csv
+import dataclasses
 import io
 import json
 import multiprocessing
@@ -24,8 +25,10 @@ from ddpg.config import MAX_SEED, DDPGConfig
 from ddpg.errors import UserInputError
 from ddpg.grid import Point, format_value, point_name
 from ddpg.run_files import RunFilesError, load_run_config, write_atomically
+from ddpg.run_options import RunOptions
 from ddpg.run_state import check_resumable
-from ddpg.training import TrainingInterrupted, check_checkpoint_every
+from ddpg.signals import STOP_SIGNALS, stop_signals_handled
+from ddpg.training import TrainingInterrupted
 from ddpg.trial import run_name, stopped_sweep, train_and_evaluate, use_threads
 
 SWEEP_FIELDS = ("seed", "final_average_return_40", "eval_mean_return", "eval_std_return", "wall_seconds",
@@ -73,20 +76,21 @@ def check_workers(workers: int, oversubscribe: bool) -> None:
                              f"Received: --workers {workers}")
 
 
-def run_sweep(trials: list[tuple[Point, DDPGConfig]], out: Path, workers: int = 1, overwrite: bool = False,
+def run_sweep(trials: list[tuple[Point, DDPGConfig]], options: RunOptions, workers: int = 1,
               oversubscribe: bool = False, grid: dict[str, list] | None = None, engine: str = "local",
-              address: str | None = None, cpus_per_trial: int = 1, checkpoint_every: int = 10) -> list[dict]:
-    """Train each (point, config) in a fresh process into out/POINT/seed_N (out/seed_N without a grid),
+              address: str | None = None, cpus_per_trial: int = 1) -> list[dict]:
+    """Train each (point, config) in a fresh process into OUT/POINT/seed_N (OUT/seed_N without a grid; OUT is
+    options.out_dir, and each run has the options but its directory),
     then evaluate it over its eval_episodes; write out/sweep.csv, out/sweep.json and out/sweep.png;
     return the rows, in the order of the trials.
 
-    Without overwrite, a run already there is finished or resumed, not started again; a run of another
+    Without options.overwrite, a run already there is finished or resumed, not started again; a run of another
     config in its place is refused before anything starts. `engine` "local": a process pool of
     `workers`; "ray": Ray tasks of `cpus_per_trial` cores each, on the cluster at `address` (None:
-    a local one). Each run writes a checkpoint every `checkpoint_every` episodes (0: only at its end)."""
+    a local one)."""
     from ddpg.environments import make_env
 
-    check_checkpoint_every(checkpoint_every)
+    out, overwrite = options.out_dir, options.overwrite
     if engine == "local":
         check_workers(workers, oversubscribe)
     else:
@@ -95,25 +99,26 @@ def run_sweep(trials: list[tuple[Point, DDPGConfig]], out: Path, workers: int = 
         import_ray()
     for env_id in dict.fromkeys(config.env_id for _, config in trials):
         make_env(env_id).close()  # refuse a wrong environment before creating anything
-    runs = [(config, out / point_name(point) / f"seed_{config.seed}") for point, config in trials]
+    runs = [(config, dataclasses.replace(options, out_dir=out / point_name(point) / f"seed_{config.seed}"))
+            for point, config in trials]
     if not overwrite:
-        for config, run_dir in runs:
-            _check_same_run(config, run_dir)
+        for config, run in runs:
+            _check_same_run(config, run.out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise RunFilesError(f"Expected a writable output directory. Received: --out {out} ({error.strerror})") from None
     if engine == "local":
-        done = _run_all(runs, min(workers, len(runs)), overwrite, checkpoint_every)
+        done = _run_all(runs, min(workers, len(runs)))
     else:
         from ddpg.ray_engine import run_on_ray
 
-        done = run_on_ray(runs, out, cpus_per_trial, address, overwrite, checkpoint_every)
+        done = run_on_ray(runs, out, cpus_per_trial, address)
     rows = [done[index] for index in range(len(runs))]
     if grid:
         rows = [{"point": point_name(point), **{name: format_value(value) for name, value in point.items()},
                  "env_id": config.env_id, **row} for (point, config), row in zip(trials, rows, strict=True)]
-    _write_summary(out, rows, grid, trials[0][1].env_id, [run_dir for _, run_dir in runs])
+    _write_summary(out, rows, grid, trials[0][1].env_id, [run.out_dir for _, run in runs])
     return rows
 
 
@@ -145,8 +150,7 @@ def _write_summary(out: Path, rows: list[dict], grid: dict[str, list] | None, en
 FRESH_PROCESS_PER_SEED = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
 
 
-def _run_all(runs: list[tuple[DDPGConfig, Path]], workers: int, overwrite: bool,
-             checkpoint_every: int) -> dict[int, dict]:
+def _run_all(runs: list[tuple[DDPGConfig, RunOptions]], workers: int) -> dict[int, dict]:
     """Each run in a worker process, `workers` at once; the rows by the runs' indices.
 
     SIGINT or SIGTERM to this process is passed on to the workers, whose runs stop with a checkpoint,
@@ -168,12 +172,10 @@ def _run_all(runs: list[tuple[DDPGConfig, Path]], workers: int, overwrite: bool,
                     os.kill(child.pid, signum)
 
     rows, interrupted = {}, None
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with stop_signals_handled(forward):
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                                                     initargs=(threads, stop), **FRESH_PROCESS_PER_SEED) as pool:
-            futures = {pool.submit(_sweep_one, config, run_dir, overwrite, checkpoint_every): index
-                       for index, (config, run_dir) in enumerate(runs)}
+            futures = {pool.submit(_sweep_one, config, run): index for index, (config, run) in enumerate(runs)}
             for future in concurrent.futures.as_completed(futures):
                 try:
                     rows[futures[future]] = future.result()
@@ -188,12 +190,9 @@ def _run_all(runs: list[tuple[DDPGConfig, Path]], workers: int, overwrite: bool,
                 if stopped or interrupted:  # (not pool.shutdown(cancel_futures=True): it breaks 3.11's pool)
                     for pending in futures:
                         pending.cancel()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     if interrupted or stopped:
         name = interrupted.signal_name if interrupted else stopped[0]
-        raise stopped_sweep(name, [run_name(runs[index][1]) for index in sorted(rows)])
+        raise stopped_sweep(name, [run_name(runs[index][1].out_dir) for index in sorted(rows)])
     return rows
 
 
@@ -210,7 +209,7 @@ def _start_worker(threads: int, stop) -> None:
         name = signal.Signals(signum).name
         raise TrainingInterrupted(name, f"stopped by {name} outside training")
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         signal.signal(sig, interrupt)
     use_threads(threads)
 
@@ -230,11 +229,11 @@ def _check_same_run(config: DDPGConfig, run_dir: Path) -> None:
         load_checkpoint(run_dir / "checkpoint")  # CheckpointError: one line naming it
 
 
-def _sweep_one(config: DDPGConfig, run_dir: Path, overwrite: bool, checkpoint_every: int = 10) -> dict:
+def _sweep_one(config: DDPGConfig, options: RunOptions) -> dict:
     """The trial, in a worker process, unless the sweep was stopped before the worker took it."""
     if _STOP is not None and _STOP.is_set():
         raise TrainingInterrupted("SIGTERM", "not started: the sweep was stopped")
-    return train_and_evaluate(config, run_dir, overwrite, checkpoint_every)
+    return train_and_evaluate(config, options)
 
 
 def summary(rows: list[dict], threshold: float | None) -> dict:

@@ -9,10 +9,8 @@ keeps the best actor), checkpoints (what they hold: ddpg.run_state), and SIGINT/
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,14 +20,15 @@ from typing import TYPE_CHECKING
 from ddpg.checkpoint import Checkpoint, CheckpointError, read_manifest
 from ddpg.config import DDPGConfig
 from ddpg.environments import NonFiniteEnvironmentOutput, make_env
-from ddpg.errors import UserInputError
 from ddpg.evaluation import Evaluator
 from ddpg.loop import Trainer
 from ddpg.memory import check_fits_in_memory
 from ddpg.plots import plot_learning_curve
 from ddpg.run_files import RunFiles, read_evaluations, read_metrics, reported_os_errors, run_lock
+from ddpg.run_options import RunOptions
 from ddpg.run_schema import evaluation_numbers, trailing_average
 from ddpg.run_state import open_checkpoint, restore_run, run_state
+from ddpg.signals import stop_signals_handled
 
 if TYPE_CHECKING:  # the agent loads TensorFlow; importing ddpg.training must not
     from ddpg.agent import DDPGAgent
@@ -72,34 +71,26 @@ class TrainResult:
     steps_trained: int = 0
 
 
-def train(config: DDPGConfig, out_dir: str | os.PathLike | None = None,
-          progress: Callable[[dict], None] | None = None, checkpoint_every: int = 10,
-          resume: bool = False, overwrite: bool = False, tensorboard: bool = True) -> TrainResult:
-    """Train DDPG on config.env_id for config.episodes episodes or config.total_steps steps; with out_dir,
-    write config.json, metrics.csv, eval.csv, TensorBoard events, actor.keras, best_actor.keras, a
-    plot and checkpoints.
+def train(config: DDPGConfig, options: RunOptions | None = None,
+          progress: Callable[[dict], None] | None = None) -> TrainResult:
+    """Train DDPG on config.env_id for config.episodes episodes or config.total_steps steps; with options,
+    write into options.out_dir config.json, metrics.csv, eval.csv, TensorBoard events, actor.keras,
+    best_actor.keras, a plot and checkpoints (nothing is written when None).
 
     Args:
         config: the hyperparameters and the budget.
-        out_dir: where the run's files go; nothing is written when None.
+        options: where the run's files go, and how (ddpg.run_options.RunOptions).
         progress: called with each episode's metrics row as it ends.
-        checkpoint_every: write out_dir/checkpoint every this many episodes (0: only at the end);
-            also when stopped by SIGINT or SIGTERM, or by a non-finite transition.
-        resume: continue the run in out_dir from its checkpoint; config must equal the checkpoint's
-            but for the budget.
-        overwrite: replace a run already in out_dir.
-        tensorboard: write TensorBoard event files to out_dir/tensorboard.
     """
-    check_checkpoint_every(checkpoint_every)
     env = make_env(config.env_id)
     evaluator = Evaluator(config)
     try:
         check_fits_in_memory(config, env.observation_space.shape[0], env.action_space.shape[0])
         import ddpg.backend  # noqa: F401  Keras's backend refused (KERAS_BACKEND) before the run directory is made
         with contextlib.ExitStack() as stack:
-            run = _open_run(stack, Path(out_dir), config, resume, overwrite) if out_dir is not None else None
-            session = _Session(Trainer(config, env), evaluator, run, progress, checkpoint_every)
-            session.begin(overwrite, tensorboard)
+            run = _open_run(stack, config, options) if options is not None else None
+            session = _Session(Trainer(config, env), evaluator, run, progress)
+            session.begin()
             return _train(session)
     finally:
         env.close()
@@ -108,26 +99,28 @@ def train(config: DDPGConfig, out_dir: str | os.PathLike | None = None,
 
 @dataclass
 class _Run:
+    options: RunOptions
     files: RunFiles
     checkpoint: Checkpoint | None = None
     rows: list[dict] = field(default_factory=list)  # metrics.csv and eval.csv as the checkpoint left them
     evaluations: list[dict] = field(default_factory=list)
 
 
-def _open_run(stack: contextlib.ExitStack, run_dir: Path, config: DDPGConfig, resume: bool, overwrite: bool) -> _Run:
+def _open_run(stack: contextlib.ExitStack, config: DDPGConfig, options: RunOptions) -> _Run:
     """Lock the run directory and read (resume) or check (new run) what is in it; writes nothing but the lock."""
-    if resume and not run_dir.is_dir():
+    run_dir = options.out_dir
+    if options.resume and not run_dir.is_dir():
         raise CheckpointError(f"Expected a run directory with a checkpoint. Received: {run_dir}, which does not exist")
     with reported_os_errors(run_dir, "create"):
         run_dir.mkdir(parents=True, exist_ok=True)
     stack.enter_context(run_lock(run_dir))
     files = RunFiles(run_dir)
-    if not resume:
-        files.check_no_run(overwrite)
-        return _Run(files)
+    if not options.resume:
+        files.check_no_run(options.overwrite)
+        return _Run(options, files)
     checkpoint = open_checkpoint(run_dir, config)
     # Read (and refused if they were tampered with) now, before the trainer is built.
-    return _Run(files, checkpoint, read_metrics(files.metrics, checkpoint.manifest["episode"]),
+    return _Run(options, files, checkpoint, read_metrics(files.metrics, checkpoint.manifest["episode"]),
                 read_evaluations(files.evaluations, checkpoint.manifest["steps"]))
 
 
@@ -166,18 +159,17 @@ class _Session:
     result that they fill in."""
 
     def __init__(self, trainer: Trainer, evaluator: Evaluator, run: _Run | None,
-                 progress: Callable[[dict], None] | None, checkpoint_every: int) -> None:
-        self.trainer, self.evaluator, self.run = trainer, evaluator, run
-        self.progress, self.checkpoint_every = progress, checkpoint_every
+                 progress: Callable[[dict], None] | None) -> None:
+        self.trainer, self.evaluator, self.run, self.progress = trainer, evaluator, run, progress
         self.wall_offset = restore_run(trainer, evaluator, run.checkpoint) if run and run.checkpoint else 0.0
         self.done_before = (trainer.episode, trainer.steps)
         self.checkpointed: tuple | None = None  # (episode, steps, best step) of the last checkpoint written
 
-    def begin(self, overwrite: bool, tensorboard: bool) -> None:
+    def begin(self) -> None:
         """The run's files, once everything is valid: the first write; and the result so far."""
         trainer, run = self.trainer, self.run
         if run:
-            run.files.start(trainer.config, overwrite, tensorboard, run.rows, run.evaluations,
+            run.files.start(trainer.config, run.options.overwrite, run.options.tensorboard, run.rows, run.evaluations,
                             with_evaluations=bool(self.evaluator.every))
             if self.evaluator.best is not None:  # the file may be from an evaluation after the checkpoint, now undone
                 run.files.save_actor("best_actor.keras", trainer.agent, self.evaluator.best.weights)
@@ -212,7 +204,8 @@ class _Session:
                 self.run.files.save_actor("best_actor.keras", self.trainer.agent, self.evaluator.best.weights)
 
     def checkpoint_due(self) -> bool:
-        return bool(self.run and self.checkpoint_every and self.trainer.episode % self.checkpoint_every == 0)
+        every = self.run.options.checkpoint_every if self.run else 0
+        return bool(every) and self.trainer.episode % every == 0
 
     def checkpoint(self) -> None:
         """A checkpoint of the run, unless of this very state (the run's end often falls on a checkpoint_every
@@ -272,27 +265,14 @@ def _budget_spent(config: DDPGConfig, trainer: Trainer) -> bool:
     return trainer.episode >= config.episodes
 
 
-def check_checkpoint_every(checkpoint_every: int) -> None:
-    if not isinstance(checkpoint_every, int) or checkpoint_every < 0:
-        raise UserInputError(f"Expected --checkpoint-every >= 0. Received: --checkpoint-every {checkpoint_every}")
-
-
 @contextlib.contextmanager
 def _stop_on_signals(trainer: Trainer, second_stops: bool = False) -> Iterator[None]:
     """SIGINT and SIGTERM ask the trainer to stop after the current step; a second one stops at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
     def request_stop(signum, frame):
         name = signal.Signals(signum).name
         if trainer.stop_requested or second_stops:
             raise _SecondSignal(name)
         trainer.stop_requested = name
 
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with stop_signals_handled(request_stop):
         yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

@@ -6,23 +6,26 @@ in its workers, and reports a stopped sweep in the same words.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from ddpg.checkpoint import checkpoint_exists
 from ddpg.config import DDPGConfig
+from ddpg.run_options import RunOptions
 from ddpg.training import TrainingInterrupted
 
 
-def train_and_evaluate(config: DDPGConfig, run_dir: Path, overwrite: bool, checkpoint_every: int = 10) -> dict:
-    """Train (or finish, or resume) one config in run_dir, then evaluate it over its eval_episodes; its row
-    of sweep.csv."""
+def train_and_evaluate(config: DDPGConfig, options: RunOptions) -> dict:
+    """Train (or finish, or resume) one config in options.out_dir, then evaluate it over its eval_episodes;
+    its row of sweep.csv. Without options.overwrite, a run there with a checkpoint is resumed (or found
+    finished); without a checkpoint, nothing was kept yet (a run stopped before its first one): it starts
+    again."""
     from ddpg.evaluation import evaluate
     from ddpg.training import train
 
-    # Without a checkpoint, nothing was kept yet (a run stopped before its first one): it starts again.
-    resume = not overwrite and checkpoint_exists(run_dir / "checkpoint")
-    result = train(config, run_dir, checkpoint_every=checkpoint_every, resume=resume, overwrite=not resume)
-    report = evaluate(run_dir, episodes=config.eval_episodes)
+    resume = not options.overwrite and checkpoint_exists(options.out_dir / "checkpoint")
+    result = train(config, dataclasses.replace(options, resume=resume, overwrite=not resume))
+    report = evaluate(options.out_dir, episodes=config.eval_episodes)
     return {"seed": config.seed, "final_average_return_40": result.average_returns[-1] if result.average_returns
             else float("nan"), "eval_mean_return": report["mean_return"], "eval_std_return": report["std_return"],
             "wall_seconds": result.wall_seconds, "steps_per_second": result.steps / result.wall_seconds}

@@ -19,6 +19,7 @@ from ddpg.cli import main  # noqa: E402
 from ddpg.config import DDPGConfig  # noqa: E402
 from ddpg.evaluation import evaluate  # noqa: E402
 from ddpg.presets import PRESETS  # noqa: E402
+from ddpg.run_options import RunOptions  # noqa: E402
 from ddpg.training import train  # noqa: E402
 
 
@@ -32,13 +33,13 @@ def rows(path) -> list[dict]:
 def test_a_step_budget_ends_mid_episode_and_resumes_to_a_larger_one(tmp_path):
     # Corridor of 5: steps 1-5 are episode 1, 6-10 episode 2; a budget of 7 stops two steps into episode 2.
     env_id = corridor(5, 10)
-    result = train(config(env_id=env_id, total_steps=7, episodes=None), tmp_path)
+    result = train(config(env_id=env_id, total_steps=7, episodes=None), RunOptions(tmp_path))
     assert (result.steps, len(result.returns)) == (7, 1)
     assert [row["episode"] for row in rows(tmp_path / "metrics.csv")] == ["1"]
     saved = load_checkpoint(tmp_path / "checkpoint").manifest
     assert (saved["steps"], saved["episode"], saved["buffer"]["size"]) == (7, 1, 7)
     # Resumed to 17: the unfinished episode starts again (its 2 transitions stay stored), 5 + 5 more.
-    resumed = train(config(env_id=env_id, total_steps=17, episodes=None), tmp_path, resume=True)
+    resumed = train(config(env_id=env_id, total_steps=17, episodes=None), RunOptions(tmp_path, resume=True))
     assert (resumed.steps, resumed.steps_trained, resumed.episodes_trained) == (17, 10, 2)
     assert [row["episode"] for row in rows(tmp_path / "metrics.csv")] == ["1", "2", "3"]
     assert [row["steps"] for row in rows(tmp_path / "metrics.csv")] == ["5", "12", "17"]
@@ -86,7 +87,7 @@ def test_learning_starts_defaults_to_one_batch():
 def evaluated_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("evaluated") / "run"
     cfg = config(env_id="Pendulum-v1", episodes=3, eval_every=150, eval_episodes=2, seed=3)
-    return train(cfg, out, checkpoint_every=1), out
+    return train(cfg, RunOptions(out, checkpoint_every=1)), out
 
 
 def test_evaluations_are_written_every_eval_every_steps(evaluated_run):
@@ -122,8 +123,8 @@ def test_evaluating_during_training_changes_nothing_of_training(evaluated_run, t
 def test_evaluations_resume_exactly(evaluated_run, tmp_path):
     result, out = evaluated_run
     split = tmp_path / "split"
-    train(dataclasses.replace(result.config, episodes=2), split, checkpoint_every=1)
-    resumed = train(result.config, split, checkpoint_every=1, resume=True)
+    train(dataclasses.replace(result.config, episodes=2), RunOptions(split, checkpoint_every=1))
+    resumed = train(result.config, RunOptions(split, checkpoint_every=1, resume=True))
     assert resumed.returns == result.returns
     assert [(r["step"], r["mean_return"]) for r in rows(split / "eval.csv")] == [
         (r["step"], r["mean_return"]) for r in rows(out / "eval.csv")]
@@ -201,10 +202,13 @@ def test_a_runs_own_config_json_trains_the_same_run(tmp_path):
 ], ids=["gaussian-warm-up", "joined-critic-l2", "episode-end-delayed-fan-in"])
 def test_a_run_resumed_with_the_new_options_equals_the_uninterrupted_one(tmp_path, options):
     # Split at step 40, an episode boundary of the 5-step corridor, and resumed to 70.
-    whole = train(config(env_id=corridor(5, 10), total_steps=70, episodes=None, seed=6, **options), tmp_path / "a")
-    train(config(env_id=corridor(5, 10), total_steps=40, episodes=None, seed=6, **options), tmp_path / "b")
-    resumed = train(config(env_id=corridor(5, 10), total_steps=70, episodes=None, seed=6, **options), tmp_path / "b",
-                    resume=True)
+    def run(total_steps: int, out, resume: bool = False):
+        return train(config(env_id=corridor(5, 10), total_steps=total_steps, episodes=None, seed=6, **options),
+                     RunOptions(out, resume=resume))
+
+    whole = run(70, tmp_path / "a")
+    run(40, tmp_path / "b")
+    resumed = run(70, tmp_path / "b", resume=True)
     assert resumed.returns == whole.returns  # bit-identical
     np.testing.assert_array_equal(resumed.buffer.columns().action[:70], whole.buffer.columns().action[:70])
 

@@ -10,6 +10,7 @@ pytest.importorskip("keras")
 from ddpg.config import DDPGConfig  # noqa: E402
 from ddpg.evaluation import evaluate  # noqa: E402
 from ddpg.noise import OrnsteinUhlenbeckNoise  # noqa: E402
+from ddpg.run_options import RunOptions  # noqa: E402
 from ddpg.training import Trainer, train  # noqa: E402
 
 TINY = dict(actor_hidden=(8,), critic_state_hidden=(4,), critic_action_hidden=(4,), critic_hidden=(8,), batch_size=16)
@@ -118,7 +119,7 @@ def test_the_noise_restarts_once_at_every_episode_start():
 @pytest.fixture(scope="module")
 def pendulum_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("pendulum")
-    return train(config(episodes=1, seed=2), out), out
+    return train(config(episodes=1, seed=2), RunOptions(out)), out
 
 
 def test_evaluation_episodes_start_from_different_states(pendulum_run):
