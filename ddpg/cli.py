@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -174,7 +175,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from ddpg.grid import expand, format_value, parse_grid, point_configs
-    from ddpg.sweep import format_grid_table, format_sweep_table, parse_seeds, run_sweep
+    from ddpg.sweep import parse_seeds, run_sweep
+    from ddpg.sweep_report import format_grid_table, format_sweep_table
+    from ddpg.training import TrainingInterrupted
 
     seeds = parse_seeds(args.seeds)
     axes = parse_grid(args.grid)
@@ -187,18 +190,37 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     file_values = read_config_file(Path(args.config)) if args.config else None  # read once, for every point
     trials = point_configs(expand(axes), seeds, lambda preset: config_values(args, preset=preset, file=file_values))
     out = Path(args.out or f"runs/sweep-{trials[0][1].env_id}")
-    from ddpg.training import TrainingInterrupted
-
+    options = RunOptions(out, overwrite=args.overwrite, checkpoint_every=args.checkpoint_every)
     try:
-        options = RunOptions(out, overwrite=args.overwrite, checkpoint_every=args.checkpoint_every)
-        rows = run_sweep(trials, options, args.workers, oversubscribe=args.oversubscribe, grid=dict(axes) or None,
-                         engine=args.engine, address=args.address, cpus_per_trial=args.cpus_per_trial or 1)
+        rows = run_sweep(trials, options, engine(args), grid=dict(axes) or None, progress=run_printer(len(trials)))
     except TrainingInterrupted as stop:
         print(f"ddpg sweep: {stop}", file=sys.stderr)
         return 130 if stop.signal_name == "SIGINT" else 143
     print(format_grid_table(rows) if axes else format_sweep_table(rows, trials[0][1].env_id))
     print(f"wrote {out / 'sweep.csv'}, {out / 'sweep.json'} and {out / 'sweep.png'}")
     return 0
+
+
+def engine(args: argparse.Namespace):
+    """The sweep's engine, checked: the local pool's workers, or Ray's presence."""
+    if args.engine == "ray":
+        from ddpg.ray_engine import RayEngine
+
+        return RayEngine(args.address, args.cpus_per_trial or 1)
+    from ddpg.local_engine import LocalEngine
+
+    return LocalEngine(args.workers, args.oversubscribe)
+
+
+def run_printer(total: int):
+    """One line per finished run of a sweep (a run kept from before, at once), so a long sweep is not silent."""
+    finished = itertools.count(1)
+
+    def show(name: str, row: dict) -> None:
+        print(f"[{next(finished)}/{total}] {name}: evaluation {row['eval_mean_return']:.1f} ± "
+              f"{row['eval_std_return']:.1f}, final 40-episode average {row['final_average_return_40']:.1f}, "
+              f"{row['wall_seconds']:.0f} s", flush=True)
+    return show
 
 
 def cmd_report(args: argparse.Namespace) -> int:

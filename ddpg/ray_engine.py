@@ -24,6 +24,8 @@ import shutil
 import signal
 import tempfile
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ddpg.config import DDPGConfig
@@ -47,22 +49,46 @@ def import_ray():
     return ray
 
 
-def run_on_ray(runs: list[tuple[DDPGConfig, RunOptions]], out: Path, cpus_per_trial: int,
-               address: str | None) -> dict[int, dict]:
-    """Each run (under `out`) as a Ray task of `cpus_per_trial` cores; the rows by the runs' indices."""
-    ray = import_ray()
-    token = uuid.uuid4().hex
-    write_beside(out / TOKEN_FILE, lambda path: path.write_text(token))
-    try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
-                 configure_logging=False)
-    except (ConnectionError, ValueError, RuntimeError) as error:
-        raise UserInputError(f"Expected a Ray cluster at --address {address}. Received: {error}") from None
-    trial = ray.remote(num_cpus=cpus_per_trial, max_calls=1, max_retries=MAX_RETRIES)(run_trial)
-    pending = {trial.remote(config, run, str(out), token, cpus_per_trial,
-                            _files_of(run.out_dir) if not run.overwrite else None): index
-               for index, (config, run) in enumerate(runs)}
-    rows: dict[int, dict] = {}
+@dataclass(frozen=True)
+class RayEngine:
+    """Ray tasks of `cpus_per_trial` cores each, on the cluster at `address` (None: a local one)."""
+
+    address: str | None = None
+    cpus_per_trial: int = 1
+
+    def __post_init__(self) -> None:
+        import_ray()
+
+    def run(self, out: Path, runs: list[tuple[DDPGConfig, RunOptions]], done: dict[int, dict],
+            progress: Callable[[int, dict], None]) -> dict[int, dict]:
+        """The trial of each run (under `out`) not in `done` as a Ray task; `progress(index, row)` as each
+        finishes. All the rows, by the runs' indices."""
+        rows, todo = dict(done), [index for index in range(len(runs)) if index not in done]
+        if not todo:
+            return rows
+        ray, token = import_ray(), uuid.uuid4().hex
+        write_beside(out / TOKEN_FILE, lambda path: path.write_text(token))
+        try:
+            try:
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                         configure_logging=False)
+            except (ConnectionError, ValueError, RuntimeError) as error:
+                raise UserInputError(f"Expected a Ray cluster at --address {self.address}. Received: {error}") from None
+            trial = ray.remote(num_cpus=self.cpus_per_trial, max_calls=1, max_retries=MAX_RETRIES)(run_trial)
+            pending = {trial.remote(*runs[index], str(out), token, self.cpus_per_trial,
+                                    None if runs[index][1].overwrite else _files_of(runs[index][1].out_dir)): index
+                       for index in todo}
+            _collect(ray, pending, runs, rows, progress)
+        finally:
+            ray.shutdown()
+            (out / TOKEN_FILE).unlink(missing_ok=True)
+        return rows
+
+
+def _collect(ray, pending: dict, runs: list[tuple[DDPGConfig, RunOptions]], rows: dict[int, dict],
+             progress: Callable[[int, dict], None]) -> None:
+    """Each finished task's row into `rows`, as they finish; on SIGINT or SIGTERM, the tasks left are
+    cancelled and the sweep stops, naming the runs finished."""
     stop = _Stop()
     try:
         with stop_signals_handled(stop):
@@ -70,15 +96,12 @@ def run_on_ray(runs: list[tuple[DDPGConfig, RunOptions]], out: Path, cpus_per_tr
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 index = pending.pop(ready[0])
                 rows[index] = _result(ray, ready[0], runs[index][1].out_dir)
+                progress(index, rows[index])
     except KeyboardInterrupt:
         for ref in pending:
             ray.cancel(ref)
         raise stopped_sweep(stop.signal_name or "SIGINT",
                             [run_name(runs[index][1].out_dir) for index in sorted(rows)]) from None
-    finally:
-        ray.shutdown()
-        (out / TOKEN_FILE).unlink(missing_ok=True)
-    return rows
 
 
 class _Stop:

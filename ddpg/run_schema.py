@@ -12,10 +12,11 @@ METRICS_FIELDS = ("episode", "steps", "return", "average_return_40", "wall_secon
 EVAL_FIELDS = ("step", "mean_return", "std_return", "episodes", "wall_seconds")
 AVERAGE_WINDOW = 40  # the Keras example reports the mean return of the last 40 episodes
 LOCK = "ddpg.lock"
+TRIAL_FILE = "trial.json"  # a sweep's finished trial: its config, episodes, steps and row of sweep.csv
 # What makes a directory hold a run, and what --overwrite removes.
 RUN_MARKERS = ("metrics.csv", "checkpoint", "checkpoint.old")
 RUN_FILES = ("checkpoint", "checkpoint.old", "checkpoint.tmp", "replay", "metrics.csv", "eval.csv", "actor.keras",
-             "best_actor.keras", "learning_curve.png", "config.json", "tensorboard")
+             "best_actor.keras", "learning_curve.png", "config.json", "tensorboard", TRIAL_FILE)
 
 
 def trailing_average(returns: list[float]) -> float:

@@ -1,17 +1,21 @@
 """A sweep's trial: train one config into its run directory (or finish, or resume it), then evaluate it.
 
-Below both engines, the local process pool (ddpg.sweep) and Ray (ddpg.ray_engine): each runs this
-in its workers, and reports a stopped sweep in the same words.
+Below both engines, the local process pool (ddpg.local_engine) and Ray (ddpg.ray_engine): each runs
+this in its workers, and reports a stopped sweep in the same words. A finished trial leaves its row
+in RUN_DIR/trial.json, so that the same sweep run again keeps it instead of evaluating it again.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
-from ddpg.checkpoint import checkpoint_exists
+from ddpg.checkpoint import CheckpointError, checkpoint_exists, read_manifest
 from ddpg.config import DDPGConfig
+from ddpg.run_files import write_atomically
 from ddpg.run_options import RunOptions
+from ddpg.run_schema import TRIAL_FILE
 from ddpg.training import TrainingInterrupted
 
 
@@ -26,9 +30,29 @@ def train_and_evaluate(config: DDPGConfig, options: RunOptions) -> dict:
     resume = not options.overwrite and checkpoint_exists(options.out_dir / "checkpoint")
     result = train(config, dataclasses.replace(options, resume=resume, overwrite=not resume))
     report = evaluate(options.out_dir, episodes=config.eval_episodes)
-    return {"seed": config.seed, "final_average_return_40": result.average_returns[-1] if result.average_returns
-            else float("nan"), "eval_mean_return": report["mean_return"], "eval_std_return": report["std_return"],
-            "wall_seconds": result.wall_seconds, "steps_per_second": result.steps / result.wall_seconds}
+    row = {"seed": config.seed, "final_average_return_40": result.average_returns[-1] if result.average_returns
+           else float("nan"), "eval_mean_return": report["mean_return"], "eval_std_return": report["std_return"],
+           "wall_seconds": result.wall_seconds, "steps_per_second": result.steps / result.wall_seconds}
+    done = {"episode": len(result.returns), "steps": result.steps}
+    write_atomically(options.out_dir / TRIAL_FILE, json.dumps({"config": dataclasses.asdict(config), **done,
+                                                               "row": row}, indent=2) + "\n")
+    return row
+
+
+def kept_row(config: DDPGConfig, options: RunOptions) -> dict | None:
+    """The row of a trial of this very config (budget included) that finished in options.out_dir, if its
+    checkpoint is still the one it finished with; None otherwise, or with options.overwrite."""
+    path = options.out_dir / TRIAL_FILE
+    if options.overwrite or not path.is_file():
+        return None
+    try:
+        kept = json.loads(path.read_text())
+        manifest = read_manifest(options.out_dir / "checkpoint")[1]
+        same = (kept["config"] == json.loads(json.dumps(dataclasses.asdict(config)))
+                and (kept["episode"], kept["steps"]) == (manifest["episode"], manifest["steps"]))
+    except (OSError, ValueError, KeyError, TypeError, CheckpointError):
+        return None  # not a trial.json as written, or no checkpoint: the trial runs, and writes it anew
+    return kept["row"] if same else None
 
 
 def use_threads(threads: int) -> None:

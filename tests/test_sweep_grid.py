@@ -10,7 +10,7 @@ import pytest
 from helpers import TINY, run_cli
 
 from ddpg.cli import main
-from ddpg.sweep import format_grid_table
+from ddpg.sweep_report import format_grid_table
 
 
 def read_csv(path):
