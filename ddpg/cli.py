@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from ddpg import __version__
 from ddpg.config import BUDGET_FIELDS, DDPGConfig, config_from_json
 from ddpg.errors import UserInputError
 from ddpg.presets import DEFAULT_PRESET, PRESETS, check_preset
@@ -123,28 +124,20 @@ def episode_printer(config: DDPGConfig, done_episodes: int = 0, done_steps: int 
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from ddpg.run_state import saved_run
     from ddpg.training import TrainingInterrupted, train
 
-    done = {"episode": 0, "steps": 0}
-    if args.resume:
-        from ddpg.run_state import saved_run
-
-        out = Path(args.resume)
-        if args.out and Path(args.out) != out:
-            raise UserInputError(f"Expected --out to be the resumed directory or left out. Received: --out {args.out} "
-                                 f"with --resume {out}")
-        options = RunOptions(out, resume=True, overwrite=args.overwrite, checkpoint_every=args.checkpoint_every,
-                             tensorboard=not args.no_tensorboard)
-        saved, *done_before = saved_run(out)
-        config = config_from(config_values(args, saved=dataclasses.asdict(saved)))
-        done = dict(zip(done, done_before, strict=True))
-    else:
-        config = config_from(config_values(args))
-        out = Path(args.out or f"runs/{config.env_id}-seed{config.seed}")
-        options = RunOptions(out, overwrite=args.overwrite, checkpoint_every=args.checkpoint_every,
-                             tensorboard=not args.no_tensorboard)
+    if args.resume and args.out and Path(args.out) != Path(args.resume):
+        raise UserInputError(f"Expected --out to be the resumed directory or left out. Received: --out {args.out} "
+                             f"with --resume {args.resume}")
+    saved = saved_run(Path(args.resume)) if args.resume else None
+    config = config_from(config_values(args, saved=dataclasses.asdict(saved.config) if saved else None))
+    options = RunOptions(Path(args.resume or args.out or f"runs/{config.env_id}-seed{config.seed}"),
+                         resume=bool(args.resume), overwrite=args.overwrite, checkpoint_every=args.checkpoint_every,
+                         tensorboard=not args.no_tensorboard)
     try:
-        result = train(config, options, progress=episode_printer(config, done["episode"], done["steps"]))
+        result = train(config, options, progress=episode_printer(config, saved.episode if saved else 0,
+                                                                 saved.steps if saved else 0))
     except TrainingInterrupted as stop:
         print(f"ddpg train: {stop}", file=sys.stderr)
         return 130 if stop.signal_name == "SIGINT" else 143
@@ -154,7 +147,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"trained {result.episodes_trained} episodes ({len(result.returns)} in all, {result.steps} steps) in "
           f"{result.wall_seconds:.1f} s; {average}"
           + (f"; best evaluation {best['mean_return']:.1f} at step {best['step']}" if best else "")
-          + f"; files in {out}")
+          + f"; files in {options.out_dir}")
     return 0
 
 
@@ -259,6 +252,7 @@ def check_engine_options(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     # allow_abbrev=False: `--seed` must never quietly mean `--seeds`, nor `--ep` `--episodes`.
     parser = Parser(prog="ddpg", description="DDPG (Lillicrap et al. 2016) on Keras 3.", allow_abbrev=False)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train on an environment and save the actor, metrics and a plot",

@@ -9,7 +9,8 @@ evaluation's actor (ddpg.evaluation.Evaluator), and every other name a variable 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -80,7 +81,7 @@ def restore_trainer(trainer: Trainer, manifest: dict, arrays: dict[str, np.ndarr
     trainer.obs = None
 
 
-def open_checkpoint(run_dir, config: DDPGConfig) -> Checkpoint:
+def open_checkpoint(run_dir: Path, config: DDPGConfig) -> Checkpoint:
     """The run's checkpoint, read whole and checked against `config` before anything is restored from it."""
     checkpoint = load_checkpoint(run_dir / "checkpoint")
     check_resumable(config, check_manifest(checkpoint.manifest))
@@ -88,11 +89,17 @@ def open_checkpoint(run_dir, config: DDPGConfig) -> Checkpoint:
     return checkpoint
 
 
-def saved_run(run_dir) -> tuple[DDPGConfig, int, int]:
-    """(the config, episodes done, steps done) of the run's checkpoint, from its manifest alone: a resume
-    builds its config on them; train then reads and checks the whole checkpoint (arrays, replay) once."""
+class SavedRun(NamedTuple):
+    config: DDPGConfig
+    episode: int  # episodes done
+    steps: int
+
+
+def saved_run(run_dir: Path) -> SavedRun:
+    """What the run's checkpoint has done, from its manifest alone: a resume builds its config on it; train
+    then reads and checks the whole checkpoint (arrays, replay) once."""
     manifest = read_manifest(run_dir / "checkpoint")[1]
-    return check_manifest(manifest), manifest["episode"], manifest["steps"]
+    return SavedRun(check_manifest(manifest), manifest["episode"], manifest["steps"])
 
 
 def check_resumable(config: DDPGConfig, saved: DDPGConfig) -> None:

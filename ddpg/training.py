@@ -82,6 +82,8 @@ def train(config: DDPGConfig, options: RunOptions | None = None,
         options: where the run's files go, and how (ddpg.run_options.RunOptions).
         progress: called with each episode's metrics row as it ends.
     """
+    if options is not None and not options.resume:  # refused in a second, not after TensorFlow's import
+        RunFiles(options.out_dir).check_no_run(options.overwrite)
     env = make_env(config.env_id)
     evaluator = Evaluator(config)
     try:

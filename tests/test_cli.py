@@ -182,3 +182,20 @@ def test_a_stopped_sweep_says_so_in_one_line_and_the_same_command_finishes_it(tm
     finished = ddpg(*args)
     assert finished.returncode == 0, finished.stderr
     assert [metrics_episodes(tmp_path / f"seed_{seed}") for seed in range(3)] == [[1, 2, 3, 4]] * 3
+
+
+def test_version():
+    from ddpg import __version__
+
+    result = ddpg("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"ddpg {__version__}", result.stderr
+
+
+def test_an_existing_run_is_refused_before_tensorflow_loads(tmp_path):
+    # The other mistakes are refused in a second; TensorFlow's import alone took 17 s under load.
+    (tmp_path / "metrics.csv").write_text("episode\n")
+    code = ("import sys; from ddpg.cli import main; status = main(['train', '--out', sys.argv[1]]); "
+            "print(status, 'tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    assert result.stdout.split() == ["2", "False"], result.stderr
+    assert "Expected an output directory without a run in it" in result.stderr
