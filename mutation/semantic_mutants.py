@@ -32,7 +32,7 @@ COPIED = ("ddpg", "tests", "property_tests", "mutation", "setup.cfg", "pyproject
 # Fast, strong tests first, each run stopping at its first failure: a killed mutant costs seconds,
 # only a survivor runs everything. (Two runs, since pytest orders by directory whatever it is given.)
 FIRST = ("tests/test_losses.py", "tests/test_agent.py", "tests/test_exploration.py", "tests/test_training_loop.py",
-         "tests/test_step_loop.py", "property_tests/test_agent_properties.py", "tests/test_learning.py",
+         "property_tests/test_agent_properties.py", "tests/test_learning.py",
          "tests/test_networks.py", "tests/test_checkpoint.py", "tests/test_preset_runs.py")
 JAX_FIRST = ("tests/test_jax_backend.py", *FIRST)  # for the JAX update's mutants: its own tests first
 TIMEOUT_SECONDS = 30 * 60

@@ -8,15 +8,14 @@ import pytest
 
 pytest.importorskip("keras")
 
-from helpers import damage_checkpoint  # noqa: E402
+from helpers import damage_checkpoint, tiny_config  # noqa: E402
 
 from ddpg.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from ddpg.config import DDPGConfig  # noqa: E402
 from ddpg.run_options import RunOptions  # noqa: E402
 from ddpg.training import train  # noqa: E402
 
-TINY = DDPGConfig(episodes=4, seed=5, batch_size=16, actor_hidden=(8,), critic_state_hidden=(4,),
-                  critic_action_hidden=(4,), critic_hidden=(8,))
+TINY = tiny_config(episodes=4, seed=5)
 
 
 def metrics_returns(run_dir):

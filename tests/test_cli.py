@@ -85,7 +85,7 @@ def test_sweep_writes_a_row_per_seed(tmp_path):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
-    # The train command's bad input is tested in test_resilience.py.
+    # The train command's bad input is tested in test_faults.py.
     result = ddpg(*args, "--out", tmp_path / "out") if args[0] == "sweep" else ddpg(*args)
     assert result.returncode == 2
     assert message in result.stderr
