@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "repeat for a product grid; runs go to DIR/FIELD=V,.../seed_N")
     sweep.add_argument("--engine", choices=("local", "ray"), default="local",
                        help="local: a process pool here (default); ray: Ray tasks on a cluster (pip install "
-                            "'ddpg[ray]')")
+                            "'.[ray]' in the ddpg checkout)")
     sweep.add_argument("--address", help="with --engine ray: the cluster to join (auto, HOST:PORT or "
                                          "ray://HOST:PORT; default: start a local one)")
     sweep.add_argument("--cpus-per-trial", type=int, help="with --engine ray: cores each run asks Ray for, and "

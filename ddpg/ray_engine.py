@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ddpg.config import DDPGConfig
-from ddpg.errors import UserInputError
+from ddpg.errors import UserInputError, install_command
 from ddpg.run_files import write_beside
 from ddpg.run_options import RunOptions
 from ddpg.signals import stop_signals_handled
@@ -44,8 +44,8 @@ def import_ray():
     try:
         import ray
     except ImportError:
-        raise UserInputError('Expected Ray for --engine ray. Received: no ray module; '
-                             'pip install "ddpg[ray]"') from None
+        raise UserInputError(f"Expected Ray for --engine ray. Received: no ray module; {install_command('ray')}"
+                             ) from None
     return ray
 
 

@@ -709,7 +709,7 @@ def test_a_missing_extra_is_named_with_the_command_that_installs_it(capsys, tmp_
 
     monkeypatch.setattr(gym, "make", make)
     assert_one_line(*ddpg(capsys, "train", "--env-id", "HalfCheetah-v5", "--out", tmp_path / "run"),
-                    'Expected the dependencies of HalfCheetah-v5: pip install "ddpg[mujoco]"',
+                    'Expected the dependencies of HalfCheetah-v5: pip install ".[mujoco]" in the ddpg checkout',
                     "MuJoCo is not installed")
     assert not (tmp_path / "run").exists()
 

@@ -96,7 +96,7 @@ def test_the_ray_engine_without_ray_names_the_extra(capsys, tmp_path, monkeypatc
     out = tmp_path / "sweep"
     assert main(["sweep", "--engine", "ray", "--episodes", "1", "--seeds", "0", "--out", str(out), *TINY]) == 2
     err = capsys.readouterr().err
-    assert 'pip install "ddpg[ray]"' in err and len(err.strip().splitlines()) == 1, err
+    assert 'pip install ".[ray]" in the ddpg checkout' in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
 
 
