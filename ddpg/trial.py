@@ -13,10 +13,11 @@ from pathlib import Path
 
 from ddpg.checkpoint import CheckpointError, checkpoint_exists, read_manifest
 from ddpg.config import DDPGConfig
+from ddpg.evaluation import evaluate
 from ddpg.run_files import write_atomically
 from ddpg.run_options import RunOptions
 from ddpg.run_schema import TRIAL_FILE
-from ddpg.training import TrainingInterrupted
+from ddpg.training import TrainingInterrupted, train
 
 
 def train_and_evaluate(config: DDPGConfig, options: RunOptions) -> dict:
@@ -24,9 +25,6 @@ def train_and_evaluate(config: DDPGConfig, options: RunOptions) -> dict:
     its row of sweep.csv. Without options.overwrite, a run there with a checkpoint is resumed (or found
     finished); without a checkpoint, nothing was kept yet (a run stopped before its first one): it starts
     again."""
-    from ddpg.evaluation import evaluate
-    from ddpg.training import train
-
     resume = not options.overwrite and checkpoint_exists(options.out_dir / "checkpoint")
     result = train(config, dataclasses.replace(options, resume=resume, overwrite=not resume))
     report = evaluate(options.out_dir, episodes=config.eval_episodes)
