@@ -75,13 +75,13 @@ class FaultyDisk:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, fail_at: int | None = None, code: int = errno.ENOSPC):
         import keras
 
-        import ddpg.plots
+        import ddpg.training
 
         self.fail_at, self.code, self.writes = fail_at, code, []
         # (owner, name, which argument is the path: none for fsync, whose error names no file)
         for owner, name, path_at in [(pathlib.Path, "mkdir", 0), (pathlib.Path, "rename", 0), (os, "replace", 0),
                                      (os, "fsync", None), (keras.Model, "save", 1),
-                                     (ddpg.plots, "plot_learning_curve", 2)]:
+                                     (ddpg.training, "plot_learning_curve", 2)]:  # where training calls it
             monkeypatch.setattr(owner, name, self._counted(getattr(owner, name), f"{owner.__name__}.{name}", path_at))
         real_write_text, real_open = pathlib.Path.write_text, pathlib.Path.open
 
@@ -172,7 +172,7 @@ def test_a_full_disk_at_every_write_of_a_run(capsys, tmp_path):
     writes = count_writes(tmp_path)
     kinds = {write.split()[0] for write in writes}
     # The run writes through every primitive the injector knows, so each is failed somewhere below.
-    assert {"Path.mkdir", "Path.rename", "os.replace", "os.fsync", "Model.save", "ddpg.plots.plot_learning_curve",
+    assert {"Path.mkdir", "Path.rename", "os.replace", "os.fsync", "Model.save", "ddpg.training.plot_learning_curve",
             "Path.write_text", "Path.open(a)", "Path.open(wb)"} <= kinds, kinds
     for fail_at in range(1, len(writes) + 1):
         check_failed_write(capsys, tmp_path, fail_at, errno.ENOSPC)
