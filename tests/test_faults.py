@@ -722,12 +722,14 @@ BAD_VALUES = {
     "ou_dt": "0", "actor_hidden": "0", "critic_state_hidden": "0", "critic_action_hidden": "-3",
     "critic_hidden": "0", "update_every": "0", "total_steps": "0", "learning_starts": "0", "random_steps": "-1",
     "noise": "ornstein", "gaussian_sigma": "-0.1", "critic_weight_decay": "-1", "eval_every": "-1",
-    "eval_episodes": "0",
+    "eval_episodes": "0", "policy_delay": "0", "initializer": "he", "final_layer_init": "all",
 }
+# Flags on the command line (--batch-norm / --no-batch-norm) take no value: a bad one comes in a --config file.
+BAD_FLAG_VALUES = {"update_at_episode_end": "yes", "batch_norm": 2}
 
 
 def test_the_bad_value_table_covers_every_config_field():
-    assert set(BAD_VALUES) == {field.name for field in dataclasses.fields(DDPGConfig)}
+    assert set(BAD_VALUES) | set(BAD_FLAG_VALUES) == {field.name for field in dataclasses.fields(DDPGConfig)}
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -739,6 +741,14 @@ def test_every_config_field_out_of_range(tmp_path, field):
     result = run_cli("train", f"--{field.replace('_', '-')}", BAD_VALUES[field], "--out", tmp_path / "out")
     assert_one_line_error(result, "Expected", f"Received: {field}=")
     assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+@pytest.mark.parametrize("field", sorted(BAD_FLAG_VALUES))
+def test_every_flag_field_out_of_range_in_a_config_file(tmp_path, field):
+    (tmp_path / "config.json").write_text(json.dumps({field: BAD_FLAG_VALUES[field]}))
+    result = run_cli("train", "--config", tmp_path / "config.json", "--out", tmp_path / "out")
+    assert_one_line_error(result, "Expected", f"Received: {field}=")
+    assert not (tmp_path / "out").exists()
 
 
 def corrupt_copy(finished_run: Path, damage: str) -> Path:
