@@ -254,7 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="ddpg", description="DDPG (Lillicrap et al. 2016) on Keras 3.", allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_train, _add_evaluate, _add_sweep, _add_report):
+        add(commands)
+    return parser
 
+
+def _add_train(commands) -> None:
     train = commands.add_parser("train", help="train on an environment and save the actor, metrics and a plot",
                                 allow_abbrev=False)
     train.add_argument("--out", metavar="DIR", help="where the run's files go (default: runs/ENV_ID-seedSEED)")
@@ -269,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(train)
     train.set_defaults(run=cmd_train)
 
+
+def _add_evaluate(commands) -> None:
     evaluate = commands.add_parser("evaluate", help="run a trained actor without noise; reads the run, writes nothing "
                                    "into it", allow_abbrev=False)
     evaluate.add_argument("dir", metavar="DIR", help="a directory written by `ddpg train`")
@@ -278,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", metavar="FILE", help="also write the report, with every return, to FILE")
     evaluate.set_defaults(run=cmd_evaluate)
 
+
+def _add_sweep(commands) -> None:
     sweep = commands.add_parser("sweep", help="train and evaluate several seeds; writes sweep.csv, sweep.json and "
                                 "sweep.png", allow_abbrev=False)
     sweep.add_argument("--seeds", default="0-9", help="distinct seeds, like 0-9 or 0,3,5 (default: 0-9)")
@@ -301,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(sweep, leave_out=("seed",))  # --seeds sets it, one run each
     sweep.set_defaults(run=cmd_sweep)
 
+
+def _add_report(commands) -> None:
     report = commands.add_parser("report", help="recompute a results page's statistic per environment from run "
                                  "directories' eval.csv and metrics.csv, with a bootstrap interval over seeds",
                                  allow_abbrev=False)
@@ -325,7 +336,6 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--plot", metavar="FILE", help="also draw each environment's mean curve and its "
                                                        "interval (.png, .pdf or .svg)")
     report.set_defaults(run=cmd_report)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
