@@ -13,9 +13,8 @@ from ddpg.replay_buffer import Batch
 from ddpg.targets import polyak, td_target
 
 # XLA fuses the update's few hundred small ops into a handful of kernels, but each XLA call also
-# copies every variable in and out. Measured on 2 cores, batch 64, whole training step: with 50
-# updates per call, 1.1-1.6 ms per step with XLA against 1.9-2.0 without; with one update per
-# call, 4.8-4.9 ms with XLA against 4.5-4.6 without. So XLA from this many updates per call on:
+# copies every variable in and out: faster with many updates per call, slower with one (measured in
+# docs/performance.md, "XLA only pays with several updates per call"). So XLA from this many on:
 XLA_FROM_UPDATES_PER_CALL = 2
 
 
@@ -84,15 +83,15 @@ class DDPGAgent:
             self._jax = JaxUpdate(self)
             return
         # Two entry points into the same _update_step: one batch [B, ...], and K batches stacked as
-        # [K, B, ...] run by a tf.while_loop. Without XLA the loop costs 0.4 ms per call (about 9 %
-        # of a step with update_every = 1), so one update per call skips it. B and K are left open
-        # so that nothing ever retraces.
+        # [K, B, ...] run by a tf.while_loop. Without XLA the loop costs a fixed time per call (measured in
+        # docs/performance.md, "Per-call overhead"), so one update per call skips it. B and K are left
+        # open so that nothing ever retraces.
         batch_spec = [tf.TensorSpec((None, dim), tf.float32) for dim in (obs_dim, action_dim, 1, obs_dim, 1)]
         stacked_spec = [tf.TensorSpec((None, *spec.shape), tf.float32) for spec in batch_spec]
         jit_compile = self.config.update_every >= XLA_FROM_UPDATES_PER_CALL
         # No AutoGraph: the update's loop is an explicit tf.while_loop and its Python branches are on
-        # Python values, so there is nothing to convert; converting cost 0.3 s of every run's start-up
-        # (trace 0.67 against 0.36 s, fresh processes, K = 10).
+        # Python values, so there is nothing to convert; converting cost start-up time in every run
+        # (docs/performance.md, "Start-up and the whole run").
         options = {"jit_compile": jit_compile, "autograph": False}
         self._traced = {"one": tf.function(self._one_update, input_signature=batch_spec, **options),
                         "many": tf.function(self._update_loop, input_signature=stacked_spec, **options)}
@@ -128,7 +127,8 @@ class DDPGAgent:
     def _run_tensorflow(self, which: str, batch: Batch) -> tuple[float, float, list[np.ndarray]]:
         if which not in self._compiled:
             # Called as its one concrete function: tf.function's own dispatch (binding the arguments,
-            # checking its 78 captured variables) cost 1.3-1.8 ms per call here, more than an update.
+            # checking every captured variable) cost more than an update (docs/performance.md, "Per-call
+            # overhead").
             self._compiled[which] = self._traced[which].get_concrete_function()
         critic_loss, actor_loss, *actor_weights = self._compiled[which](*batch)
         return float(critic_loss), float(actor_loss), [w.numpy() for w in actor_weights]

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Iterator
 
-from ddpg.errors import UserInputError
+from ddpg.errors import UserInputError, install_command
 
 # TensorFlow, the default, or JAX (KERAS_BACKEND=jax), an option: ddpg.jax_update says why.
 KERAS_BACKENDS = ("tensorflow", "jax")
@@ -40,7 +40,7 @@ def _check_requested_backend() -> None:
         raise UserInputError(f"Expected KERAS_BACKEND to be one of {', '.join(KERAS_BACKENDS)}. "
                              f"Received: KERAS_BACKEND={requested}")
     if requested == "jax" and importlib.util.find_spec("jax") is None:
-        raise UserInputError('Expected JAX installed for KERAS_BACKEND=jax (pip install "ddpg[jax]"). '
+        raise UserInputError(f"Expected JAX installed for KERAS_BACKEND=jax ({install_command('jax')}). "
                              "Received: no module named jax")
 
 

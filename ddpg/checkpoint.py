@@ -90,7 +90,7 @@ def _fsync(path: Path) -> None:
 def save_checkpoint(directory: Path, manifest: dict, arrays: dict[str, np.ndarray], ring: Ring | None = None) -> None:
     """Write manifest, arrays and the ring's new entries to `directory` atomically (see the module docstring)."""
     directory = Path(directory)
-    tmp, old = directory.with_name(directory.name + ".tmp"), directory.with_name(directory.name + ".old")
+    tmp, old = directory.with_name(directory.name + ".tmp"), _old(directory)
     shutil.rmtree(tmp, ignore_errors=True)  # a previous write that was killed half-way
     try:
         replay = _write_segments(directory, ring) if ring is not None else None
@@ -166,13 +166,22 @@ def _delete_unlisted_segments(directory: Path, replay: dict | None) -> None:
             path.unlink(missing_ok=True)
 
 
+def _old(directory: Path) -> Path:
+    return directory.with_name(directory.name + ".old")
+
+
+def checkpoint_exists(directory: Path) -> bool:
+    """Whether a checkpoint was written at `directory` (a kill between its two renames leaves only DIR.old)."""
+    directory = Path(directory)
+    return directory.is_dir() or _old(directory).is_dir()
+
+
 def read_manifest(directory: Path) -> tuple[Path, dict]:
     """(the checkpoint directory read, its state.json) without reading the arrays, for what needs only the
     counters and the config; CheckpointError names the path and what is wrong."""
     directory = Path(directory)
-    old = directory.with_name(directory.name + ".old")
-    if not directory.is_dir() and old.is_dir():
-        directory = old  # killed between the two renames: the previous checkpoint is complete
+    if not directory.is_dir() and _old(directory).is_dir():
+        directory = _old(directory)  # killed between the two renames: the previous checkpoint is complete
     if not directory.is_dir():
         raise CheckpointError(f"Expected a checkpoint directory written by `ddpg train`. Received: {directory}, "
                               "which does not exist")

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import sys
 from pathlib import Path
 
+from ddpg import __version__
 from ddpg.config import BUDGET_FIELDS, DDPGConfig, config_from_json
 from ddpg.errors import UserInputError
 from ddpg.presets import DEFAULT_PRESET, PRESETS, check_preset
+from ddpg.run_options import RunOptions
 
 
 class Parser(argparse.ArgumentParser):
@@ -121,31 +124,20 @@ def episode_printer(config: DDPGConfig, done_episodes: int = 0, done_steps: int 
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from ddpg.run_state import saved_run
     from ddpg.training import TrainingInterrupted, train
 
-    done = {"episode": 0, "steps": 0}
-    if args.resume:
-        from ddpg.checkpoint import read_manifest
-        from ddpg.manifest import check_manifest
-
-        out = Path(args.resume)
-        if args.out and Path(args.out) != out:
-            raise UserInputError(f"Expected --out to be the resumed directory or left out. Received: --out {args.out} "
-                                 f"with --resume {out}")
-        if args.overwrite:
-            raise UserInputError(f"Expected --resume or --overwrite, not both. Received: --resume {out} --overwrite")
-        # The manifest alone: train reads and checks the whole checkpoint (arrays, replay) once, itself.
-        manifest = read_manifest(out / "checkpoint")[1]
-        saved = check_manifest(manifest)
-        config = config_from(config_values(args, saved=dataclasses.asdict(saved)))
-        done = {name: manifest[name] for name in done}
-    else:
-        config = config_from(config_values(args))
-        out = Path(args.out or f"runs/{config.env_id}-seed{config.seed}")
+    if args.resume and args.out and Path(args.out) != Path(args.resume):
+        raise UserInputError(f"Expected --out to be the resumed directory or left out. Received: --out {args.out} "
+                             f"with --resume {args.resume}")
+    saved = saved_run(Path(args.resume)) if args.resume else None
+    config = config_from(config_values(args, saved=dataclasses.asdict(saved.config) if saved else None))
+    options = RunOptions(Path(args.resume or args.out or f"runs/{config.env_id}-seed{config.seed}"),
+                         resume=bool(args.resume), overwrite=args.overwrite, checkpoint_every=args.checkpoint_every,
+                         tensorboard=not args.no_tensorboard)
     try:
-        result = train(config, out, progress=episode_printer(config, done["episode"], done["steps"]),
-                       checkpoint_every=args.checkpoint_every, resume=bool(args.resume), overwrite=args.overwrite,
-                       tensorboard=not args.no_tensorboard)
+        result = train(config, options, progress=episode_printer(config, saved.episode if saved else 0,
+                                                                 saved.steps if saved else 0))
     except TrainingInterrupted as stop:
         print(f"ddpg train: {stop}", file=sys.stderr)
         return 130 if stop.signal_name == "SIGINT" else 143
@@ -155,7 +147,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"trained {result.episodes_trained} episodes ({len(result.returns)} in all, {result.steps} steps) in "
           f"{result.wall_seconds:.1f} s; {average}"
           + (f"; best evaluation {best['mean_return']:.1f} at step {best['step']}" if best else "")
-          + f"; files in {out}")
+          + f"; files in {options.out_dir}")
     return 0
 
 
@@ -176,7 +168,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from ddpg.grid import expand, format_value, parse_grid, point_configs
-    from ddpg.sweep import format_grid_table, format_sweep_table, parse_seeds, run_sweep
+    from ddpg.sweep import parse_seeds, run_sweep
+    from ddpg.sweep_report import format_grid_table, format_sweep_table
+    from ddpg.training import TrainingInterrupted
 
     seeds = parse_seeds(args.seeds)
     axes = parse_grid(args.grid)
@@ -189,18 +183,37 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     file_values = read_config_file(Path(args.config)) if args.config else None  # read once, for every point
     trials = point_configs(expand(axes), seeds, lambda preset: config_values(args, preset=preset, file=file_values))
     out = Path(args.out or f"runs/sweep-{trials[0][1].env_id}")
-    from ddpg.training import TrainingInterrupted
-
+    options = RunOptions(out, overwrite=args.overwrite, checkpoint_every=args.checkpoint_every)
     try:
-        rows = run_sweep(trials, out, args.workers, overwrite=args.overwrite, oversubscribe=args.oversubscribe,
-                         grid=dict(axes) or None, engine=args.engine, address=args.address,
-                         cpus_per_trial=args.cpus_per_trial or 1, checkpoint_every=args.checkpoint_every)
+        rows = run_sweep(trials, options, engine(args), grid=dict(axes) or None, progress=run_printer(len(trials)))
     except TrainingInterrupted as stop:
         print(f"ddpg sweep: {stop}", file=sys.stderr)
         return 130 if stop.signal_name == "SIGINT" else 143
     print(format_grid_table(rows) if axes else format_sweep_table(rows, trials[0][1].env_id))
     print(f"wrote {out / 'sweep.csv'}, {out / 'sweep.json'} and {out / 'sweep.png'}")
     return 0
+
+
+def engine(args: argparse.Namespace):
+    """The sweep's engine, checked: the local pool's workers, or Ray's presence."""
+    if args.engine == "ray":
+        from ddpg.ray_engine import RayEngine
+
+        return RayEngine(args.address, args.cpus_per_trial or 1)
+    from ddpg.local_engine import LocalEngine
+
+    return LocalEngine(args.workers, args.oversubscribe)
+
+
+def run_printer(total: int):
+    """One line per finished run of a sweep (a run kept from before, at once), so a long sweep is not silent."""
+    finished = itertools.count(1)
+
+    def show(name: str, row: dict) -> None:
+        print(f"[{next(finished)}/{total}] {name}: evaluation {row['eval_mean_return']:.1f} ± "
+              f"{row['eval_std_return']:.1f}, final 40-episode average {row['final_average_return_40']:.1f}, "
+              f"{row['wall_seconds']:.0f} s", flush=True)
+    return show
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -239,8 +252,14 @@ def check_engine_options(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     # allow_abbrev=False: `--seed` must never quietly mean `--seeds`, nor `--ep` `--episodes`.
     parser = Parser(prog="ddpg", description="DDPG (Lillicrap et al. 2016) on Keras 3.", allow_abbrev=False)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_train, _add_evaluate, _add_sweep, _add_report):
+        add(commands)
+    return parser
 
+
+def _add_train(commands) -> None:
     train = commands.add_parser("train", help="train on an environment and save the actor, metrics and a plot",
                                 allow_abbrev=False)
     train.add_argument("--out", metavar="DIR", help="where the run's files go (default: runs/ENV_ID-seedSEED)")
@@ -255,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(train)
     train.set_defaults(run=cmd_train)
 
+
+def _add_evaluate(commands) -> None:
     evaluate = commands.add_parser("evaluate", help="run a trained actor without noise; reads the run, writes nothing "
                                    "into it", allow_abbrev=False)
     evaluate.add_argument("dir", metavar="DIR", help="a directory written by `ddpg train`")
@@ -264,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", metavar="FILE", help="also write the report, with every return, to FILE")
     evaluate.set_defaults(run=cmd_evaluate)
 
+
+def _add_sweep(commands) -> None:
     sweep = commands.add_parser("sweep", help="train and evaluate several seeds; writes sweep.csv, sweep.json and "
                                 "sweep.png", allow_abbrev=False)
     sweep.add_argument("--seeds", default="0-9", help="distinct seeds, like 0-9 or 0,3,5 (default: 0-9)")
@@ -279,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "repeat for a product grid; runs go to DIR/FIELD=V,.../seed_N")
     sweep.add_argument("--engine", choices=("local", "ray"), default="local",
                        help="local: a process pool here (default); ray: Ray tasks on a cluster (pip install "
-                            "'ddpg[ray]')")
+                            "'.[ray]' in the ddpg checkout)")
     sweep.add_argument("--address", help="with --engine ray: the cluster to join (auto, HOST:PORT or "
                                          "ray://HOST:PORT; default: start a local one)")
     sweep.add_argument("--cpus-per-trial", type=int, help="with --engine ray: cores each run asks Ray for, and "
@@ -287,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(sweep, leave_out=("seed",))  # --seeds sets it, one run each
     sweep.set_defaults(run=cmd_sweep)
 
+
+def _add_report(commands) -> None:
     report = commands.add_parser("report", help="recompute a results page's statistic per environment from run "
                                  "directories' eval.csv and metrics.csv, with a bootstrap interval over seeds",
                                  allow_abbrev=False)
@@ -311,7 +336,6 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--plot", metavar="FILE", help="also draw each environment's mean curve and its "
                                                        "interval (.png, .pdf or .svg)")
     report.set_defaults(run=cmd_report)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -143,8 +143,8 @@ class DDPGConfig:
                                                     "critic layers on the action alone (may be none)")
     critic_hidden: tuple[int, ...] = setting((256, 256), LayerSizes(),
                                              "critic layers after the two branches are joined")
-    # 10, not the example's 1: on seeds 0-19 both evaluated at a median of -153 (README, "Results"),
-    # and one compiled call per 10 steps makes a training step about 3x faster.
+    # 10, not the example's 1: on seeds 0-19 both learn as well (docs/results.md), and one compiled call
+    # per 10 steps makes a training step several times faster (docs/performance.md).
     update_every: int = setting(10, Interval(1, integer=True),
                                 "environment steps between update calls; each call makes that many updates, so "
                                 "there is always one update per step (1: after every step, as in the example)")

@@ -5,13 +5,17 @@ With the loop and evaluation, the only place that knows Gymnasium.
 
 from __future__ import annotations
 
+import warnings
+
 import gymnasium as gym
 import numpy as np
 
-from ddpg.errors import UserInputError
+from ddpg.errors import UserInputError, install_command
 
 # Gymnasium's families whose dependencies are optional, and the extra of this package that installs them.
 EXTRAS = {"mujoco": "mujoco", "box2d": "box2d"}
+# MuJoCo's warnings that no user can act on: MuJoCo 4 deprecates an attribute of Gymnasium's own models.
+MUJOCO_WARNINGS_IGNORED = ("compiler attribute 'settotalmass' is deprecated",)
 
 
 class UnusableEnvironment(UserInputError):
@@ -25,6 +29,8 @@ class NonFiniteEnvironmentOutput(UnusableEnvironment):
 def make_env(env_id: str) -> gym.Env:
     """gym.make, refusing what DDPG cannot use: an unknown id, a missing dependency, spaces that are not
     flat Boxes of floats, unbounded actions."""
+    if _is_mujoco(env_id):
+        _mujoco_warnings_to_python()
     try:
         env = gym.make(env_id)  # no render_mode: never a window
     except (gym.error.DependencyNotInstalled, ImportError) as error:
@@ -46,8 +52,30 @@ def missing_extra_hint(env_id: str) -> str:
     entry_point = str(gym.spec(env_id).entry_point)
     for family, extra in EXTRAS.items():
         if family in entry_point:
-            return f'pip install "ddpg[{extra}]"'
+            return install_command(extra)
     return "install what its package needs"
+
+
+def _is_mujoco(env_id: str) -> bool:
+    try:
+        return "mujoco" in str(gym.spec(env_id).entry_point)
+    except gym.error.Error:
+        return False  # make_env refuses it, in its words
+
+
+def _mujoco_warnings_to_python() -> None:
+    """MuJoCo's warnings through Python's `warnings`, not its default handler, which prints them and appends them
+    to MUJOCO_LOG.TXT in the working directory (a file in every directory a run started from)."""
+    try:
+        import mujoco
+    except ImportError:
+        return  # make_env names the extra that installs it
+    mujoco.set_mju_user_warning(_mujoco_warning)
+
+
+def _mujoco_warning(message: str) -> None:
+    if not message.startswith(MUJOCO_WARNINGS_IGNORED):
+        warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=1)
 
 
 def check_spaces(env_id: str, observation_space: gym.Space, action_space: gym.Space) -> None:

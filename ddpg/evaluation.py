@@ -9,18 +9,24 @@ from __future__ import annotations
 import os
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gymnasium as gym
 import numpy as np
 
-from ddpg.config import MAX_SEED
+from ddpg.config import MAX_SEED, DDPGConfig
 from ddpg.environments import make_env
 from ddpg.errors import UserInputError
 from ddpg.exploration import clip_to_bounds
 from ddpg.run_files import RunFilesError, load_run_config
 
+if TYPE_CHECKING:  # the trainer loads TensorFlow; importing ddpg.evaluation must not
+    from ddpg.loop import Trainer
+
 EVAL_SEED_OFFSET = 1_000_000  # evaluation starts from other states than training's
+BEST_ACTOR = "best/actor/"  # the best actor's weights in a checkpoint's arrays, by their index
 
 
 def run_episodes(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, episodes: int, seed: int) -> list[float]:
@@ -38,6 +44,66 @@ def run_episodes(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, episo
             done = terminated or truncated
         returns.append(total)
     return returns
+
+
+@dataclass
+class Best:
+    """The best evaluation so far and the actor's weights then."""
+
+    step: int
+    mean_return: float
+    weights: list[np.ndarray]
+
+
+class Evaluator:
+    """Evaluation during training and the best actor so far.
+
+    Every config.eval_every steps (never when 0), the deterministic policy over config.eval_episodes
+    episodes, on an environment of its own seeded config.seed + EVAL_SEED_OFFSET at its first reset;
+    the best evaluation's actor weights are kept, and go into the checkpoint, so that
+    best_actor.keras survives a resume.
+    """
+
+    def __init__(self, config: DDPGConfig) -> None:
+        self.every, self.episodes = config.eval_every, config.eval_episodes
+        self.seed = config.seed + EVAL_SEED_OFFSET
+        self.env = make_env(config.env_id) if self.every else None  # its own environment, its own seed
+        self.best: Best | None = None
+
+    def due(self, steps: int) -> bool:
+        return bool(self.every) and steps % self.every == 0
+
+    def evaluate(self, trainer: Trainer, wall_seconds: float) -> tuple[dict, bool]:
+        """eval.csv's row for the trainer's policy now, and whether it is the best so far (then kept)."""
+        returns = run_episodes(trainer.agent.policy, self.env, self.episodes, self.seed)
+        row = {"step": trainer.steps, "mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
+               "episodes": len(returns), "wall_seconds": wall_seconds}
+        improved = self.best is None or row["mean_return"] > self.best.mean_return
+        if improved:
+            self.best = Best(trainer.steps, row["mean_return"], [w.copy() for w in trainer.agent.policy.weights()])
+        return row, improved
+
+    def checkpoint_form(self) -> tuple[dict | None, dict[str, np.ndarray]]:
+        """(the manifest's "best", the arrays of its actor's weights)."""
+        if self.best is None:
+            return None, {}
+        return ({"step": self.best.step, "mean_return": self.best.mean_return},
+                {f"{BEST_ACTOR}{i}": weight for i, weight in enumerate(self.best.weights)})
+
+    def restore(self, saved: dict | None, arrays: dict[str, np.ndarray], like: list[np.ndarray]) -> None:
+        """The best actor as checkpoint_form gave it; `like`: the actor's weights, whose shapes it must have."""
+        if saved is None:
+            self.best = None
+            return
+        weights = [arrays[f"{BEST_ACTOR}{i}"] for i in range(len(like))]
+        for weight, own in zip(weights, like, strict=True):
+            if weight.shape != own.shape:
+                raise ValueError(f"Expected the best actor's weights of shape {own.shape}. Received: {weight.shape}")
+        self.best = Best(int(saved["step"]), float(saved["mean_return"]), weights)
+
+    def close(self) -> None:
+        if self.env is not None:
+            self.env.close()
 
 
 def load_actor_policy(run_dir: Path, obs_dim: int, action_dim: int):

@@ -1,8 +1,8 @@
 """The agent's update compiled by JAX, for Keras 3 on its JAX backend (`KERAS_BACKEND=jax`).
 
-An option, not the default: per update (benchmarks/keras_jax_update.py) it took 0.67x TensorFlow's
-time at one update per call on Pendulum (1.52 against 2.27 ms) and 0.93x at MuJoCo scale, and
-1.06-1.11x at 10 per call; a whole step at one update per step, 0.75x and 0.87x (docs/speed_levers.md).
+An option, not the default: faster than TensorFlow at one update per call, slower at ten
+(benchmarks/keras_jax_update.py measures it; its figures are in docs/speed_levers.md and
+docs/performance.md).
 The initial weights come from JAX's random generator, so a run differs from the TensorFlow run of the same seed.
 
 The same networks, optimisers, variables and formulas as the TensorFlow update (ddpg.targets,
@@ -20,8 +20,6 @@ the same computation as before they existed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import jax
 import numpy as np
 
@@ -29,14 +27,11 @@ from ddpg.losses import actor_loss, critic_loss
 from ddpg.replay_buffer import Batch
 from ddpg.targets import polyak, td_target
 
-if TYPE_CHECKING:
-    from ddpg.agent import DDPGAgent
-
 
 class JaxUpdate:
     """`DDPGAgent._update_step` as a pure function of the state, jitted once per batch shape."""
 
-    def __init__(self, agent: DDPGAgent) -> None:
+    def __init__(self, agent) -> None:  # a DDPGAgent, not imported: the agent imports this module
         self.agent = agent
         # The order of the state: ten lists of variables, each as the update function takes them; the last four,
         # the networks' moving statistics, are empty without batch normalisation.
@@ -53,8 +48,8 @@ class JaxUpdate:
         self.critic_steps = [id(v) for v in agent.critic_optimizer.variables].index(
             id(agent.critic_optimizer.iterations))
         self.traces = 0
-        # The old state is donated: XLA writes the new one into its buffers instead of allocating (1.72 against
-        # 1.89 ms per step at one update per call). Its arrays are the variables' until the call returns and
+        # The old state is donated: XLA writes the new one into its buffers instead of allocating (faster at one
+        # update per call: docs/speed_levers.md). Its arrays are the variables' until the call returns and
         # reassigns them; one that NumPy still views (the acting policy's weights) JAX copies instead.
         self.jitted = {"one": jax.jit(self._one_update, donate_argnums=0),
                        "many": jax.jit(self._update_loop, donate_argnums=0)}

@@ -7,12 +7,12 @@
             sample N transitions from R; update Q, then mu, then mu' and Q'      DDPGAgent.update_many
             (or, with update_at_episode_end, as many updates at the episode's end)
 
-The budget, the run's files, evaluation and signals are `ddpg.training`'s: this is the algorithm.
+The budget, the run's files, evaluation and signals are `ddpg.training`'s, what a checkpoint holds of
+the trainer `ddpg.run_state`'s: this is the algorithm.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from typing import TYPE_CHECKING
@@ -20,13 +20,11 @@ from typing import TYPE_CHECKING
 import gymnasium as gym
 import numpy as np
 
-from ddpg.checkpoint import Ring
 from ddpg.config import DDPGConfig
 from ddpg.environments import check_finite, make_env
 from ddpg.exploration import Explorer, make_noise
-from ddpg.manifest import generator_from_state
 from ddpg.replay_buffer import Batch, ReplayBuffer
-from ddpg.run_files import trailing_average
+from ddpg.run_schema import trailing_average
 
 if TYPE_CHECKING:  # the agent loads TensorFlow; importing ddpg.loop must not
     from ddpg.agent import DDPGAgent
@@ -135,37 +133,3 @@ class Trainer:
 
     def close(self) -> None:
         self.env.close()
-
-    def get_state(self) -> tuple[dict, dict[str, np.ndarray], Ring]:
-        """Everything to continue exactly: (JSON-able manifest, the agent's arrays, the replay ring, which the
-        checkpoint writes as what is new since the last one). Taken mid-episode, the unfinished episode
-        starts again on resume (an environment's own state cannot be saved), its transitions kept.
-
-        TensorFlow's own random state is not in it: nothing in training draws from it after the
-        networks are initialised, and a resumed run restores the weights instead.
-        """
-        buffer_info = self.buffer.position()
-        explorer = self.explorer.get_state()
-        manifest = {
-            "config": dataclasses.asdict(self.config), "episode": self.episode, "steps": self.steps,
-            "returns": self.returns, "losses": self.losses, "noise": explorer["noise"],
-            "buffer": {"size": buffer_info["size"], "next": buffer_info["next"]},
-            "rng": {"buffer": buffer_info["rng"], "env": self.env.unwrapped.np_random.bit_generator.state,
-                    "warmup": explorer["rng"]},
-        }
-        # One transition per step fills the ring in order: slot t % capacity holds transition t.
-        ring = Ring({f"buffer/{name}": column for name, column in self.buffer.columns()._asdict().items()},
-                    end=self.steps)
-        return manifest, self.agent.get_state(), ring
-
-    def set_state(self, manifest: dict, arrays: dict[str, np.ndarray]) -> None:
-        self.agent.set_state({name: a for name, a in arrays.items() if name.split("/")[0] not in ("buffer", "best")})
-        self.buffer.set_state({**manifest["buffer"], "rng": manifest["rng"]["buffer"]},
-                              {name.removeprefix("buffer/"): a for name, a in arrays.items()
-                               if name.startswith("buffer/")})
-        self.explorer.set_state({"noise": manifest["noise"], "rng": manifest["rng"]["warmup"]})
-        self.env.unwrapped.np_random = generator_from_state(manifest["rng"]["env"])
-        self.episode, self.steps = int(manifest["episode"]), int(manifest["steps"])
-        self.returns = [float(r) for r in manifest["returns"]]
-        self.losses = dict(manifest["losses"])
-        self.obs = None

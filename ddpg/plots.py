@@ -7,14 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ddpg.run_files import AVERAGE_WINDOW
+from ddpg.run_schema import AVERAGE_WINDOW
 
 
 def _figure(panels: int):
     """One row of `panels` plots, 7 inches wide each (12 for two).
 
     A bare Figure on the Agg canvas, headless, without pyplot: pyplot's import (its backend
-    machinery and figure manager) took 0.8 s of `ddpg train`'s start-up against 0.4 s for these two.
+    machinery and figure manager) costs `ddpg train` start-up time these two do not
+    (docs/performance.md, "Start-up and the whole run").
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

@@ -18,16 +18,23 @@ node's last checkpoint, while a retry on another node starts from the driver's c
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
 import tempfile
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ddpg.config import DDPGConfig
-from ddpg.errors import UserInputError
+from ddpg.errors import UserInputError, install_command
 from ddpg.run_files import write_beside
+from ddpg.run_options import RunOptions
+from ddpg.signals import stop_signals_handled
+from ddpg.training import TrainingInterrupted
+from ddpg.trial import run_name, stopped_sweep, train_and_evaluate, use_threads
 
 MAX_RETRIES = 3  # a run's worker or node may die this often before the sweep gives up on it
 TOKEN_FILE = ".ddpg-sweep-token"
@@ -37,81 +44,105 @@ def import_ray():
     try:
         import ray
     except ImportError:
-        raise UserInputError('Expected Ray for --engine ray. Received: no ray module; '
-                             'pip install "ddpg[ray]"') from None
+        raise UserInputError(f"Expected Ray for --engine ray. Received: no ray module; {install_command('ray')}"
+                             ) from None
     return ray
 
 
-def run_on_ray(runs: list[tuple[DDPGConfig, Path]], out: Path, cpus_per_trial: int, address: str | None,
-               overwrite: bool, checkpoint_every: int = 10) -> dict[int, dict]:
-    """Each run (under `out`) as a Ray task of `cpus_per_trial` cores; the rows by the runs' indices."""
-    from ddpg.sweep import run_name, stopped_sweep
-    from ddpg.training import TrainingInterrupted
+@dataclass(frozen=True)
+class RayEngine:
+    """Ray tasks of `cpus_per_trial` cores each, on the cluster at `address` (None: a local one)."""
 
-    ray = import_ray()
-    token = uuid.uuid4().hex
-    write_beside(out / TOKEN_FILE, lambda path: path.write_text(token))
-    try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
-                 configure_logging=False)
-    except (ConnectionError, ValueError, RuntimeError) as error:
-        raise UserInputError(f"Expected a Ray cluster at --address {address}. Received: {error}") from None
-    trial = ray.remote(num_cpus=cpus_per_trial, max_calls=1, max_retries=MAX_RETRIES)(run_trial)
-    pending = {trial.remote(config, str(run_dir), str(out), token, overwrite, cpus_per_trial, checkpoint_every,
-                            _files_of(run_dir) if not overwrite else None): index
-               for index, (config, run_dir) in enumerate(runs)}
-    rows: dict[int, dict] = {}
-    stopped: list[str] = []
+    address: str | None = None
+    cpus_per_trial: int = 1
 
-    def stop(signum, frame):
-        stopped.append(signal.Signals(signum).name)
-        raise KeyboardInterrupt
+    def __post_init__(self) -> None:
+        import_ray()
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            index = pending.pop(ready[0])
+    def run(self, out: Path, runs: list[tuple[DDPGConfig, RunOptions]], done: dict[int, dict],
+            progress: Callable[[int, dict], None]) -> dict[int, dict]:
+        """The trial of each run (under `out`) not in `done` as a Ray task; `progress(index, row)` as each
+        finishes. All the rows, by the runs' indices."""
+        rows, todo = dict(done), [index for index in range(len(runs)) if index not in done]
+        if not todo:
+            return rows
+        ray, token = import_ray(), uuid.uuid4().hex
+        write_beside(out / TOKEN_FILE, lambda path: path.write_text(token))
+        try:
             try:
-                row, files = ray.get(ready[0])
-            except ray.exceptions.RayTaskError as error:  # the run raised: ours are one line, a bug its traceback
-                cause = error.cause
-                if isinstance(cause, TrainingInterrupted | UserInputError | OSError):
-                    raise cause from None
-                raise
-            except ray.exceptions.RayError as error:  # its worker or node died once more than Ray retries
-                raise UserInputError(f"Expected {run_name(runs[index][1])} to finish on Ray within "
-                                     f"{MAX_RETRIES} retries. Received: {type(error).__name__}; its last "
-                                     "checkpoint stands: run the same command again") from None
-            if files is not None:
-                _write_files(runs[index][1], files)
-            rows[index] = row
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                         configure_logging=False)
+            except (ConnectionError, ValueError, RuntimeError) as error:
+                raise UserInputError(f"Expected a Ray cluster at --address {self.address}. Received: {error}") from None
+            trial = ray.remote(num_cpus=self.cpus_per_trial, max_calls=1, max_retries=MAX_RETRIES)(run_trial)
+            pending = {trial.remote(*runs[index], str(out), token, self.cpus_per_trial,
+                                    None if runs[index][1].overwrite else _files_of(runs[index][1].out_dir)): index
+                       for index in todo}
+            _collect(ray, pending, runs, rows, progress)
+        finally:
+            ray.shutdown()
+            (out / TOKEN_FILE).unlink(missing_ok=True)
+        return rows
+
+
+def _collect(ray, pending: dict, runs: list[tuple[DDPGConfig, RunOptions]], rows: dict[int, dict],
+             progress: Callable[[int, dict], None]) -> None:
+    """Each finished task's row into `rows`, as they finish; on SIGINT or SIGTERM, the tasks left are
+    cancelled and the sweep stops, naming the runs finished."""
+    stop = _Stop()
+    try:
+        with stop_signals_handled(stop):
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                index = pending.pop(ready[0])
+                rows[index] = _result(ray, ready[0], runs[index][1].out_dir)
+                progress(index, rows[index])
     except KeyboardInterrupt:
         for ref in pending:
             ray.cancel(ref)
-        name = stopped[0] if stopped else "SIGINT"
-        raise stopped_sweep(name, [run_name(runs[index][1]) for index in sorted(rows)]) from None
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        ray.shutdown()
-        (out / TOKEN_FILE).unlink(missing_ok=True)
-    return rows
+        raise stopped_sweep(stop.signal_name or "SIGINT",
+                            [run_name(runs[index][1].out_dir) for index in sorted(rows)]) from None
 
 
-def run_trial(config: DDPGConfig, run_dir: str, out: str, token: str, overwrite: bool, threads: int,
-              checkpoint_every: int, files: dict[str, bytes] | None) -> tuple[dict, dict[str, bytes] | None]:
+class _Stop:
+    """A signal to the driver: remembered, and raised as KeyboardInterrupt out of ray.wait."""
+
+    signal_name: str | None = None
+
+    def __call__(self, signum, frame):
+        self.signal_name = self.signal_name or signal.Signals(signum).name
+        raise KeyboardInterrupt
+
+
+def _result(ray, ref, run_dir: Path) -> dict:
+    """A finished task's row, its files written under run_dir when it worked on a copy; its error, one line."""
+    try:
+        row, files = ray.get(ref)
+    except ray.exceptions.RayTaskError as error:  # the run raised: ours are one line, a bug its traceback
+        cause = error.cause
+        if isinstance(cause, TrainingInterrupted | UserInputError | OSError):
+            raise cause from None
+        raise
+    except ray.exceptions.RayError as error:  # its worker or node died once more than Ray retries
+        raise UserInputError(f"Expected {run_name(run_dir)} to finish on Ray within {MAX_RETRIES} retries. "
+                             f"Received: {type(error).__name__}; its last checkpoint stands: run the same "
+                             "command again") from None
+    if files is not None:
+        _write_files(run_dir, files)
+    return row
+
+
+def run_trial(config: DDPGConfig, options: RunOptions, out: str, token: str, threads: int,
+              files: dict[str, bytes] | None) -> tuple[dict, dict[str, bytes] | None]:
     """In a Ray worker: train and evaluate one run with `threads` threads; its row, and its files where
     the driver's --out is not on this node's file system."""
-    from ddpg.sweep import _sweep_one, use_threads
-
     use_threads(threads)
     if _reads_token(Path(out), token):
-        return _sweep_one(config, Path(run_dir), overwrite, checkpoint_every), None
-    local = Path(tempfile.gettempdir(), "ddpg-ray", token, Path(run_dir).relative_to(out))
+        return train_and_evaluate(config, options), None
+    local = Path(tempfile.gettempdir(), "ddpg-ray", token, options.out_dir.relative_to(out))
     if not local.exists():  # a retry on this node finds the run where the last try left it
         _write_files(local, files or {})
-    row = _sweep_one(config, local, overwrite, checkpoint_every)
+    row = train_and_evaluate(config, dataclasses.replace(options, out_dir=local))
     files = _files_of(local)
     shutil.rmtree(local)  # the driver has the run now; a worker that dies before this line leaves it for a retry
     return row, files

@@ -17,31 +17,13 @@ import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ddpg.checkpoint import save_checkpoint
+from ddpg.checkpoint import Ring, save_checkpoint
 from ddpg.config import DDPGConfig, config_from_json
 from ddpg.errors import UserInputError
-
-if TYPE_CHECKING:
-    from ddpg.training import Trainer, TrainResult
-
-METRICS_FIELDS = ("episode", "steps", "return", "average_return_40", "wall_seconds", "steps_per_second",
-                  "critic_loss", "actor_loss", "mean_critic_loss", "mean_actor_loss")
-EVAL_FIELDS = ("step", "mean_return", "std_return", "episodes", "wall_seconds")
-AVERAGE_WINDOW = 40  # the Keras example reports the mean return of the last 40 episodes
-LOCK = "ddpg.lock"
-# What makes a directory hold a run, and what --overwrite removes.
-RUN_MARKERS = ("metrics.csv", "checkpoint", "checkpoint.old")
-RUN_FILES = ("checkpoint", "checkpoint.old", "checkpoint.tmp", "replay", "metrics.csv", "eval.csv", "actor.keras",
-             "best_actor.keras", "learning_curve.png", "config.json", "tensorboard")
-
-
-def trailing_average(returns: list[float]) -> float:
-    """Mean of the last AVERAGE_WINDOW returns (fewer at the start), the example's reported number."""
-    return float(np.mean(returns[-AVERAGE_WINDOW:]))
+from ddpg.run_schema import EVAL_FIELDS, LOCK, METRICS_FIELDS, RUN_FILES, RUN_MARKERS
 
 
 class RunFilesError(UserInputError):
@@ -140,12 +122,6 @@ def read_evaluations(path: Path, steps: int | None = None) -> list[dict[str, str
     return [row for row in rows if steps is None or int(row["step"]) <= steps]
 
 
-def evaluation_numbers(rows: list[dict[str, str]]) -> list[dict]:
-    """eval.csv's rows, as read, with their numbers as numbers."""
-    return [{name: float(value) if name in ("mean_return", "std_return", "wall_seconds") else int(value)
-             for name, value in row.items()} for row in rows]
-
-
 def _read_rows(path: Path, fields: tuple[str, ...], in_order, what: str) -> list[dict[str, str]]:
     with reported_os_errors(path, "read"):
         try:
@@ -181,7 +157,6 @@ class RunFiles:
         self.dir = Path(directory)
         self.metrics = self.dir / "metrics.csv"
         self.evaluations = self.dir / "eval.csv"
-        self._checkpointed: tuple | None = None  # (episode, steps, best) of the last checkpoint written
         self._tensorboard = None
 
     def check_no_run(self, overwrite: bool) -> None:
@@ -197,7 +172,7 @@ class RunFiles:
                                 "--overwrite to replace it")
 
     def start(self, config: DDPGConfig, overwrite: bool = False, tensorboard: bool = False,
-              rows: Sequence[dict] = (), evaluations: Sequence[dict] = ()) -> None:
+              rows: Sequence[dict] = (), evaluations: Sequence[dict] = (), with_evaluations: bool = False) -> None:
         """Write config.json, metrics.csv and eval.csv (holding `rows` and `evaluations`: a resumed run's, as
         read_metrics and read_evaluations cut them back to the checkpoint); with overwrite, first remove
         every file of the run that was there. Call after all validation."""
@@ -210,7 +185,7 @@ class RunFiles:
         # Episodes and evaluations after the checkpoint were lost with the process: they run again, so
         # their rows go, and every one ends up in its file exactly once.
         write_atomically(self.metrics, _csv(METRICS_FIELDS, rows))
-        if config.eval_every or evaluations:
+        if with_evaluations or evaluations:
             write_atomically(self.evaluations, _csv(EVAL_FIELDS, evaluations))
         if tensorboard:
             self._tensorboard = TensorBoard(self.dir / "tensorboard")
@@ -243,32 +218,18 @@ class RunFiles:
                     file.truncate(end)
                 raise
 
-    def checkpoint(self, trainer: Trainer, wall_seconds: float,
-                   best: tuple[dict | None, dict[str, np.ndarray]] = (None, {})) -> None:
-        """Save the trainer's state and the best evaluation's actor, unless this very state was the last
-        one saved (the run's end often falls on a checkpoint_every boundary: the buffer is not
-        written twice)."""
-        key = (trainer.episode, trainer.steps, None if best[0] is None else best[0]["step"])
-        if self._checkpointed == key:
-            return
-        manifest, arrays, ring = trainer.get_state()
+    def checkpoint(self, manifest: dict, arrays: dict[str, np.ndarray], ring: Ring | None = None) -> None:
+        """Save a checkpoint of the run: `manifest` (JSON-able), `arrays`, and the replay ring's new entries."""
         with reported_os_errors(self.dir / "checkpoint", "write a checkpoint to"):
-            save_checkpoint(self.dir / "checkpoint", {**manifest, "best": best[0], "wall_seconds": wall_seconds},
-                            {**arrays, **best[1]}, ring)
-        self._checkpointed = key
+            save_checkpoint(self.dir / "checkpoint", manifest, arrays, ring)
 
     def save_actor(self, name: str, agent, weights: list[np.ndarray] | None = None) -> None:
         """The actor (with these weights, if given) as a .keras file, written beside and renamed into place."""
         write_beside(self.dir / name, lambda path: agent.save_actor(path, weights))
 
-    def finish(self, agent, result: TrainResult) -> None:
-        """The trained actor and the learning curve."""
-        from ddpg.plots import plot_learning_curve
-
-        self.save_actor("actor.keras", agent)
-        write_beside(self.dir / "learning_curve.png", lambda path: plot_learning_curve(
-            result.returns, result.average_returns, path, title=f"DDPG on {result.config.env_id}, seed "
-            f"{result.config.seed}", evaluations=result.evaluations))
+    def write(self, name: str, write: Callable[[Path], object]) -> None:
+        """A whole file of the run (a plot), written by write(path) beside and renamed into place."""
+        write_beside(self.dir / name, write)
 
     def close(self) -> None:
         if self._tensorboard:

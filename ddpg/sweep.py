@@ -1,46 +1,35 @@
-"""`ddpg sweep`: one config over several seeds, each trained and evaluated in a fresh process.
+"""`ddpg sweep`: configs over several seeds, each trained and evaluated in a run directory of its own.
 
-A sweep resumes: run the same command again after it was stopped, and each seed's run is skipped
-if finished, resumed from its checkpoint if not, started if absent; the table comes out the same,
-since every run and its evaluation are deterministic per seed.
+A sweep resumes: run the same command again after it was stopped, and each run is kept if finished
+(its evaluation too), resumed from its checkpoint if not, started if absent; the table comes out the
+same, since every run and its evaluation are deterministic per seed. The trial (train, then
+evaluate, one config) is ddpg.trial's; the engines that run trials ddpg.local_engine's and
+ddpg.ray_engine's; the files and tables ddpg.sweep_report's.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
-import csv
-import io
-import json
-import multiprocessing
-import os
-import signal
-import statistics
-import sys
+import dataclasses
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
+from ddpg.checkpoint import checkpoint_exists, load_checkpoint
 from ddpg.config import MAX_SEED, DDPGConfig
 from ddpg.errors import UserInputError
 from ddpg.grid import Point, format_value, point_name
-from ddpg.run_files import RunFilesError, load_run_config, write_atomically
-from ddpg.training import TrainingInterrupted, check_checkpoint_every
-
-SWEEP_FIELDS = ("seed", "final_average_return_40", "eval_mean_return", "eval_std_return", "wall_seconds",
-                "steps_per_second")
-# Where Gymnasium's spec has no reward_threshold: Pendulum-v1's customary bar (the Keras example's
-# runs end near -150 to -200).
-SOLVED_THRESHOLDS = {"Pendulum-v1": -200.0}
+from ddpg.run_files import RunFilesError, load_run_config
+from ddpg.run_options import RunOptions
+from ddpg.run_state import check_resumable
+from ddpg.sweep_report import write_summary
+from ddpg.trial import kept_row, run_name
 
 
-def solved_threshold(env_id: str) -> float | None:
-    """The evaluation mean at which a seed counts as solved: ours for Pendulum-v1, else Gymnasium's
-    reward_threshold for the environment, else none."""
-    import gymnasium as gym
+class Engine(Protocol):
+    """Runs the trials of the runs not in `done`: ddpg.local_engine.LocalEngine, ddpg.ray_engine.RayEngine."""
 
-    if env_id in SOLVED_THRESHOLDS:
-        return SOLVED_THRESHOLDS[env_id]
-    threshold = gym.spec(env_id).reward_threshold
-    return None if threshold is None else float(threshold)
+    def run(self, out: Path, runs: list[tuple[DDPGConfig, RunOptions]], done: dict[int, dict],
+            progress: Callable[[int, dict], None]) -> dict[int, dict]: ...
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -63,180 +52,49 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def check_workers(workers: int, oversubscribe: bool) -> None:
-    cores = multiprocessing.cpu_count()
-    if workers < 1 or (workers > cores and not oversubscribe):
-        raise UserInputError(f"Expected 1 <= --workers <= {cores}, the cores here (--oversubscribe allows more). "
-                             f"Received: --workers {workers}")
+def run_sweep(trials: list[tuple[Point, DDPGConfig]], options: RunOptions, engine: Engine,
+              grid: dict[str, list] | None = None, progress: Callable[[str, dict], None] | None = None) -> list[dict]:
+    """Train each (point, config) into OUT/POINT/seed_N (OUT/seed_N without a grid; OUT is options.out_dir,
+    and each run has the options but its directory), then evaluate it over its eval_episodes; write
+    OUT/sweep.csv, OUT/sweep.json and OUT/sweep.png; return the rows, in the order of the trials.
 
-
-def run_sweep(trials: list[tuple[Point, DDPGConfig]], out: Path, workers: int = 1, overwrite: bool = False,
-              oversubscribe: bool = False, grid: dict[str, list] | None = None, engine: str = "local",
-              address: str | None = None, cpus_per_trial: int = 1, checkpoint_every: int = 10) -> list[dict]:
-    """Train each (point, config) in a fresh process into out/POINT/seed_N (out/seed_N without a grid),
-    then evaluate it over its eval_episodes; write out/sweep.csv, out/sweep.json and out/sweep.png;
-    return the rows, in the order of the trials.
-
-    Without overwrite, a run already there is finished or resumed, not started again; a run of another
-    config in its place is refused before anything starts. `engine` "local": a process pool of
-    `workers`; "ray": Ray tasks of `cpus_per_trial` cores each, on the cluster at `address` (None:
-    a local one). Each run writes a checkpoint every `checkpoint_every` episodes (0: only at its end)."""
+    Without options.overwrite, a run already there is kept if finished, resumed if not; a run of another
+    config in its place is refused before anything starts. `progress(run name, row)` as each run
+    finishes (a kept one at once)."""
     from ddpg.environments import make_env
 
-    check_checkpoint_every(checkpoint_every)
-    if engine == "local":
-        check_workers(workers, oversubscribe)
-    else:
-        from ddpg.ray_engine import import_ray
-
-        import_ray()
+    out = options.out_dir
     for env_id in dict.fromkeys(config.env_id for _, config in trials):
         make_env(env_id).close()  # refuse a wrong environment before creating anything
-    runs = [(config, out / point_name(point) / f"seed_{config.seed}") for point, config in trials]
-    if not overwrite:
-        for config, run_dir in runs:
-            _check_same_run(config, run_dir)
+    runs = [(config, dataclasses.replace(options, out_dir=out / point_name(point) / f"seed_{config.seed}"))
+            for point, config in trials]
+    if not options.overwrite:
+        for config, run in runs:
+            _check_same_run(config, run.out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise RunFilesError(f"Expected a writable output directory. Received: --out {out} ({error.strerror})") from None
-    if engine == "local":
-        done = _run_all(runs, min(workers, len(runs)), overwrite, checkpoint_every)
-    else:
-        from ddpg.ray_engine import run_on_ray
 
-        done = run_on_ray(runs, out, cpus_per_trial, address, overwrite, checkpoint_every)
+    def finished(index: int, row: dict) -> None:
+        if progress:
+            progress(run_name(runs[index][1].out_dir), row)
+
+    kept = {index: row for index, (config, run) in enumerate(runs) if (row := kept_row(config, run)) is not None}
+    for index, row in kept.items():
+        finished(index, row)
+    done = engine.run(out, runs, kept, finished)
     rows = [done[index] for index in range(len(runs))]
     if grid:
         rows = [{"point": point_name(point), **{name: format_value(value) for name, value in point.items()},
                  "env_id": config.env_id, **row} for (point, config), row in zip(trials, rows, strict=True)]
-    _write_summary(out, rows, grid, trials[0][1].env_id, [run_dir for _, run_dir in runs])
+    write_summary(out, rows, grid, trials[0][1].env_id, [run.out_dir for _, run in runs])
     return rows
-
-
-def _write_summary(out: Path, rows: list[dict], grid: dict[str, list] | None, env_id: str,
-                   run_dirs: list[Path]) -> None:
-    """sweep.csv, sweep.json and sweep.png: by seed without a grid (env_id's), else by grid point."""
-    from ddpg.plots import plot_grid, plot_sweep
-
-    fields = list(dict.fromkeys(rows[0])) if grid else SWEEP_FIELDS
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fields)
-    writer.writeheader()
-    writer.writerows(rows)
-    write_atomically(out / "sweep.csv", text.getvalue())
-    report = ({"grid": grid, "rows": rows, "points": point_summaries(rows)} if grid else
-              {"env_id": env_id, "rows": rows, **summary(rows, solved_threshold(env_id))})
-    write_atomically(out / "sweep.json", json.dumps(report, indent=2) + "\n")
-    if grid:
-        groups: dict[str, list[Path]] = {}
-        for row, run_dir in zip(rows, run_dirs, strict=True):
-            groups.setdefault(row["point"], []).append(run_dir)
-        plot_grid(groups, out / "sweep.png")
-    else:
-        plot_sweep(run_dirs, out / "sweep.png")
-
-
-# A fresh process per seed where Python offers it (3.11+): each run's memory goes with its process. On
-# 3.10 a worker may run a second seed, which gives the same returns: everything is seeded per run.
-FRESH_PROCESS_PER_SEED = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
-
-
-def _run_all(runs: list[tuple[DDPGConfig, Path]], workers: int, overwrite: bool,
-             checkpoint_every: int) -> dict[int, dict]:
-    """Each run in a worker process, `workers` at once; the rows by the runs' indices.
-
-    SIGINT or SIGTERM to this process is passed on to the workers, whose runs stop with a checkpoint,
-    and the seeds not started yet are not started: the error says so, and the same command finishes
-    the sweep later. (A Ctrl-C in a terminal reaches the workers itself, and is passed on only once.)
-    """
-    threads = max(1, multiprocessing.cpu_count() // workers)  # two trainings on two cores would otherwise fight
-    # spawn: TensorFlow does not survive fork.
-    context = multiprocessing.get_context("spawn")
-    stop = context.Event()  # set on a signal: a worker that starts after it runs nothing
-    stopped: list[str] = []
-
-    def forward(signum, frame):
-        if not stopped:
-            stopped.append(signal.Signals(signum).name)
-            stop.set()
-            for child in multiprocessing.active_children():
-                with contextlib.suppress(OSError):
-                    os.kill(child.pid, signum)
-
-    rows, interrupted = {}, None
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                                                    initargs=(threads, stop), **FRESH_PROCESS_PER_SEED) as pool:
-            futures = {pool.submit(_sweep_one, config, run_dir, overwrite, checkpoint_every): index
-                       for index, (config, run_dir) in enumerate(runs)}
-            for future in concurrent.futures.as_completed(futures):
-                try:
-                    rows[futures[future]] = future.result()
-                except TrainingInterrupted as error:
-                    interrupted = interrupted or error
-                except concurrent.futures.CancelledError:
-                    pass
-                except concurrent.futures.process.BrokenProcessPool:
-                    if not stopped:
-                        raise
-                    break  # a worker the signal caught before it could stop cleanly: its last checkpoint stands
-                if stopped or interrupted:  # (not pool.shutdown(cancel_futures=True): it breaks 3.11's pool)
-                    for pending in futures:
-                        pending.cancel()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if interrupted or stopped:
-        name = interrupted.signal_name if interrupted else stopped[0]
-        raise stopped_sweep(name, [run_name(runs[index][1]) for index in sorted(rows)])
-    return rows
-
-
-def run_name(run_dir: Path) -> str:
-    """seed_N, or POINT/seed_N in a grid (a point's name always holds '=')."""
-    return f"{run_dir.parent.name}/{run_dir.name}" if "=" in run_dir.parent.name else run_dir.name
-
-
-def stopped_sweep(signal_name: str, finished: list[str]) -> TrainingInterrupted:
-    """The one line of a sweep stopped by a signal, naming the runs it finished (`seed_0`, `tau=0.5/seed_1`)."""
-    done = ", ".join(finished)
-    return TrainingInterrupted(signal_name, f"stopped by {signal_name}; finished: {done or 'none'}; the others keep "
-                                            "their checkpoints. Run the same command again to finish")
-
-
-_STOP = None  # in a worker: the driver's stop event
-
-
-def _start_worker(threads: int, stop) -> None:
-    """TensorFlow's threads, set before it starts; and a signal outside training (while TensorFlow loads,
-    or the run is evaluated) stops the seed as one inside it does, rather than killing the process."""
-    global _STOP
-    _STOP = stop
-
-    def interrupt(signum, frame):
-        name = signal.Signals(signum).name
-        raise TrainingInterrupted(name, f"stopped by {name} outside training")
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, interrupt)
-    use_threads(threads)
-
-
-def use_threads(threads: int) -> None:
-    """TensorFlow's thread pools at `threads`, before it runs anything (a process's first call only)."""
-    from ddpg.backend import tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
 def _check_same_run(config: DDPGConfig, run_dir: Path) -> None:
     """A run's directory may hold this config's run (to finish or resume), or nothing; its checkpoint, if it
     has one, must be whole: a damaged one is refused here, before anything starts, never started over."""
-    from ddpg.checkpoint import load_checkpoint
-    from ddpg.training import check_resumable
 
     if not (run_dir / "config.json").exists():
         return
@@ -245,88 +103,5 @@ def _check_same_run(config: DDPGConfig, run_dir: Path) -> None:
     except UserInputError as error:
         raise UserInputError(f"Expected {run_dir} to hold a run of this sweep's config, to finish it; pass "
                              f"--overwrite to start again. {error}") from None
-    if has_checkpoint(run_dir):
+    if checkpoint_exists(run_dir / "checkpoint"):
         load_checkpoint(run_dir / "checkpoint")  # CheckpointError: one line naming it
-
-
-def has_checkpoint(run_dir: Path) -> bool:
-    """Whether the run wrote a checkpoint (a kill between its two renames leaves only checkpoint.old)."""
-    return (run_dir / "checkpoint").is_dir() or (run_dir / "checkpoint.old").is_dir()
-
-
-def _sweep_one(config: DDPGConfig, run_dir: Path, overwrite: bool, checkpoint_every: int = 10) -> dict:
-    """Train (or finish, or resume) and evaluate one seed, in a worker process."""
-    if _STOP is not None and _STOP.is_set():
-        raise TrainingInterrupted("SIGTERM", "not started: the sweep was stopped")
-    from ddpg.evaluation import evaluate
-    from ddpg.training import train
-
-    # Without a checkpoint, nothing was kept yet (a run stopped before its first one): it starts again.
-    resume = not overwrite and has_checkpoint(run_dir)
-    result = train(config, run_dir, checkpoint_every=checkpoint_every, resume=resume, overwrite=not resume)
-    report = evaluate(run_dir, episodes=config.eval_episodes)
-    return {"seed": config.seed, "final_average_return_40": result.average_returns[-1] if result.average_returns
-            else float("nan"), "eval_mean_return": report["mean_return"], "eval_std_return": report["std_return"],
-            "wall_seconds": result.wall_seconds, "steps_per_second": result.steps / result.wall_seconds}
-
-
-def summary(rows: list[dict], threshold: float | None) -> dict:
-    evals = [row["eval_mean_return"] for row in rows]
-    return {"median_eval_mean_return": statistics.median(evals), "worst_eval_mean_return": min(evals),
-            "solved_threshold": threshold,
-            "solved_seeds": None if threshold is None else sum(e >= threshold for e in evals), "seeds": len(evals)}
-
-
-def threshold_line(env_id: str) -> str:
-    """The tables' header: the environment and the evaluation mean at which a seed counts as solved."""
-    threshold = solved_threshold(env_id)
-    return (f"{env_id}: solved at an evaluation mean >= {threshold:g}" if threshold is not None else
-            f"{env_id}: no solved threshold (Gymnasium's spec has none)")
-
-
-def format_sweep_table(rows: list[dict], env_id: str) -> str:
-    """A Markdown table of the sweep, with the median and the count of seeds at or above the environment's
-    solved threshold (when it has one)."""
-    threshold = solved_threshold(env_id)
-    lines = [threshold_line(env_id), "",
-             "| seed | final 40-episode average | evaluation mean ± std | wall s | steps/s |",
-             "| ---: | ---: | ---: | ---: | ---: |"]
-    for row in rows:
-        lines.append(f"| {row['seed']} | {row['final_average_return_40']:.1f} | {row['eval_mean_return']:.1f} ± "
-                     f"{row['eval_std_return']:.1f} | {row['wall_seconds']:.0f} | {row['steps_per_second']:.0f} |")
-    total = summary(rows, threshold)
-    solved = "" if threshold is None else f", {total['solved_seeds']} of {total['seeds']} seeds >= {threshold:g}"
-    lines.append(f"\nevaluation: median {total['median_eval_mean_return']:.1f}, worst "
-                 f"{total['worst_eval_mean_return']:.1f}{solved}")
-    return "\n".join(lines)
-
-
-def point_summaries(rows: list[dict]) -> list[dict]:
-    """Per grid point, in the rows' order: summary() of its seeds' evaluation means, with their mean and
-    spread (standard deviation over seeds), against its environment's solved threshold."""
-    points: dict[str, list[dict]] = {}
-    for row in rows:
-        points.setdefault(row["point"], []).append(row)
-    summaries = []
-    for point, point_rows in points.items():
-        evals = [row["eval_mean_return"] for row in point_rows]
-        env_id = point_rows[0]["env_id"]
-        summaries.append({"point": point, "env_id": env_id, "mean_eval_mean_return": statistics.fmean(evals),
-                          "std_eval_mean_return": statistics.stdev(evals) if len(evals) > 1 else 0.0,
-                          **summary(point_rows, solved_threshold(env_id))})
-    return summaries
-
-
-def format_grid_table(rows: list[dict]) -> str:
-    """A Markdown table with a row per grid point (its evaluation means over seeds: mean ± standard
-    deviation, median, worst, solved count), under each environment's solved threshold."""
-    summaries = point_summaries(rows)
-    lines = [threshold_line(env_id) for env_id in dict.fromkeys(entry["env_id"] for entry in summaries)]
-    lines += ["", "| grid point | seeds | evaluation mean ± std over seeds | median | worst | solved |",
-              "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for entry in summaries:
-        solved = "—" if entry["solved_seeds"] is None else f"{entry['solved_seeds']} of {entry['seeds']}"
-        lines.append(f"| {entry['point']} | {entry['seeds']} | {entry['mean_eval_mean_return']:.1f} ± "
-                     f"{entry['std_eval_mean_return']:.1f} | {entry['median_eval_mean_return']:.1f} | "
-                     f"{entry['worst_eval_mean_return']:.1f} | {solved} |")
-    return "\n".join(lines)

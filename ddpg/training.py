@@ -2,44 +2,33 @@
 
 Everything is validated first (the config, the environment, the memory it needs, on resume the
 whole checkpoint and the run's CSV files), then the directory is locked, then files are written.
-Around the loop: metrics and TensorBoard per episode, evaluation every `eval_every` steps with the
-best actor kept, checkpoints, and SIGINT/SIGTERM.
+Around the loop: metrics and TensorBoard per episode, evaluation (ddpg.evaluation.Evaluator, which
+keeps the best actor), checkpoints (what they hold: ddpg.run_state), and SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import os
 import shutil
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import gymnasium as gym
-import numpy as np
-
-from ddpg.checkpoint import Checkpoint, CheckpointError, load_checkpoint, read_manifest
-from ddpg.config import BUDGET_FIELDS, DDPGConfig
+from ddpg.checkpoint import Checkpoint, CheckpointError, read_manifest
+from ddpg.config import DDPGConfig
 from ddpg.environments import NonFiniteEnvironmentOutput, make_env
-from ddpg.errors import UserInputError
-from ddpg.evaluation import EVAL_SEED_OFFSET, run_episodes
+from ddpg.evaluation import Evaluator
 from ddpg.loop import Trainer
-from ddpg.manifest import check_manifest
 from ddpg.memory import check_fits_in_memory
-from ddpg.run_files import (
-    RunFiles,
-    evaluation_numbers,
-    read_evaluations,
-    read_metrics,
-    reported_os_errors,
-    run_lock,
-    trailing_average,
-)
+from ddpg.plots import plot_learning_curve
+from ddpg.run_files import RunFiles, read_evaluations, read_metrics, reported_os_errors, run_lock
+from ddpg.run_options import RunOptions
+from ddpg.run_schema import evaluation_numbers, trailing_average
+from ddpg.run_state import open_checkpoint, restore_run, run_state
+from ddpg.signals import stop_signals_handled
 
 if TYPE_CHECKING:  # the agent loads TensorFlow; importing ddpg.training must not
     from ddpg.agent import DDPGAgent
@@ -82,168 +71,194 @@ class TrainResult:
     steps_trained: int = 0
 
 
-@dataclass
-class _Best:
-    """The best evaluation so far and the actor's weights then (checkpointed, so best_actor.keras survives)."""
-
-    step: int
-    mean_return: float
-    weights: list[np.ndarray]
-
-
-def train(config: DDPGConfig, out_dir: str | os.PathLike | None = None,
-          progress: Callable[[dict], None] | None = None, checkpoint_every: int = 10,
-          resume: bool = False, overwrite: bool = False, tensorboard: bool = True) -> TrainResult:
-    """Train DDPG on config.env_id for config.episodes episodes or config.total_steps steps; with out_dir,
-    write config.json, metrics.csv, eval.csv, TensorBoard events, actor.keras, best_actor.keras, a
-    plot and checkpoints.
+def train(config: DDPGConfig, options: RunOptions | None = None,
+          progress: Callable[[dict], None] | None = None) -> TrainResult:
+    """Train DDPG on config.env_id for config.episodes episodes or config.total_steps steps; with options,
+    write into options.out_dir config.json, metrics.csv, eval.csv, TensorBoard events, actor.keras,
+    best_actor.keras, a plot and checkpoints (nothing is written when None).
 
     Args:
         config: the hyperparameters and the budget.
-        out_dir: where the run's files go; nothing is written when None.
+        options: where the run's files go, and how (ddpg.run_options.RunOptions).
         progress: called with each episode's metrics row as it ends.
-        checkpoint_every: write out_dir/checkpoint every this many episodes (0: only at the end);
-            also when stopped by SIGINT or SIGTERM, or by a non-finite transition.
-        resume: continue the run in out_dir from its checkpoint; config must equal the checkpoint's
-            but for the budget.
-        overwrite: replace a run already in out_dir.
-        tensorboard: write TensorBoard event files to out_dir/tensorboard.
     """
-    check_checkpoint_every(checkpoint_every)
+    if options is not None and not options.resume:  # refused in a second, not after TensorFlow's import
+        RunFiles(options.out_dir).check_no_run(options.overwrite)
     env = make_env(config.env_id)
-    eval_env = make_env(config.env_id) if config.eval_every else None  # its own environment, its own seed
+    evaluator = Evaluator(config)
     try:
         check_fits_in_memory(config, env.observation_space.shape[0], env.action_space.shape[0])
         import ddpg.backend  # noqa: F401  Keras's backend refused (KERAS_BACKEND) before the run directory is made
         with contextlib.ExitStack() as stack:
-            run = _open_run(stack, Path(out_dir), config, resume, overwrite) if out_dir is not None else None
-            return _train(config, env, eval_env, run, progress, checkpoint_every, overwrite, tensorboard)
+            run = _open_run(stack, config, options) if options is not None else None
+            session = _Session(Trainer(config, env), evaluator, run, progress)
+            session.begin()
+            return _train(session)
     finally:
         env.close()
-        if eval_env is not None:
-            eval_env.close()
+        evaluator.close()
 
 
 @dataclass
 class _Run:
+    options: RunOptions
     files: RunFiles
     checkpoint: Checkpoint | None = None
     rows: list[dict] = field(default_factory=list)  # metrics.csv and eval.csv as the checkpoint left them
     evaluations: list[dict] = field(default_factory=list)
 
 
-def _open_run(stack: contextlib.ExitStack, run_dir: Path, config: DDPGConfig, resume: bool, overwrite: bool) -> _Run:
+def _open_run(stack: contextlib.ExitStack, config: DDPGConfig, options: RunOptions) -> _Run:
     """Lock the run directory and read (resume) or check (new run) what is in it; writes nothing but the lock."""
-    if resume and not run_dir.is_dir():
+    run_dir = options.out_dir
+    if options.resume and not run_dir.is_dir():
         raise CheckpointError(f"Expected a run directory with a checkpoint. Received: {run_dir}, which does not exist")
     with reported_os_errors(run_dir, "create"):
         run_dir.mkdir(parents=True, exist_ok=True)
     stack.enter_context(run_lock(run_dir))
     files = RunFiles(run_dir)
-    if not resume:
-        files.check_no_run(overwrite)
-        return _Run(files)
-    checkpoint = load_checkpoint(run_dir / "checkpoint")
-    check_resumable(config, check_manifest(checkpoint.manifest))
-    done = {"episodes": checkpoint.manifest["episode"], "total_steps": checkpoint.manifest["steps"]}
-    for name, value in done.items():
-        budget = getattr(config, name)
-        if budget is not None and budget < value:
-            flag = "--" + name.replace("_", "-")
-            raise UserInputError(f"Expected {flag} >= {value}, as many as the checkpoint has done. "
-                                 f"Received: {flag} {budget}")
+    if not options.resume:
+        files.check_no_run(options.overwrite)
+        return _Run(options, files)
+    checkpoint = open_checkpoint(run_dir, config)
     # Read (and refused if they were tampered with) now, before the trainer is built.
-    return _Run(files, checkpoint, read_metrics(files.metrics, done["episodes"]),
-                read_evaluations(files.evaluations, done["total_steps"]))
+    return _Run(options, files, checkpoint, read_metrics(files.metrics, checkpoint.manifest["episode"]),
+                read_evaluations(files.evaluations, checkpoint.manifest["steps"]))
 
 
-def _train(config: DDPGConfig, env: gym.Env, eval_env: gym.Env | None, run: _Run | None,
-           progress: Callable[[dict], None] | None, checkpoint_every: int, overwrite: bool,
-           tensorboard: bool) -> TrainResult:
-    trainer = Trainer(config, env)
-    checkpoint = run.checkpoint if run else None
-    wall_offset, best = 0.0, None
-    if checkpoint:
-        try:
-            trainer.set_state(checkpoint.manifest, checkpoint.arrays)
-            best = _best_from(checkpoint, trainer.agent)
-        except (ValueError, TypeError, KeyError) as error:
-            raise CheckpointError(f"Expected a checkpoint as ddpg wrote it. Received: {error}") from None
-        wall_offset = float(checkpoint.manifest["wall_seconds"])
-    if run:
-        run.files.start(config, overwrite, tensorboard, run.rows, run.evaluations)  # all is valid: the first write
-        if best is not None:  # the file may be from an evaluation after the checkpoint, now undone
-            run.files.save_actor("best_actor.keras", trainer.agent, best.weights)
-    done_before = (trainer.episode, trainer.steps)
-    result = TrainResult(config=config, out_dir=run.files.dir if run else None, agent=trainer.agent,
-                         buffer=trainer.buffer, returns=list(trainer.returns),
-                         average_returns=[trailing_average(trainer.returns[:i]) for i in
-                                          range(1, len(trainer.returns) + 1)],
-                         evaluations=evaluation_numbers(run.evaluations) if run else [])
-    start = time.perf_counter() - wall_offset
-
-    def save() -> None:
-        if run:
-            run.files.checkpoint(trainer, time.perf_counter() - start, _best_state(best))
-
-    def evaluate() -> None:
-        nonlocal best
-        returns = run_episodes(trainer.agent.policy, eval_env, config.eval_episodes, config.seed + EVAL_SEED_OFFSET)
-        row = {"step": trainer.steps, "mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
-               "episodes": len(returns), "wall_seconds": time.perf_counter() - start}
-        result.evaluations.append(row)
-        improved = best is None or row["mean_return"] > best.mean_return
-        if improved:
-            best = _Best(trainer.steps, row["mean_return"], [w.copy() for w in trainer.agent.policy.weights()])
-        if run:
-            run.files.append_evaluation(row)
-            if improved:
-                run.files.save_actor("best_actor.keras", trainer.agent, best.weights)
-
+def _train(session: _Session) -> TrainResult:
+    """Algorithm 1's steps under the budget, and around them what a run adds: record each episode, evaluate,
+    checkpoint, and stop on a signal (a checkpoint first) or a non-finite transition."""
+    trainer = session.trainer
     try:
         with _stop_on_signals(trainer):
-            while not _budget_spent(config, trainer):
+            while not _budget_spent(trainer.config, trainer):
                 row = trainer.step()
                 if row is not None:
-                    row["wall_seconds"] = time.perf_counter() - start
-                    result.returns.append(row["return"])
-                    result.average_returns.append(row["average_return_40"])
-                    if run:
-                        run.files.append_metrics(row)
-                        if checkpoint_every and trainer.episode % checkpoint_every == 0:
-                            save()
-                    if progress:
-                        progress(row)
-                if config.eval_every and trainer.steps % config.eval_every == 0:
-                    evaluate()
+                    session.record(row)
+                    if session.checkpoint_due():
+                        session.checkpoint()
+                    session.report(row)
+                if session.evaluator.due(trainer.steps):
+                    session.evaluate()
                 if trainer.stop_requested:
                     raise TrainingInterrupted(trainer.stop_requested, "")
-            result.steps = trainer.steps
-            result.wall_seconds = time.perf_counter() - start
-            save()
-            if run:
-                run.files.finish(trainer.agent, result)
+            return session.finish()
     except (TrainingInterrupted, NonFiniteEnvironmentOutput) as stop:
-        # The last good state: a resumed run starts the unfinished episode again. A second signal
-        # during this write still leaves a complete checkpoint: this one, or the previous one.
-        with _stop_on_signals(trainer, second_stops=True):
-            try:
-                save()
-            except _SecondSignal as second:
-                raise _interrupted(second.signal_name, run, f"a second {second.signal_name} stopped the checkpoint "
-                                                            "write") from None
+        session.checkpoint_on_stop()
         if isinstance(stop, TrainingInterrupted):
-            raise _interrupted(stop.signal_name, run, f"stopped by {stop.signal_name} after episode {trainer.episode} "
-                                                      f"(step {trainer.steps})") from None
+            raise session.interrupted(stop.signal_name, f"stopped by {stop.signal_name} after episode "
+                                                        f"{trainer.episode} (step {trainer.steps})") from None
         raise
     except _SecondSignal as second:
-        raise _interrupted(second.signal_name, run, f"stopped at once by a second {second.signal_name}") from None
+        raise session.interrupted(second.signal_name, f"stopped at once by a second {second.signal_name}") from None
     finally:
+        session.close()
+
+
+class _Session:
+    """One call of `train`: the trainer, the evaluator, the run's files (None: no files), the clock, and the
+    result that they fill in."""
+
+    def __init__(self, trainer: Trainer, evaluator: Evaluator, run: _Run | None,
+                 progress: Callable[[dict], None] | None) -> None:
+        self.trainer, self.evaluator, self.run, self.progress = trainer, evaluator, run, progress
+        self.wall_offset = restore_run(trainer, evaluator, run.checkpoint) if run and run.checkpoint else 0.0
+        self.done_before = (trainer.episode, trainer.steps)
+        self.checkpointed: tuple | None = None  # (episode, steps, best step) of the last checkpoint written
+
+    def begin(self) -> None:
+        """The run's files, once everything is valid: the first write; and the result so far."""
+        trainer, run = self.trainer, self.run
         if run:
-            run.files.close()
-    result.episodes_trained = trainer.episode - done_before[0]
-    result.steps_trained = trainer.steps - done_before[1]
-    return result
+            run.files.start(trainer.config, run.options.overwrite, run.options.tensorboard, run.rows, run.evaluations,
+                            with_evaluations=bool(self.evaluator.every))
+            if self.evaluator.best is not None:  # the file may be from an evaluation after the checkpoint, now undone
+                run.files.save_actor("best_actor.keras", trainer.agent, self.evaluator.best.weights)
+        self.result = TrainResult(config=trainer.config, out_dir=run.files.dir if run else None, agent=trainer.agent,
+                                  buffer=trainer.buffer, returns=list(trainer.returns),
+                                  average_returns=[trailing_average(trainer.returns[:i])
+                                                   for i in range(1, len(trainer.returns) + 1)],
+                                  evaluations=evaluation_numbers(run.evaluations) if run else [])
+        self.start = time.perf_counter() - self.wall_offset
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start
+
+    def record(self, row: dict) -> None:
+        """An episode's metrics row, as it ends: in the result and in metrics.csv."""
+        row["wall_seconds"] = self.seconds()
+        self.result.returns.append(row["return"])
+        self.result.average_returns.append(row["average_return_40"])
+        if self.run:
+            self.run.files.append_metrics(row)
+
+    def report(self, row: dict) -> None:
+        if self.progress:
+            self.progress(row)
+
+    def evaluate(self) -> None:
+        row, improved = self.evaluator.evaluate(self.trainer, self.seconds())
+        self.result.evaluations.append(row)
+        if self.run:
+            self.run.files.append_evaluation(row)
+            if improved:
+                self.run.files.save_actor("best_actor.keras", self.trainer.agent, self.evaluator.best.weights)
+
+    def checkpoint_due(self) -> bool:
+        every = self.run.options.checkpoint_every if self.run else 0
+        return bool(every) and self.trainer.episode % every == 0
+
+    def checkpoint(self) -> None:
+        """A checkpoint of the run, unless of this very state (the run's end often falls on a checkpoint_every
+        boundary: the buffer is not written twice)."""
+        best = self.evaluator.best
+        key = (self.trainer.episode, self.trainer.steps, None if best is None else best.step)
+        if self.run and key != self.checkpointed:
+            self.run.files.checkpoint(*run_state(self.trainer, self.evaluator, self.seconds()))
+            self.checkpointed = key
+
+    def checkpoint_on_stop(self) -> None:
+        """The last good state: a resumed run starts the unfinished episode again. A second signal during this
+        write still leaves a complete checkpoint: this one, or the previous one."""
+        with _stop_on_signals(self.trainer, second_stops=True):
+            try:
+                self.checkpoint()
+            except _SecondSignal as second:
+                raise self.interrupted(second.signal_name, f"a second {second.signal_name} stopped the checkpoint "
+                                                           "write") from None
+
+    def finish(self) -> TrainResult:
+        """The budget spent: the last checkpoint, the trained actor and the learning curve."""
+        trainer, result = self.trainer, self.result
+        result.steps = trainer.steps
+        result.wall_seconds = self.seconds()
+        self.checkpoint()
+        if self.run:
+            self.run.files.save_actor("actor.keras", trainer.agent)
+            self.run.files.write("learning_curve.png", lambda path: plot_learning_curve(
+                result.returns, result.average_returns, path, title=f"DDPG on {trainer.config.env_id}, seed "
+                f"{trainer.config.seed}", evaluations=result.evaluations))
+        result.episodes_trained = trainer.episode - self.done_before[0]
+        result.steps_trained = trainer.steps - self.done_before[1]
+        return result
+
+    def interrupted(self, signal_name: str, what: str) -> TrainingInterrupted:
+        """What a stopped run left: which checkpoint is on disk now, the one just written or an earlier one."""
+        if self.run is None:
+            return TrainingInterrupted(signal_name, what)
+        run_dir = self.run.files.dir
+        shutil.rmtree(run_dir / "checkpoint.tmp", ignore_errors=True)  # a write cut short leaves nothing beside
+        try:
+            manifest = read_manifest(run_dir / "checkpoint")[1]
+            held = f"{run_dir / 'checkpoint'} holds episode {manifest['episode']} (step {manifest['steps']})"
+        except CheckpointError:
+            held = f"no checkpoint was completed in {run_dir}"
+        return TrainingInterrupted(signal_name, f"{what}; {held}. Resume with: ddpg train --resume {run_dir}")
+
+    def close(self) -> None:
+        if self.run:
+            self.run.files.close()
 
 
 def _budget_spent(config: DDPGConfig, trainer: Trainer) -> bool:
@@ -252,67 +267,14 @@ def _budget_spent(config: DDPGConfig, trainer: Trainer) -> bool:
     return trainer.episode >= config.episodes
 
 
-def _best_state(best: _Best | None) -> tuple[dict | None, dict[str, np.ndarray]]:
-    if best is None:
-        return None, {}
-    return ({"step": best.step, "mean_return": best.mean_return},
-            {f"best/actor/{i}": weight for i, weight in enumerate(best.weights)})
-
-
-def _best_from(checkpoint: Checkpoint, agent: DDPGAgent) -> _Best | None:
-    saved = checkpoint.manifest["best"]
-    if saved is None:
-        return None
-    weights = [checkpoint.arrays[f"best/actor/{i}"] for i in range(len(agent.policy.weights()))]
-    for weight, own in zip(weights, agent.policy.weights(), strict=True):
-        if weight.shape != own.shape:
-            raise ValueError(f"Expected the best actor's weights of shape {own.shape}. Received: {weight.shape}")
-    return _Best(int(saved["step"]), float(saved["mean_return"]), weights)
-
-
-def _interrupted(signal_name: str, run: _Run | None, what: str) -> TrainingInterrupted:
-    """What a stopped run left: which checkpoint is on disk now, the one just written or an earlier one."""
-    if run is None:
-        return TrainingInterrupted(signal_name, what)
-    shutil.rmtree(run.files.dir / "checkpoint.tmp", ignore_errors=True)  # a write cut short leaves nothing beside
-    try:
-        manifest = read_manifest(run.files.dir / "checkpoint")[1]
-        held = f"{run.files.dir / 'checkpoint'} holds episode {manifest['episode']} (step {manifest['steps']})"
-    except CheckpointError:
-        held = f"no checkpoint was completed in {run.files.dir}"
-    return TrainingInterrupted(signal_name, f"{what}; {held}. Resume with: ddpg train --resume {run.files.dir}")
-
-
-def check_checkpoint_every(checkpoint_every: int) -> None:
-    if not isinstance(checkpoint_every, int) or checkpoint_every < 0:
-        raise UserInputError(f"Expected --checkpoint-every >= 0. Received: --checkpoint-every {checkpoint_every}")
-
-
-def check_resumable(config: DDPGConfig, saved: DDPGConfig) -> None:
-    """A resumed run must be the same run: only its budget may change."""
-    for name in (f.name for f in dataclasses.fields(DDPGConfig)):
-        if name not in BUDGET_FIELDS and getattr(config, name) != getattr(saved, name):
-            raise UserInputError(f"Expected {name}={getattr(saved, name)!r} as in the checkpoint (only the "
-                                 f"budget, episodes or total_steps, may change on resume). "
-                                 f"Received: {name}={getattr(config, name)!r}")
-
-
 @contextlib.contextmanager
 def _stop_on_signals(trainer: Trainer, second_stops: bool = False) -> Iterator[None]:
     """SIGINT and SIGTERM ask the trainer to stop after the current step; a second one stops at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
     def request_stop(signum, frame):
         name = signal.Signals(signum).name
         if trainer.stop_requested or second_stops:
             raise _SecondSignal(name)
         trainer.stop_requested = name
 
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with stop_signals_handled(request_stop):
         yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

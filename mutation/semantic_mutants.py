@@ -32,7 +32,7 @@ COPIED = ("ddpg", "tests", "property_tests", "mutation", "setup.cfg", "pyproject
 # Fast, strong tests first, each run stopping at its first failure: a killed mutant costs seconds,
 # only a survivor runs everything. (Two runs, since pytest orders by directory whatever it is given.)
 FIRST = ("tests/test_losses.py", "tests/test_agent.py", "tests/test_exploration.py", "tests/test_training_loop.py",
-         "tests/test_step_loop.py", "property_tests/test_agent_properties.py", "tests/test_learning.py",
+         "property_tests/test_agent_properties.py", "tests/test_learning.py",
          "tests/test_networks.py", "tests/test_checkpoint.py", "tests/test_preset_runs.py")
 JAX_FIRST = ("tests/test_jax_backend.py", *FIRST)  # for the JAX update's mutants: its own tests first
 TIMEOUT_SECONDS = 30 * 60
@@ -187,9 +187,10 @@ CATALOGUE = (
     Mutant("step-budget-ends-at-an-episode", TRAINING, "return trainer.steps >= config.total_steps",
            "return trainer.steps >= config.total_steps and trainer.obs is None",
            "a step budget rounded up to the end of the episode"),
-    Mutant("best-actor-is-the-last", TRAINING, 'improved = best is None or row["mean_return"] > best.mean_return',
+    Mutant("best-actor-is-the-last", EVALUATION,
+           'improved = self.best is None or row["mean_return"] > self.best.mean_return',
            "improved = True", "best_actor.keras overwritten by every evaluation"),
-    Mutant("evaluation-with-noise", TRAINING, "run_episodes(trainer.agent.policy,",
+    Mutant("evaluation-with-noise", EVALUATION, "run_episodes(trainer.agent.policy,",
            "run_episodes(lambda obs: trainer.agent.policy(obs) + trainer.explorer.noise(),",
            "evaluation during training acts with the exploration noise (and draws from its generator)"),
     Mutant("weight-decay-ignored", AGENT, "self.config.critic_weight_decay)", "0.0)",

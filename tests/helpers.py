@@ -1,4 +1,6 @@
-"""Shared by the tests: the command line on tiny networks, an environment that turns NaN, damaged checkpoints."""
+"""Shared by the tests: the tiny config (as a config and as options), the command line, one-line errors, test
+environments (a short Pendulum, a corridor, one that turns NaN), a run's episodes, damaged checkpoints.
+The fixtures built on them are in conftest.py."""
 
 import os
 import shutil
@@ -6,12 +8,76 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 from gymnasium.envs.classic_control.pendulum import PendulumEnv
 
-# Networks small enough that a CLI run of a few episodes takes seconds.
-TINY = ["--actor-hidden", "8", "--critic-state-hidden", "4", "--critic-action-hidden", "4",
-        "--critic-hidden", "8", "--batch-size", "16"]
+from ddpg.config import DDPGConfig
+
+# Networks small enough that a run of a few episodes takes seconds: as config fields, and as options.
+TINY_NETWORKS = dict(actor_hidden=(8,), critic_state_hidden=(4,), critic_action_hidden=(4,), critic_hidden=(8,),
+                     batch_size=16)
+TINY = [arg for name, value in TINY_NETWORKS.items()
+        for arg in ("--" + name.replace("_", "-"), *map(str, value if isinstance(value, tuple) else (value,)))]
+
+
+def tiny_config(**overrides) -> DDPGConfig:
+    return DDPGConfig(**{**TINY_NETWORKS, **overrides})
+
+
+def assert_one_line(status: int, err: str, *fragments: str) -> None:
+    """A user's error: exit status 2, one line on stderr holding every fragment, no traceback."""
+    assert status == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def episodes_in(run: Path) -> list[int]:
+    """The episodes of metrics.csv, after read_metrics has checked every row is the next episode."""
+    from ddpg.run_files import read_metrics
+
+    path = run / "metrics.csv"
+    if not path.exists():
+        return []
+    count = len(path.read_text().splitlines()) - 1
+    return [int(row["episode"]) for row in read_metrics(path, count)]
+
+
+# Pendulum cut at 20 steps: a run of a few episodes in a second, in this process (not in a subprocess's).
+SHORT_ENV = "ddpg_tests/ShortPendulum-v0"
+if SHORT_ENV not in gym.registry:
+    gym.register(SHORT_ENV, entry_point="gymnasium.envs.classic_control.pendulum:PendulumEnv", max_episode_steps=20)
+# In-process runs' options: the short Pendulum, a checkpoint after every episode, the tiny networks.
+RUN = ["--env-id", SHORT_ENV, "--checkpoint-every", "1", *TINY]
+
+
+class Corridor(gym.Env):
+    """Walks `length` steps to a true end (terminated); the observation is the number of steps left."""
+
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def __init__(self, length: int = 5):
+        self.length = length
+        self.observation_space = gym.spaces.Box(0.0, float(length), (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.left = self.length
+        return np.array([self.left], np.float32), {}
+
+    def step(self, action):
+        self.left -= 1
+        return np.array([self.left], np.float32), -abs(float(action[0])), self.left == 0, False, {}
+
+
+def corridor(length: int, time_limit: int) -> str:
+    """The id of a Corridor of `length` steps under a time limit, registered in this process."""
+    env_id = f"ddpg_tests/Corridor{length}-limit{time_limit}-v0"
+    if env_id not in gym.registry:
+        gym.register(env_id, entry_point=Corridor, kwargs={"length": length}, max_episode_steps=time_limit)
+    return env_id
 
 
 def run_cli(*args, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

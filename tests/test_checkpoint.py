@@ -8,14 +8,14 @@ import pytest
 
 pytest.importorskip("keras")
 
-from helpers import damage_checkpoint  # noqa: E402
+from helpers import damage_checkpoint, tiny_config  # noqa: E402
 
 from ddpg.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from ddpg.config import DDPGConfig  # noqa: E402
+from ddpg.run_options import RunOptions  # noqa: E402
 from ddpg.training import train  # noqa: E402
 
-TINY = DDPGConfig(episodes=4, seed=5, batch_size=16, actor_hidden=(8,), critic_state_hidden=(4,),
-                  critic_action_hidden=(4,), critic_hidden=(8,))
+TINY = tiny_config(episodes=4, seed=5)
 
 
 def metrics_returns(run_dir):
@@ -26,8 +26,8 @@ def metrics_returns(run_dir):
 
 
 def test_same_seed_same_returns(tmp_path):
-    first = train(TINY, tmp_path / "a").returns
-    second = train(TINY, tmp_path / "b").returns
+    first = train(TINY, RunOptions(tmp_path / "a")).returns
+    second = train(TINY, RunOptions(tmp_path / "b")).returns
     assert first == second  # bit-identical, not approximately equal
     assert metrics_returns(tmp_path / "a") == metrics_returns(tmp_path / "b")
 
@@ -35,15 +35,15 @@ def test_same_seed_same_returns(tmp_path):
 @pytest.mark.parametrize("update_every", [1, 8], ids=["graph", "xla"])
 def test_resumed_run_equals_the_uninterrupted_run(tmp_path, update_every):
     config = dataclasses.replace(TINY, update_every=update_every)
-    uninterrupted = train(config, tmp_path / "full", checkpoint_every=2).returns
-    train(dataclasses.replace(config, episodes=2), tmp_path / "split", checkpoint_every=2)
-    resumed = train(config, tmp_path / "split", checkpoint_every=2, resume=True)
+    uninterrupted = train(config, RunOptions(tmp_path / "full", checkpoint_every=2)).returns
+    train(dataclasses.replace(config, episodes=2), RunOptions(tmp_path / "split", checkpoint_every=2))
+    resumed = train(config, RunOptions(tmp_path / "split", checkpoint_every=2, resume=True))
     assert resumed.returns == uninterrupted
     assert metrics_returns(tmp_path / "split") == metrics_returns(tmp_path / "full")
 
 
 def test_checkpoint_holds_the_buffer_and_counters(tmp_path):
-    result = train(TINY, tmp_path, checkpoint_every=1)
+    result = train(TINY, RunOptions(tmp_path, checkpoint_every=1))
     state = load_checkpoint(tmp_path / "checkpoint")
     assert state.manifest["episode"] == 4 and state.manifest["steps"] == 800
     assert state.manifest["buffer"] == {"size": 800, "next": 800}
@@ -54,22 +54,22 @@ def test_checkpoint_holds_the_buffer_and_counters(tmp_path):
 
 
 def test_resume_truncates_metrics_to_the_checkpoint(tmp_path):
-    train(dataclasses.replace(TINY, episodes=3), tmp_path, checkpoint_every=2)
+    train(dataclasses.replace(TINY, episodes=3), RunOptions(tmp_path, checkpoint_every=2))
     # The run ended at episode 3 with its final checkpoint; pretend episode 3's checkpoint was lost
     # by resuming from an older one: write episode 2's state again from a fresh run.
     other = tmp_path.parent / (tmp_path.name + "_two")
-    train(dataclasses.replace(TINY, episodes=2), other, checkpoint_every=2)
+    train(dataclasses.replace(TINY, episodes=2), RunOptions(other, checkpoint_every=2))
     import shutil
 
     shutil.rmtree(tmp_path / "checkpoint")
     shutil.copytree(other / "checkpoint", tmp_path / "checkpoint")
-    train(TINY, tmp_path, checkpoint_every=2, resume=True)
+    train(TINY, RunOptions(tmp_path, checkpoint_every=2, resume=True))
     assert [episode for episode, _ in metrics_returns(tmp_path)] == [1, 2, 3, 4]
 
 
 @pytest.mark.parametrize("damage", ["missing", "empty", "bad_json", "bad_arrays", "truncated_arrays"])
 def test_damaged_checkpoint_is_a_clear_error(tmp_path, damage):
-    train(dataclasses.replace(TINY, episodes=1), tmp_path, checkpoint_every=1)
+    train(dataclasses.replace(TINY, episodes=1), RunOptions(tmp_path, checkpoint_every=1))
     checkpoint = tmp_path / "checkpoint"
     damage_checkpoint(checkpoint, damage)
     with pytest.raises(CheckpointError) as error:
@@ -79,7 +79,7 @@ def test_damaged_checkpoint_is_a_clear_error(tmp_path, damage):
 
 
 def test_a_kill_between_the_renames_falls_back_to_the_previous_checkpoint(tmp_path):
-    train(dataclasses.replace(TINY, episodes=1), tmp_path, checkpoint_every=1)
+    train(dataclasses.replace(TINY, episodes=1), RunOptions(tmp_path, checkpoint_every=1))
     checkpoint = tmp_path / "checkpoint"
     checkpoint.rename(tmp_path / "checkpoint.old")  # the state right after step 2 of the swap
     state = load_checkpoint(checkpoint)
@@ -87,7 +87,7 @@ def test_a_kill_between_the_renames_falls_back_to_the_previous_checkpoint(tmp_pa
 
 
 def test_manifest_is_json_with_the_config(tmp_path):
-    train(dataclasses.replace(TINY, episodes=1), tmp_path, checkpoint_every=1)
+    train(dataclasses.replace(TINY, episodes=1), RunOptions(tmp_path, checkpoint_every=1))
     manifest = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
     assert DDPGConfig(**manifest["config"]) == dataclasses.replace(TINY, episodes=1)
     assert np.isfinite(manifest["wall_seconds"])
@@ -102,6 +102,6 @@ def test_each_state_is_checkpointed_once(tmp_path, monkeypatch):
     monkeypatch.setattr(ddpg.run_files, "save_checkpoint",
                         lambda directory, manifest, arrays, ring=None: (written.append(manifest["episode"]),
                                                              save(directory, manifest, arrays, ring)))
-    train(TINY, tmp_path, checkpoint_every=2)
+    train(TINY, RunOptions(tmp_path, checkpoint_every=2))
     assert written == [2, 4]
     assert load_checkpoint(tmp_path / "checkpoint").manifest["episode"] == 4

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from ddpg import checkpoint as checkpoint_module
-from ddpg.checkpoint import ARRAYS, MANIFEST, CheckpointError, load_checkpoint, save_checkpoint
-from ddpg.errors import UserInputError
+from ddpg.checkpoint import ARRAYS, MANIFEST, CheckpointError, checkpoint_exists, load_checkpoint, save_checkpoint
+from ddpg.errors import UserInputError, install_command
 
 ARRAYS_IN = {"actor/0": np.arange(6, dtype=np.float32).reshape(2, 3), "buffer/reward": np.array([[1.5], [-2.0]]),
              "steps": np.array(7, dtype=np.int64)}
@@ -88,6 +88,17 @@ def test_a_kill_between_the_renames_loads_the_previous_checkpoint(tmp_path):
     assert_arrays_equal(checkpoint.arrays, ARRAYS_IN)
 
 
+@pytest.mark.parametrize("present, exists", [((), False), (("checkpoint",), True), (("checkpoint.old",), True),
+                                             (("checkpoint.tmp",), False), (("checkpoint", "checkpoint.old"), True)])
+def test_what_counts_as_a_checkpoint(tmp_path, present, exists):
+    # A kill between the two renames leaves only checkpoint.old/, which load_checkpoint falls back to; a
+    # checkpoint.tmp/ alone is a write that never finished. The path may be given as a string.
+    for name in present:
+        (tmp_path / name).mkdir()
+    assert checkpoint_exists(tmp_path / "checkpoint") is exists
+    assert checkpoint_exists(str(tmp_path / "checkpoint")) is exists
+
+
 def test_the_checkpoint_wins_over_a_leftover_old_one(tmp_path):
     save_checkpoint(tmp_path / "older", {"episode": 1}, ARRAYS_IN)
     (tmp_path / "older").rename(tmp_path / "checkpoint.old")
@@ -97,6 +108,12 @@ def test_the_checkpoint_wins_over_a_leftover_old_one(tmp_path):
 
 def test_checkpoint_errors_are_user_input_errors():
     assert issubclass(CheckpointError, UserInputError) and issubclass(UserInputError, ValueError)
+
+
+@pytest.mark.parametrize("extra", ["mujoco", "ray"])
+def test_the_install_command_installs_this_project_from_its_checkout(extra):
+    # `ddpg` on PyPI is another project: never `pip install "ddpg[...]"`.
+    assert install_command(extra) == f'pip install ".[{extra}]" in the ddpg checkout'
 
 
 def refusal(directory):

@@ -85,7 +85,7 @@ def test_sweep_writes_a_row_per_seed(tmp_path):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
-    # The train command's bad input is tested in test_resilience.py.
+    # The train command's bad input is tested in test_faults.py.
     result = ddpg(*args, "--out", tmp_path / "out") if args[0] == "sweep" else ddpg(*args)
     assert result.returncode == 2
     assert message in result.stderr
@@ -103,6 +103,10 @@ def metrics_episodes(run):
         return [int(row["episode"]) for row in csv.DictReader(file)]
 
 
+def finished_lines(result) -> dict[str, str]:
+    return dict(line.split(":")[0].split(" ") for line in result.stdout.splitlines() if line.startswith("["))
+
+
 def test_a_sweep_run_again_finishes_what_is_left_and_gives_the_same_table(tmp_path):
     args = ["sweep", "--seeds", "0-1", "--workers", 2, "--eval-episodes", 1, "--out", tmp_path, *TINY]
     # As if a first driver was killed with seed 1 one episode in and seed 0 not started: seed 1's run
@@ -116,12 +120,17 @@ def test_a_sweep_run_again_finishes_what_is_left_and_gives_the_same_table(tmp_pa
     fresh = ddpg(*args[:-len(TINY) - 2], "--out", tmp_path / "fresh", *TINY, "--episodes", 2)
     assert fresh.returncode == 0, fresh.stderr
     assert sweep_rows(tmp_path) == sweep_rows(tmp_path / "fresh")
-    # And the finished sweep run again: nothing trains again, the same table.
-    before = (tmp_path / "seed_0" / "metrics.csv").read_text()
+    # A line per finished run, as each finishes: "[1/2] seed_1: evaluation ...".
+    assert sorted(finished_lines(first)) == ["[1/2]", "[2/2]"] and sorted(finished_lines(first).values()) == [
+        "seed_0", "seed_1"]
+    # And the finished sweep run again: nothing trains or evaluates again (no file of a run is touched), the
+    # same table, and each run's line at once.
+    before = {path: path.stat().st_mtime_ns for path in tmp_path.glob("seed_*/**/*")}
     again = ddpg(*args, "--episodes", 2)
     assert again.returncode == 0, again.stderr
     assert sweep_rows(tmp_path) == sweep_rows(tmp_path / "fresh")
-    assert (tmp_path / "seed_0" / "metrics.csv").read_text() == before
+    assert {path: path.stat().st_mtime_ns for path in tmp_path.glob("seed_*/**/*")} == before
+    assert finished_lines(again) == {"[1/2]": "seed_0", "[2/2]": "seed_1"}
 
 
 def test_a_sweep_refuses_a_run_of_another_config_in_its_place(tmp_path):
@@ -137,7 +146,7 @@ def test_a_sweep_refuses_a_run_of_another_config_in_its_place(tmp_path):
 @pytest.mark.parametrize("env_id, threshold", [("Pendulum-v1", -200.0), ("InvertedPendulum-v5", 950.0),
                                                ("HalfCheetah-v5", 4800.0), ("Walker2d-v5", None)])
 def test_the_solved_threshold_is_the_environments(env_id, threshold):
-    from ddpg.sweep import format_sweep_table, solved_threshold
+    from ddpg.sweep_report import format_sweep_table, solved_threshold
 
     assert solved_threshold(env_id) == threshold
     table = format_sweep_table([{"seed": 0, "final_average_return_40": 1.0, "eval_mean_return": 960.0,
@@ -173,3 +182,20 @@ def test_a_stopped_sweep_says_so_in_one_line_and_the_same_command_finishes_it(tm
     finished = ddpg(*args)
     assert finished.returncode == 0, finished.stderr
     assert [metrics_episodes(tmp_path / f"seed_{seed}") for seed in range(3)] == [[1, 2, 3, 4]] * 3
+
+
+def test_version():
+    from ddpg import __version__
+
+    result = ddpg("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"ddpg {__version__}", result.stderr
+
+
+def test_an_existing_run_is_refused_before_tensorflow_loads(tmp_path):
+    # The other mistakes are refused in a second; TensorFlow's import alone took 17 s under load.
+    (tmp_path / "metrics.csv").write_text("episode\n")
+    code = ("import sys; from ddpg.cli import main; status = main(['train', '--out', sys.argv[1]]); "
+            "print(status, 'tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    assert result.stdout.split() == ["2", "False"], result.stderr
+    assert "Expected an output directory without a run in it" in result.stderr

@@ -16,10 +16,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from helpers import TINY
+from helpers import RUN, SHORT_ENV, TINY
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from test_faults import EXAMPLES, RUN, SHORT_ENV, snapshot
+from test_faults import EXAMPLES, snapshot
 
 from ddpg.cli import main
 

@@ -1,9 +1,11 @@
 """Fault injection: a full disk or a refused write at every write a run makes, a second writer, a
-killed lock holder, tampered checkpoints and metrics, values at float32's edges.
+killed lock holder, tampered or damaged checkpoints and metrics, values at float32's edges, and every
+kind of bad input (every config field out of range, a resume that contradicts its checkpoint).
 
 Each ends in exit 0, or in exit 2 with one line naming the value and what was expected, and the run
 directory either untouched or resumable with every episode exactly once. In-process, through
-`ddpg.cli.main`, on a 20-step Pendulum so that a run takes a second.
+`ddpg.cli.main`, on a 20-step Pendulum so that a run takes a second (the bad-input table through the
+real command line). A run as a process, killed or signalled, is test_processes.py's.
 """
 
 from __future__ import annotations
@@ -24,18 +26,14 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
-from helpers import TINY
+from helpers import RUN, TINY, assert_one_line, damage_checkpoint, episodes_in, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ddpg.checkpoint import _sha256, load_checkpoint
 from ddpg.cli import main
-from ddpg.run_files import read_metrics
+from ddpg.config import DDPGConfig
 
-SHORT_ENV = "ddpg_tests/ShortPendulum-v0"
-if SHORT_ENV not in gym.registry:
-    gym.register(SHORT_ENV, entry_point="gymnasium.envs.classic_control.pendulum:PendulumEnv", max_episode_steps=20)
-RUN = ["--env-id", SHORT_ENV, "--checkpoint-every", "1", *TINY]
 # Examples per Hypothesis fuzzer: modest in the default suite, many in `tox -e fuzz`.
 EXAMPLES = int(os.environ.get("DDPG_FUZZ_EXAMPLES", "15"))
 
@@ -47,38 +45,14 @@ def ddpg(capsys, *args) -> tuple[int, str]:
     return status, capsys.readouterr().err
 
 
-def assert_one_line(status: int, err: str, *fragments: str) -> None:
-    assert status == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
 def snapshot(directory: Path) -> dict[str, bytes]:
     """Every file under directory and its bytes (the lock file aside: it only names its last holder)."""
     return {str(path.relative_to(directory)): path.read_bytes() for path in sorted(directory.rglob("*"))
             if path.is_file() and path.name != "ddpg.lock"}
 
 
-def episodes_in(run: Path) -> list[int]:
-    """The episodes of metrics.csv, after read_metrics has checked every row is the next episode."""
-    path = run / "metrics.csv"
-    if not path.exists():
-        return []
-    count = len(path.read_text().splitlines()) - 1
-    return [int(row["episode"]) for row in read_metrics(path, count)]
-
-
 def leftovers(run: Path) -> list[str]:
     return sorted(path.name for path in run.rglob("*") if ".tmp" in path.name)
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("finished") / "run"
-    assert main(["train", "--episodes", "2", "--out", str(run), *RUN]) == 0
-    return run
 
 
 def copy_of(run: Path) -> Path:
@@ -101,13 +75,13 @@ class FaultyDisk:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, fail_at: int | None = None, code: int = errno.ENOSPC):
         import keras
 
-        import ddpg.plots
+        import ddpg.training
 
         self.fail_at, self.code, self.writes = fail_at, code, []
         # (owner, name, which argument is the path: none for fsync, whose error names no file)
         for owner, name, path_at in [(pathlib.Path, "mkdir", 0), (pathlib.Path, "rename", 0), (os, "replace", 0),
                                      (os, "fsync", None), (keras.Model, "save", 1),
-                                     (ddpg.plots, "plot_learning_curve", 2)]:
+                                     (ddpg.training, "plot_learning_curve", 2)]:  # where training calls it
             monkeypatch.setattr(owner, name, self._counted(getattr(owner, name), f"{owner.__name__}.{name}", path_at))
         real_write_text, real_open = pathlib.Path.write_text, pathlib.Path.open
 
@@ -198,7 +172,7 @@ def test_a_full_disk_at_every_write_of_a_run(capsys, tmp_path):
     writes = count_writes(tmp_path)
     kinds = {write.split()[0] for write in writes}
     # The run writes through every primitive the injector knows, so each is failed somewhere below.
-    assert {"Path.mkdir", "Path.rename", "os.replace", "os.fsync", "Model.save", "ddpg.plots.plot_learning_curve",
+    assert {"Path.mkdir", "Path.rename", "os.replace", "os.fsync", "Model.save", "ddpg.training.plot_learning_curve",
             "Path.write_text", "Path.open(a)", "Path.open(wb)"} <= kinds, kinds
     for fail_at in range(1, len(writes) + 1):
         check_failed_write(capsys, tmp_path, fail_at, errno.ENOSPC)
@@ -735,6 +709,86 @@ def test_a_missing_extra_is_named_with_the_command_that_installs_it(capsys, tmp_
 
     monkeypatch.setattr(gym, "make", make)
     assert_one_line(*ddpg(capsys, "train", "--env-id", "HalfCheetah-v5", "--out", tmp_path / "run"),
-                    'Expected the dependencies of HalfCheetah-v5: pip install "ddpg[mujoco]"',
+                    'Expected the dependencies of HalfCheetah-v5: pip install ".[mujoco]" in the ddpg checkout',
                     "MuJoCo is not installed")
     assert not (tmp_path / "run").exists()
+
+
+# --- bad input -------------------------------------------------------------------------------------
+
+BAD_VALUES = {
+    "env_id": "", "episodes": "0", "seed": "-1", "gamma": "1.5", "tau": "0", "actor_lr": "0",
+    "critic_lr": "-1", "buffer_capacity": "0", "batch_size": "0", "ou_theta": "-1", "ou_sigma": "-0.5",
+    "ou_dt": "0", "actor_hidden": "0", "critic_state_hidden": "0", "critic_action_hidden": "-3",
+    "critic_hidden": "0", "update_every": "0", "total_steps": "0", "learning_starts": "0", "random_steps": "-1",
+    "noise": "ornstein", "gaussian_sigma": "-0.1", "critic_weight_decay": "-1", "eval_every": "-1",
+    "eval_episodes": "0", "policy_delay": "0", "initializer": "he", "final_layer_init": "all",
+}
+# Flags on the command line (--batch-norm / --no-batch-norm) take no value: a bad one comes in a --config file.
+BAD_FLAG_VALUES = {"update_at_episode_end": "yes", "batch_norm": 2}
+
+
+def test_the_bad_value_table_covers_every_config_field():
+    assert set(BAD_VALUES) | set(BAD_FLAG_VALUES) == {field.name for field in dataclasses.fields(DDPGConfig)}
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert_one_line(result.returncode, result.stderr, *fragments)
+
+
+@pytest.mark.parametrize("field", sorted(BAD_VALUES))
+def test_every_config_field_out_of_range(tmp_path, field):
+    result = run_cli("train", f"--{field.replace('_', '-')}", BAD_VALUES[field], "--out", tmp_path / "out")
+    assert_one_line_error(result, "Expected", f"Received: {field}=")
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+@pytest.mark.parametrize("field", sorted(BAD_FLAG_VALUES))
+def test_every_flag_field_out_of_range_in_a_config_file(tmp_path, field):
+    (tmp_path / "config.json").write_text(json.dumps({field: BAD_FLAG_VALUES[field]}))
+    result = run_cli("train", "--config", tmp_path / "config.json", "--out", tmp_path / "out")
+    assert_one_line_error(result, "Expected", f"Received: {field}=")
+    assert not (tmp_path / "out").exists()
+
+
+def corrupt_copy(finished_run: Path, damage: str) -> Path:
+    run = copy_of(finished_run)
+    damage_checkpoint(run / "checkpoint", damage)
+    return run
+
+
+@pytest.mark.parametrize("damage, fragment", [("missing", "does not exist"), ("empty", "holding nothing"),
+                                              ("truncated_arrays", "corrupt or partly written")])
+def test_resume_of_a_damaged_checkpoint(capsys, finished_run, damage, fragment):
+    run = corrupt_copy(finished_run, damage)
+    before = (run / "metrics.csv").read_text()
+    assert_one_line(*ddpg(capsys, "train", "--resume", run), "Expected", fragment, str(run))
+    assert (run / "metrics.csv").read_text() == before  # nothing touched
+
+
+def test_resume_with_a_contradicting_config(capsys, finished_run):
+    before = (finished_run / "metrics.csv").read_text()
+    status, err = ddpg(capsys, "train", "--resume", finished_run, "--tau", "0.01", "--episodes", 2)
+    assert_one_line(status, err, "Expected tau=0.005 as in the checkpoint", "Received: tau=0.01")
+    assert (finished_run / "metrics.csv").read_text() == before
+
+
+def test_out_dir_holding_a_run(capsys, finished_run):
+    assert_one_line(*ddpg(capsys, "train", "--out", finished_run), "--resume", "--overwrite")
+
+
+def test_out_dir_that_cannot_be_written(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert_one_line_error(run_cli("train", "--out", blocker / "run"), "Expected to create", "Not a directory")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--batch-size", "128", "--buffer-capacity", "100"], "Expected batch_size <= buffer_capacity"),
+    (["--env-id", "NoSuchEnv-v0"], "Expected a registered Gymnasium environment id"),
+    (["--env-id", "CartPole-v1"], "Expected an environment with a flat, continuous Box action space"),
+    (["--checkpoint-every", "-1"], "Expected --checkpoint-every >= 0"),
+])
+def test_other_bad_input(tmp_path, args, fragment):
+    assert_one_line_error(run_cli("train", *args, "--out", tmp_path / "out"), fragment)
+    assert not (tmp_path / "out").exists()

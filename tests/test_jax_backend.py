@@ -152,6 +152,7 @@ def test_jax_asked_for_but_missing_is_one_line(monkeypatch):
 
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     monkeypatch.setattr(ddpg.backend.importlib.util, "find_spec", lambda name: None)
-    expected = r'^Expected JAX installed for KERAS_BACKEND=jax \(pip install "ddpg\[jax\]"\)\. Received: no module'
+    expected = (r'^Expected JAX installed for KERAS_BACKEND=jax \(pip install "\.\[jax\]" in the ddpg checkout\)\. '
+                r'Received: no module')
     with pytest.raises(UserInputError, match=expected):
         ddpg.backend._check_requested_backend()

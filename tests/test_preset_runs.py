@@ -21,7 +21,7 @@ from ddpg.presets import PRESETS  # noqa: E402
 def run_preset(tmp_path, name: str, *options: str) -> tuple[dict, object]:
     """`ddpg train --preset NAME` for 3 steps on a corridor (no update is made: learning starts later or
     at an episode's end, which 3 steps do not reach); config.json and the saved actor's layers."""
-    from test_training_loop import corridor
+    from helpers import corridor
 
     from ddpg.backend import keras
 
@@ -80,7 +80,7 @@ NEW_FIELDS = ("policy_delay", "update_at_episode_end", "batch_norm", "initialize
 
 
 def test_a_run_written_with_fujimoto2018_still_resumes_and_evaluates(tmp_path):
-    from test_training_loop import corridor
+    from helpers import corridor
 
     out = tmp_path / "old"
     values = {**FUJIMOTO2018_AS_RECORDED, "buffer_capacity": 1000, "random_steps": 4, "learning_starts": 8,

@@ -10,7 +10,7 @@ import pytest
 from helpers import TINY, run_cli
 
 from ddpg.cli import main
-from ddpg.sweep import format_grid_table
+from ddpg.sweep_report import format_grid_table
 
 
 def read_csv(path):
@@ -96,7 +96,7 @@ def test_the_ray_engine_without_ray_names_the_extra(capsys, tmp_path, monkeypatc
     out = tmp_path / "sweep"
     assert main(["sweep", "--engine", "ray", "--episodes", "1", "--seeds", "0", "--out", str(out), *TINY]) == 2
     err = capsys.readouterr().err
-    assert 'pip install "ddpg[ray]"' in err and len(err.strip().splitlines()) == 1, err
+    assert 'pip install ".[ray]" in the ddpg checkout' in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
 
 
@@ -109,14 +109,15 @@ import json, sys, tempfile, uuid
 from pathlib import Path
 from ddpg.config import DDPGConfig
 from ddpg.ray_engine import _write_files, run_trial
+from ddpg.run_options import RunOptions
 config = DDPGConfig(episodes=2, eval_episodes=1, actor_hidden=(8,), critic_state_hidden=(4,),
                     critic_action_hidden=(4,), critic_hidden=(8,), batch_size=16)
 out = Path({str(tmp_path)!r})
 run_dir = out / "seed_0"
 token_a, token_b = uuid.uuid4().hex, uuid.uuid4().hex  # each names the node's copy of the run
-row, files = run_trial(config, str(run_dir), str(out), token_a, False, 1, 1, None)
+row, files = run_trial(config, RunOptions(run_dir, checkpoint_every=1), str(out), token_a, 1, None)
 _write_files(run_dir, files)
-again, files_again = run_trial(config, str(run_dir), str(out), token_b, False, 1, 1, files)
+again, files_again = run_trial(config, RunOptions(run_dir, checkpoint_every=1), str(out), token_b, 1, files)
 left = [str(path) for token in (token_a, token_b) for path in Path(tempfile.gettempdir(), "ddpg-ray", token).rglob("*")
         if path.is_file()]
 print(json.dumps([row, again, sorted(files), files["metrics.csv"] == files_again["metrics.csv"], left]))

@@ -1,9 +1,10 @@
-"""Nothing lost: SIGKILL at any moment, SIGINT, and every kind of bad input, through the real CLI."""
+"""A run as a process, through the real command line: nothing lost to SIGKILL at any moment, SIGINT or SIGTERM
+checkpoint and say how to resume, a NaN from the environment stops with a checkpoint, the same seed gives
+the same returns in another process. (Bad input and damaged files: test_faults.py.)"""
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import signal
 import subprocess
@@ -13,9 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import TINY, damage_checkpoint, run_cli
-
-from ddpg.config import DDPGConfig
+from helpers import TINY, episodes_in, run_cli
 
 HERE = Path(__file__).parent
 
@@ -23,11 +22,6 @@ HERE = Path(__file__).parent
 def start_cli(*args):
     return subprocess.Popen([sys.executable, "-m", "ddpg", *map(str, args)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-
-
-def episodes_in(run: Path) -> list[int]:
-    with (run / "metrics.csv").open() as file:
-        return [int(row["episode"]) for row in csv.DictReader(file)]
 
 
 def wait_for_episodes(run: Path, count: int, process, limit: float = 300) -> None:
@@ -128,92 +122,6 @@ def test_resume_after_a_clean_finish_can_extend_the_run(tmp_path):
     assert result.returncode == 0, result.stderr
     assert episodes_in(tmp_path) == [1, 2]
     assert json.loads((tmp_path / "config.json").read_text())["episodes"] == 2
-
-
-# --- bad input -------------------------------------------------------------------------------------
-
-BAD_VALUES = {
-    "env_id": "", "episodes": "0", "seed": "-1", "gamma": "1.5", "tau": "0", "actor_lr": "0",
-    "critic_lr": "-1", "buffer_capacity": "0", "batch_size": "0", "ou_theta": "-1", "ou_sigma": "-0.5",
-    "ou_dt": "0", "actor_hidden": "0", "critic_state_hidden": "0", "critic_action_hidden": "-3",
-    "critic_hidden": "0", "update_every": "0", "total_steps": "0", "learning_starts": "0", "random_steps": "-1",
-    "noise": "ornstein", "gaussian_sigma": "-0.1", "critic_weight_decay": "-1", "eval_every": "-1",
-    "eval_episodes": "0",
-}
-
-
-def test_the_bad_value_table_covers_every_config_field():
-    assert set(BAD_VALUES) == {field.name for field in dataclasses.fields(DDPGConfig)}
-
-
-def assert_one_line_error(result, *fragments, status=2):
-    assert result.returncode == status, (result.returncode, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
-@pytest.mark.parametrize("field", sorted(BAD_VALUES))
-def test_every_config_field_out_of_range(tmp_path, field):
-    result = run_cli("train", f"--{field.replace('_', '-')}", BAD_VALUES[field], "--out", tmp_path / "out")
-    assert_one_line_error(result, "Expected", f"Received: {field}=")
-    assert not (tmp_path / "out").exists()  # nothing half-written
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    run = tmp_path_factory.mktemp("finished")
-    result = run_cli("train", "--episodes", 1, "--out", run, "--overwrite", *TINY)
-    assert result.returncode == 0, result.stderr
-    return run
-
-
-def corrupt_copy(finished_run: Path, tmp_path: Path, damage: str) -> Path:
-    import shutil
-
-    run = tmp_path / "run"
-    shutil.copytree(finished_run, run)
-    damage_checkpoint(run / "checkpoint", damage)
-    return run
-
-
-@pytest.mark.parametrize("damage, fragment", [("missing", "does not exist"), ("empty", "holding nothing"),
-                                              ("truncated_arrays", "corrupt or partly written")])
-def test_resume_of_a_damaged_checkpoint(finished_run, tmp_path, damage, fragment):
-    run = corrupt_copy(finished_run, tmp_path, damage)
-    before = (run / "metrics.csv").read_text()
-    assert_one_line_error(run_cli("train", "--resume", run), "Expected", fragment, str(run))
-    assert (run / "metrics.csv").read_text() == before  # nothing touched
-
-
-def test_resume_with_a_contradicting_config(finished_run):
-    before = (finished_run / "metrics.csv").read_text()
-    result = run_cli("train", "--resume", finished_run, "--tau", "0.01", "--episodes", 2)
-    assert_one_line_error(result, "Expected tau=0.005 as in the checkpoint", "Received: tau=0.01")
-    assert (finished_run / "metrics.csv").read_text() == before
-
-
-def test_out_dir_holding_a_run(finished_run):
-    assert_one_line_error(run_cli("train", "--out", finished_run), "--resume", "--overwrite")
-
-
-def test_out_dir_that_cannot_be_written(tmp_path):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("")
-    assert_one_line_error(run_cli("train", "--out", blocker / "run"), "Expected to create", "Not a directory")
-
-
-@pytest.mark.parametrize("args, fragment", [
-    (["--batch-size", "128", "--buffer-capacity", "100"], "Expected batch_size <= buffer_capacity"),
-    (["--env-id", "NoSuchEnv-v0"], "Expected a registered Gymnasium environment id"),
-    (["--env-id", "CartPole-v1"], "Expected an environment with a flat, continuous Box action space"),
-    (["--checkpoint-every", "-1"], "Expected --checkpoint-every >= 0"),
-])
-def test_other_bad_input(tmp_path, args, fragment):
-    assert_one_line_error(run_cli("train", *args, "--out", tmp_path / "out"), fragment)
-    assert not (tmp_path / "out").exists()
 
 
 def test_nan_from_the_environment_stops_with_a_checkpoint(tmp_path):

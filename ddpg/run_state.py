@@ -1,0 +1,122 @@
+"""The checkpoint's view of a run: what of a trainer a checkpoint holds, how it is put back, and what a
+resume must check first. Beside ddpg.checkpoint (the files) and ddpg.manifest (state.json's schema), so
+that ddpg.loop is the algorithm alone.
+
+The arrays are named by their owner: `buffer/COLUMN` the replay ring, `best/actor/I` the best
+evaluation's actor (ddpg.evaluation.Evaluator), and every other name a variable of the agent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from ddpg.checkpoint import Checkpoint, CheckpointError, Ring, load_checkpoint, read_manifest
+from ddpg.config import BUDGET_FIELDS, DDPGConfig
+from ddpg.errors import UserInputError
+from ddpg.evaluation import BEST_ACTOR
+from ddpg.manifest import check_manifest, generator_from_state
+
+if TYPE_CHECKING:  # the trainer loads TensorFlow; importing ddpg.run_state must not
+    from ddpg.evaluation import Evaluator
+    from ddpg.loop import Trainer
+
+BUFFER = "buffer/"
+
+
+def run_state(trainer: Trainer, evaluator: Evaluator, wall_seconds: float) -> tuple[dict, dict[str, np.ndarray], Ring]:
+    """A checkpoint of the run: the trainer's state, the best actor, and the time trained so far."""
+    manifest, arrays, ring = trainer_state(trainer)
+    best, best_arrays = evaluator.checkpoint_form()
+    return {**manifest, "best": best, "wall_seconds": wall_seconds}, {**arrays, **best_arrays}, ring
+
+
+def restore_run(trainer: Trainer, evaluator: Evaluator, checkpoint: Checkpoint) -> float:
+    """The trainer and the best actor as run_state left them; returns the seconds trained before."""
+    manifest, arrays = checkpoint.manifest, checkpoint.arrays
+    try:
+        restore_trainer(trainer, manifest, arrays)
+        evaluator.restore(manifest["best"], arrays, trainer.agent.policy.weights())
+    except (ValueError, TypeError, KeyError) as error:
+        raise CheckpointError(f"Expected a checkpoint as ddpg wrote it. Received: {error}") from None
+    return float(manifest["wall_seconds"])
+
+
+def trainer_state(trainer: Trainer) -> tuple[dict, dict[str, np.ndarray], Ring]:
+    """Everything to continue exactly: (JSON-able manifest, the agent's arrays, the replay ring, which the
+    checkpoint writes as what is new since the last one). Taken mid-episode, the unfinished episode
+    starts again on resume (an environment's own state cannot be saved), its transitions kept.
+
+    TensorFlow's own random state is not in it: nothing in training draws from it after the
+    networks are initialised, and a resumed run restores the weights instead.
+    """
+    buffer_info = trainer.buffer.position()
+    explorer = trainer.explorer.get_state()
+    manifest = {
+        "config": dataclasses.asdict(trainer.config), "episode": trainer.episode, "steps": trainer.steps,
+        "returns": trainer.returns, "losses": trainer.losses, "noise": explorer["noise"],
+        "buffer": {"size": buffer_info["size"], "next": buffer_info["next"]},
+        "rng": {"buffer": buffer_info["rng"], "env": trainer.env.unwrapped.np_random.bit_generator.state,
+                "warmup": explorer["rng"]},
+    }
+    # One transition per step fills the ring in order: slot t % capacity holds transition t.
+    ring = Ring({f"{BUFFER}{name}": column for name, column in trainer.buffer.columns()._asdict().items()},
+                end=trainer.steps)
+    return manifest, trainer.agent.get_state(), ring
+
+
+def restore_trainer(trainer: Trainer, manifest: dict, arrays: dict[str, np.ndarray]) -> None:
+    """The trainer as trainer_state left it, between two episodes."""
+    trainer.agent.set_state({name: a for name, a in arrays.items() if not name.startswith((BUFFER, BEST_ACTOR))})
+    trainer.buffer.set_state({**manifest["buffer"], "rng": manifest["rng"]["buffer"]},
+                             {name.removeprefix(BUFFER): a for name, a in arrays.items() if name.startswith(BUFFER)})
+    trainer.explorer.set_state({"noise": manifest["noise"], "rng": manifest["rng"]["warmup"]})
+    trainer.env.unwrapped.np_random = generator_from_state(manifest["rng"]["env"])
+    trainer.episode, trainer.steps = int(manifest["episode"]), int(manifest["steps"])
+    trainer.returns = [float(r) for r in manifest["returns"]]
+    trainer.losses = dict(manifest["losses"])
+    trainer.obs = None
+
+
+def open_checkpoint(run_dir: Path, config: DDPGConfig) -> Checkpoint:
+    """The run's checkpoint, read whole and checked against `config` before anything is restored from it."""
+    checkpoint = load_checkpoint(run_dir / "checkpoint")
+    check_resumable(config, check_manifest(checkpoint.manifest))
+    check_budget(config, checkpoint.manifest)
+    return checkpoint
+
+
+class SavedRun(NamedTuple):
+    config: DDPGConfig
+    episode: int  # episodes done
+    steps: int
+
+
+def saved_run(run_dir: Path) -> SavedRun:
+    """What the run's checkpoint has done, from its manifest alone: a resume builds its config on it; train
+    then reads and checks the whole checkpoint (arrays, replay) once."""
+    manifest = read_manifest(run_dir / "checkpoint")[1]
+    return SavedRun(check_manifest(manifest), manifest["episode"], manifest["steps"])
+
+
+def check_resumable(config: DDPGConfig, saved: DDPGConfig) -> None:
+    """A resumed run must be the same run: only its budget may change."""
+    for name in (f.name for f in dataclasses.fields(DDPGConfig)):
+        if name not in BUDGET_FIELDS and getattr(config, name) != getattr(saved, name):
+            raise UserInputError(f"Expected {name}={getattr(saved, name)!r} as in the checkpoint (only the "
+                                 f"budget, episodes or total_steps, may change on resume). "
+                                 f"Received: {name}={getattr(config, name)!r}")
+
+
+def check_budget(config: DDPGConfig, manifest: dict) -> None:
+    """The budget covers what the checkpoint has done."""
+    done = {"episodes": manifest["episode"], "total_steps": manifest["steps"]}
+    for name, value in done.items():
+        budget = getattr(config, name)
+        if budget is not None and budget < value:
+            flag = "--" + name.replace("_", "-")
+            raise UserInputError(f"Expected {flag} >= {value}, as many as the checkpoint has done. "
+                                 f"Received: {flag} {budget}")
