@@ -113,7 +113,7 @@ class JaxUpdate:
             return (actor, actor_slots, actor_stats, target_actor, target_critic, target_actor_stats,
                     target_critic_stats, actor_loss_)
 
-        def actor_stays(*moving):  # J of the actor as it stands: in inference, as DDPGAgent._update_step
+        def actor_stays(*moving):  # J of the actor as it stands: in inference, as DDPGAgent._delayed_actor_step
             actor, _, actor_stats = moving[:3]
             return (*moving, actor_objective(actor, actor_stats, False)[0])
 
