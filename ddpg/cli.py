@@ -143,7 +143,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 130 if stop.signal_name == "SIGINT" else 143
     average = (f"final 40-episode average {result.average_returns[-1]:.1f}" if result.average_returns
                else "no episode finished")
-    best = max(result.evaluations, key=lambda row: row["mean_return"], default=None)
+    best = result.best_evaluation  # best_actor.keras's, as the checkpoint keeps it
     print(f"trained {result.episodes_trained} episodes ({len(result.returns)} in all, {result.steps} steps) in "
           f"{result.wall_seconds:.1f} s; {average}"
           + (f"; best evaluation {best['mean_return']:.1f} at step {best['step']}" if best else "")

@@ -62,6 +62,7 @@ class TrainResult:
     returns: list[float] = field(default_factory=list)
     average_returns: list[float] = field(default_factory=list)
     evaluations: list[dict] = field(default_factory=list)  # rows of eval.csv: step, mean_return, std_return, ...
+    best_evaluation: dict | None = None  # {step, mean_return} of best_actor.keras
     steps: int = 0
     wall_seconds: float = 0.0
     out_dir: Path | None = None
@@ -122,8 +123,9 @@ def _open_run(stack: contextlib.ExitStack, config: DDPGConfig, options: RunOptio
         return _Run(options, files)
     checkpoint = open_checkpoint(run_dir, config)
     # Read (and refused if they were tampered with) now, before the trainer is built.
-    return _Run(options, files, checkpoint, read_metrics(files.metrics, checkpoint.manifest["episode"]),
-                read_evaluations(files.evaluations, checkpoint.manifest["steps"]))
+    manifest = checkpoint.manifest
+    return _Run(options, files, checkpoint, read_metrics(files.metrics, manifest["episode"]),
+                read_evaluations(files.evaluations, manifest["steps"], config.eval_every, manifest["best"]))
 
 
 def _train(session: _Session) -> TrainResult:
@@ -132,15 +134,17 @@ def _train(session: _Session) -> TrainResult:
     trainer = session.trainer
     try:
         with _stop_on_signals(trainer):
+            session.evaluate_if_missed()
             while not _budget_spent(trainer.config, trainer):
                 row = trainer.step()
                 if row is not None:
                     session.record(row)
+                if session.evaluator.due(trainer.steps):  # before this step's checkpoint, which then holds it
+                    session.evaluate()
+                if row is not None:
                     if session.checkpoint_due():
                         session.checkpoint()
                     session.report(row)
-                if session.evaluator.due(trainer.steps):
-                    session.evaluate()
                 if trainer.stop_requested:
                     raise TrainingInterrupted(trainer.stop_requested, "")
             return session.finish()
@@ -198,12 +202,24 @@ class _Session:
             self.progress(row)
 
     def evaluate(self) -> None:
-        row, improved = self.evaluator.evaluate(self.trainer, self.seconds())
+        """The evaluation due now, into the result and eval.csv (and best_actor.keras if the best); nothing if a
+        signal cut it short: the checkpoint written on the stop does not hold it, and a resume does it again."""
+        evaluated = self.evaluator.evaluate(self.trainer, self.seconds())
+        if evaluated is None:
+            return
+        row, improved = evaluated
         self.result.evaluations.append(row)
         if self.run:
             self.run.files.append_evaluation(row)
             if improved:
                 self.run.files.save_actor("best_actor.keras", self.trainer.agent, self.evaluator.best.weights)
+
+    def evaluate_if_missed(self) -> None:
+        """On resume, the evaluation due at the checkpoint's very step if eval.csv does not hold it: a stop during
+        that evaluation left a checkpoint of the step without it (as did versions that checkpointed first)."""
+        steps, done = self.trainer.steps, self.result.evaluations
+        if steps and self.evaluator.due(steps) and not (done and done[-1]["step"] == steps):
+            self.evaluate()
 
     def checkpoint_due(self) -> bool:
         every = self.run.options.checkpoint_every if self.run else 0
@@ -233,6 +249,8 @@ class _Session:
         trainer, result = self.trainer, self.result
         result.steps = trainer.steps
         result.wall_seconds = self.seconds()
+        best = self.evaluator.best
+        result.best_evaluation = None if best is None else {"step": best.step, "mean_return": best.mean_return}
         self.checkpoint()
         if self.run:
             self.run.files.save_actor("actor.keras", trainer.agent)

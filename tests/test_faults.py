@@ -792,3 +792,59 @@ def test_out_dir_that_cannot_be_written(tmp_path):
 def test_other_bad_input(tmp_path, args, fragment):
     assert_one_line_error(run_cli("train", *args, "--out", tmp_path / "out"), fragment)
     assert not (tmp_path / "out").exists()
+
+
+# --- evaluation during training: eval.csv and the best actor are part of the checkpoint ----------------------
+
+@pytest.fixture(scope="module")
+def evaluated_run(tmp_path_factory) -> Path:
+    """A finished run of 2 episodes of the short Pendulum, evaluated every 10 steps (4 rows)."""
+    run = tmp_path_factory.mktemp("evaluated") / "run"
+    assert main(["train", "--episodes", "2", "--eval-every", "10", "--eval-episodes", "1", "--out", str(run),
+                 *RUN]) == 0
+    return run
+
+
+def edit_evaluations(run: Path, edit) -> None:
+    lines = (run / "eval.csv").read_text().splitlines(keepends=True)
+    (run / "eval.csv").write_text("".join(edit(lines)))
+
+
+def best_line(lines: list[str], run: Path) -> int:
+    best = load_checkpoint(run / "checkpoint").manifest["best"]
+    return next(i for i, line in enumerate(lines) if line.startswith(f"{best['step']},"))
+
+
+@pytest.mark.parametrize("damage, fragment", [
+    ("deleted", "eval.csv with the evaluations every 10 steps up to step 40, as the checkpoint has them. "
+                "Received: no eval.csv"),
+    ("header only", "to hold the best evaluation, which the checkpoint and best_actor.keras keep"),
+    ("the best row removed", "to hold the best evaluation"),
+    ("a step that was never due", "Expected line 3 of"),
+])
+def test_a_resume_refuses_an_eval_csv_that_lost_its_rows(capsys, evaluated_run, damage, fragment):
+    # A resume used to drop the evaluations of a deleted eval.csv, then report a best evaluation that
+    # contradicted best_actor.keras.
+    run = copy_of(evaluated_run)
+    if damage == "deleted":
+        (run / "eval.csv").unlink()
+    elif damage == "header only":
+        edit_evaluations(run, lambda lines: lines[:1])
+    elif damage == "the best row removed":
+        edit_evaluations(run, lambda lines: [line for i, line in enumerate(lines) if i != best_line(lines, run)])
+    else:
+        edit_evaluations(run, lambda lines: [lines[0], lines[1], "15" + lines[2][lines[2].index(","):],
+                                             *lines[3:]])
+    before = snapshot(run)
+    assert_one_line(*ddpg(capsys, "train", "--resume", run, "--episodes", 3), fragment, str(run / "eval.csv"))
+    assert snapshot(run) == before
+
+
+def test_the_best_evaluation_reported_is_best_actor_keras(capsys, evaluated_run):
+    run = copy_of(evaluated_run)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--episodes", "3"]) == 0
+    best = load_checkpoint(run / "checkpoint").manifest["best"]
+    assert f"best evaluation {best['mean_return']:.1f} at step {best['step']};" in capsys.readouterr().out
+    steps = [int(line.split(",")[0]) for line in (run / "eval.csv").read_text().splitlines()[1:]]
+    assert steps == [10, 20, 30, 40, 50, 60]

@@ -116,6 +116,23 @@ def test_signal_finishes_the_step_checkpoints_and_says_how_to_resume(tmp_path, s
     assert saved.manifest["steps"] >= 200 * saved.manifest["episode"]
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_a_long_evaluation_stops_within_a_second(tmp_path, sig):
+    # The evaluation at step 200, episode 1's end, is 2000 episodes of 200 steps (some 20 s): the signal used to
+    # wait for its end, and the checkpoint taken before it never had it done again.
+    run = tmp_path / "run"
+    process = start_cli("train", "--episodes", 3, "--eval-every", 200, "--eval-episodes", 2000, "--out", run, *TINY)
+    wait_for_episodes(run, 1, process)
+    time.sleep(0.5)  # inside the evaluation
+    sent = time.monotonic()
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=120)
+    assert time.monotonic() - sent < 5, (time.monotonic() - sent, stderr)  # a second to stop; the checkpoint, the exit
+    assert process.returncode == 128 + sig and "Traceback" not in stderr, stderr
+    assert "holds episode 1 (step 200)" in stderr.strip().splitlines()[-1]
+    assert (run / "eval.csv").read_text().splitlines()[1:] == []  # not done; a resume does it (test_stops.py)
+
+
 def test_resume_after_a_clean_finish_can_extend_the_run(tmp_path):
     assert run_cli("train", "--episodes", 1, "--out", tmp_path, *TINY).returncode == 0
     result = run_cli("train", "--resume", tmp_path, "--episodes", 2)
