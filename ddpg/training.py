@@ -27,7 +27,7 @@ from ddpg.plots import plot_learning_curve
 from ddpg.run_files import RunFiles, read_evaluations, read_metrics, reported_os_errors, run_lock
 from ddpg.run_options import RunOptions
 from ddpg.run_schema import evaluation_numbers, trailing_average
-from ddpg.run_state import open_checkpoint, restore_run, run_state
+from ddpg.run_state import EpisodeStart, open_checkpoint, restore_run, run_state
 from ddpg.signals import stop_signals_handled
 
 if TYPE_CHECKING:  # the agent loads TensorFlow; importing ddpg.training must not
@@ -136,6 +136,7 @@ def _train(session: _Session) -> TrainResult:
         with _stop_on_signals(trainer):
             session.evaluate_if_missed()
             while not _budget_spent(trainer.config, trainer):
+                session.before_step()
                 row = trainer.step()
                 if row is not None:
                     session.record(row)
@@ -149,7 +150,7 @@ def _train(session: _Session) -> TrainResult:
                     raise TrainingInterrupted(trainer.stop_requested, "")
             return session.finish()
     except (TrainingInterrupted, NonFiniteEnvironmentOutput) as stop:
-        session.checkpoint_on_stop()
+        session.checkpoint_on_stop(at_episode_start=isinstance(stop, TrainingInterrupted))
         if isinstance(stop, TrainingInterrupted):
             raise session.interrupted(stop.signal_name, f"stopped by {stop.signal_name} after episode "
                                                         f"{trainer.episode} (step {trainer.steps})") from None
@@ -170,6 +171,7 @@ class _Session:
         self.wall_offset = restore_run(trainer, evaluator, run.checkpoint) if run and run.checkpoint else 0.0
         self.done_before = (trainer.episode, trainer.steps)
         self.checkpointed: tuple | None = None  # (episode, steps, best step) of the last checkpoint written
+        self.episode_start = EpisodeStart() if run else None  # what a checkpoint mid-episode describes
 
     def begin(self) -> None:
         """The run's files, once everything is valid: the first write; and the result so far."""
@@ -188,6 +190,14 @@ class _Session:
 
     def seconds(self) -> float:
         return time.perf_counter() - self.start
+
+    def before_step(self) -> None:
+        """At an episode's start, what a checkpoint taken before its end describes; at every step, the ring row
+        it overwrites. (A few ms an episode: docs/performance.md.)"""
+        if self.episode_start is not None:
+            if self.trainer.obs is None:
+                self.episode_start.capture(self.trainer, self.evaluator)
+            self.episode_start.before_step(self.trainer)
 
     def record(self, row: dict) -> None:
         """An episode's metrics row, as it ends: in the result and in metrics.csv."""
@@ -225,21 +235,32 @@ class _Session:
         every = self.run.options.checkpoint_every if self.run else 0
         return bool(every) and self.trainer.episode % every == 0
 
-    def checkpoint(self) -> None:
+    def checkpoint(self, at_episode_start: bool = False) -> None:
         """A checkpoint of the run, unless of this very state (the run's end often falls on a checkpoint_every
-        boundary: the buffer is not written twice)."""
-        best = self.evaluator.best
-        key = (self.trainer.episode, self.trainer.steps, None if best is None else best.step)
-        if self.run and key != self.checkpointed:
-            self.run.files.checkpoint(*run_state(self.trainer, self.evaluator, self.seconds()))
+        boundary: the buffer is not written twice). `at_episode_start`, mid-episode: of the run as the episode
+        began, which a resume replays exactly (ddpg.run_state.EpisodeStart)."""
+        if not self.run:
+            return
+        trainer, start = self.trainer, self.episode_start
+        if at_episode_start and trainer.obs is not None and start.manifest is not None:
+            best = start.best[0]
+            key = (start.manifest["episode"], start.manifest["steps"], None if best is None else best["step"])
+            state = lambda: start.state(trainer, self.seconds())  # noqa: E731
+        else:
+            best = self.evaluator.best
+            key = (trainer.episode, trainer.steps, None if best is None else best.step)
+            state = lambda: run_state(trainer, self.evaluator, self.seconds())  # noqa: E731
+        if key != self.checkpointed:
+            self.run.files.checkpoint(*state())
             self.checkpointed = key
 
-    def checkpoint_on_stop(self) -> None:
-        """The last good state: a resumed run starts the unfinished episode again. A second signal during this
-        write still leaves a complete checkpoint: this one, or the previous one."""
+    def checkpoint_on_stop(self, at_episode_start: bool = True) -> None:
+        """A checkpoint of the run as the current episode began (`at_episode_start`: a signal), or of the last
+        good state (a non-finite transition, which a resume would meet again). A second signal during this write
+        still leaves a complete checkpoint: this one, or the previous one."""
         with _stop_on_signals(self.trainer, second_stops=True):
             try:
-                self.checkpoint()
+                self.checkpoint(at_episode_start)
             except _SecondSignal as second:
                 raise self.interrupted(second.signal_name, f"a second {second.signal_name} stopped the checkpoint "
                                                            "write") from None
@@ -251,7 +272,7 @@ class _Session:
         result.wall_seconds = self.seconds()
         best = self.evaluator.best
         result.best_evaluation = None if best is None else {"step": best.step, "mean_return": best.mean_return}
-        self.checkpoint()
+        self.checkpoint(at_episode_start=True)  # a step budget may end mid-episode: a longer one replays it
         if self.run:
             self.run.files.save_actor("actor.keras", trainer.agent)
             self.run.files.write("learning_curve.png", lambda path: plot_learning_curve(

@@ -54,12 +54,15 @@ class Tripwire(Corridor):
 if ENV not in gym.registry:
     gym.register(ENV, entry_point=Tripwire, kwargs={"length": LENGTH}, max_episode_steps=LENGTH)
 
-CONFIG = tiny_config(env_id=ENV, episodes=EPISODES, batch_size=4, update_every=1, eval_every=EVAL_EVERY,
-                     eval_episodes=1, seed=7)
+# A ring of 6 transitions: from step 7 on, each step overwrites one that a checkpoint of its episode's start holds,
+# and that no checkpoint has yet when it is episode 2's.
+CONFIG = tiny_config(env_id=ENV, episodes=EPISODES, batch_size=4, buffer_capacity=6, update_every=1,
+                     eval_every=EVAL_EVERY, eval_episodes=1, seed=7)
 
 
 def options(run: Path, resume: bool = False) -> RunOptions:
-    return RunOptions(run, resume=resume, checkpoint_every=1, tensorboard=False)
+    # Every 2nd episode: a stop in episode 2 or 4 goes back past the last periodic checkpoint.
+    return RunOptions(run, resume=resume, checkpoint_every=2, tensorboard=False)
 
 
 def without_timing(path: Path) -> list[dict]:
@@ -87,7 +90,7 @@ def uninterrupted(tmp_path_factory) -> Path:
 SAMPLE = [1, 5, 8, 11, 19, 24, TOTAL]
 
 
-@pytest.mark.parametrize("action", ["kill"])
+@pytest.mark.parametrize("action", ["kill", "sigterm"])
 @pytest.mark.parametrize("at", range(1, TOTAL + 1) if DEEP else SAMPLE)
 def test_a_stop_at_any_step_then_resume_equals_the_uninterrupted_run(uninterrupted, tmp_path, action, at):
     run = tmp_path / "run"
@@ -98,6 +101,22 @@ def test_a_stop_at_any_step_then_resume_equals_the_uninterrupted_run(uninterrupt
     if (run / "checkpoint").exists():
         train(CONFIG, options(run, resume=True))
     else:  # stopped before its first checkpoint: nothing kept, the run starts again
-        train(CONFIG, RunOptions(run, overwrite=True, checkpoint_every=1, tensorboard=False))
+        train(CONFIG, RunOptions(run, overwrite=True, checkpoint_every=2, tensorboard=False))
+    for name in ("metrics.csv", "eval.csv"):
+        assert without_timing(run / name) == without_timing(uninterrupted / name), name
+
+
+def test_a_step_budget_that_cuts_an_episode_then_a_longer_one_equals_the_longer_run(uninterrupted, tmp_path):
+    # 6 steps end in the middle of episode 2: its checkpoint is of episode 2's start, so the longer budget
+    # replays episode 2 from its reset, as the uninterrupted run played it.
+    import dataclasses
+
+    run = tmp_path / "run"
+    trip(None)
+    train(dataclasses.replace(CONFIG, episodes=None, total_steps=6), options(run))
+    from ddpg.checkpoint import load_checkpoint
+
+    assert load_checkpoint(run / "checkpoint").manifest["steps"] == 4
+    train(dataclasses.replace(CONFIG, episodes=None, total_steps=LENGTH * EPISODES), options(run, resume=True))
     for name in ("metrics.csv", "eval.csv"):
         assert without_timing(run / name) == without_timing(uninterrupted / name), name
