@@ -17,7 +17,7 @@ import gymnasium as gym
 import numpy as np
 
 from ddpg.config import MAX_SEED, DDPGConfig
-from ddpg.environments import make_env
+from ddpg.environments import check_observation, make_env
 from ddpg.errors import UserInputError
 from ddpg.exploration import clip_to_bounds
 from ddpg.run_files import RunFilesError, load_run_config
@@ -38,12 +38,13 @@ def run_episodes(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, episo
     """The return of each of `episodes` episodes of a = clip(policy(s), low, high); the environment is seeded
     once, at the first reset, so that the episodes start from different states. `stop()`, asked after every
     step: when true, EvaluationStopped (a signal is acted on within a step, not at the evaluation's end)."""
-    low, high = env.action_space.low, env.action_space.high
+    low, high, shape = env.action_space.low, env.action_space.high, env.observation_space.shape
     returns = []
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed if episode == 0 else None)
         total, done = 0.0, False
         while not done:
+            check_observation(obs, shape, "in evaluation episode", episode + 1)
             action = clip_to_bounds(policy(obs), low, high)
             obs, reward, terminated, truncated, _ = env.step(action)
             total += float(reward)

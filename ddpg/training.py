@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ddpg.checkpoint import Checkpoint, CheckpointError, read_manifest
 from ddpg.config import DDPGConfig
-from ddpg.environments import NonFiniteEnvironmentOutput, make_env
+from ddpg.environments import BadEnvironmentOutput, make_env
 from ddpg.evaluation import Evaluator
 from ddpg.loop import Trainer
 from ddpg.memory import check_fits_in_memory
@@ -149,7 +149,7 @@ def _train(session: _Session) -> TrainResult:
                 if trainer.stop_requested:
                     raise TrainingInterrupted(trainer.stop_requested, "")
             return session.finish()
-    except (TrainingInterrupted, NonFiniteEnvironmentOutput) as stop:
+    except (TrainingInterrupted, BadEnvironmentOutput) as stop:
         session.checkpoint_on_stop(at_episode_start=isinstance(stop, TrainingInterrupted))
         if isinstance(stop, TrainingInterrupted):
             raise session.interrupted(stop.signal_name, f"stopped by {stop.signal_name} after episode "

@@ -848,3 +848,93 @@ def test_the_best_evaluation_reported_is_best_actor_keras(capsys, evaluated_run)
     assert f"best evaluation {best['mean_return']:.1f} at step {best['step']};" in capsys.readouterr().out
     steps = [int(line.split(",")[0]) for line in (run / "eval.csv").read_text().splitlines()[1:]]
     assert steps == [10, 20, 30, 40, 50, 60]
+
+
+# --- environment ids: every way to name one that cannot be made ---------------------------------------------
+
+class RaisingConstructor(gym.Env):
+    def __init__(self):
+        raise RuntimeError("no simulator licence")
+
+
+@pytest.fixture
+def env_modules(tmp_path, monkeypatch) -> None:
+    """Modules that register environments when imported (`module:Name-v0`), or raise."""
+    (tmp_path / "ddpg_test_raising_module.py").write_text('raise RuntimeError("this module refuses to import")\n')
+    (tmp_path / "ddpg_test_env_module.py").write_text(
+        "import gymnasium as gym\n"
+        "if 'ModuleShortPendulum-v0' not in gym.registry:\n"
+        "    gym.register('ModuleShortPendulum-v0', max_episode_steps=20, reward_threshold=-100.0,\n"
+        "                 entry_point='gymnasium.envs.classic_control.pendulum:PendulumEnv')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    if "ddpg_tests/RaisingConstructor-v0" not in gym.registry:
+        gym.register("ddpg_tests/RaisingConstructor-v0", entry_point=RaisingConstructor)
+
+
+@pytest.mark.parametrize("env_id, fragment", [
+    ("ddpg_no_such_module:Foo-v0", "Expected the module ddpg_no_such_module of env_id='ddpg_no_such_module:Foo-v0' "
+                                   "to import and register Foo-v0. Received: ModuleNotFoundError"),
+    ("ddpg_test_raising_module:Foo-v0", "Received: RuntimeError: this module refuses to import"),
+    ("ddpg_test_env_module:NoSuch-v0", "Expected a registered Gymnasium environment id"),
+    ("Pendulum-v1:", "Expected an environment id like Name-v0 or module:Name-v0. Received: env_id='Pendulum-v1:'"),
+    (":Pendulum-v1", "Expected an environment id like Name-v0 or module:Name-v0"),
+    ("a:b:c-v0", "Expected an environment id like Name-v0 or module:Name-v0"),
+    ("ddpg_tests/RaisingConstructor-v0", "Expected gym.make('ddpg_tests/RaisingConstructor-v0') to make the "
+                                         "environment. Received: RuntimeError: no simulator licence"),
+])
+def test_an_environment_that_cannot_be_made_is_one_line(capsys, tmp_path, env_modules, env_id, fragment):
+    for command in (["train", "--out", tmp_path / "run"], ["sweep", "--seeds", "0", "--out", tmp_path / "sweep"]):
+        assert_one_line(*ddpg(capsys, *command, "--env-id", env_id, "--episodes", 1, *TINY), fragment)
+    assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
+
+
+def test_a_module_qualified_id_trains_and_its_sweep_has_a_summary(capsys, tmp_path, env_modules):
+    from ddpg.sweep_report import solved_threshold
+
+    env_id = "ddpg_test_env_module:ModuleShortPendulum-v0"
+    assert ddpg(capsys, "train", "--env-id", env_id, "--episodes", 1, "--out", tmp_path / "run", *TINY)[0] == 0
+    assert solved_threshold(env_id) == -100.0  # the spec's, found through the module's id
+    capsys.readouterr()
+    status = main(["sweep", "--env-id", env_id, "--seeds", "0", "--workers", "1", "--episodes", "1",
+                   "--eval-episodes", "1", "--out", str(tmp_path / "sweep"), *TINY])
+    out, err = capsys.readouterr()
+    assert status == 0 and "Traceback" not in err, err
+    assert f"{env_id}: solved at an evaluation mean >= -100" in out
+    assert (tmp_path / "sweep" / "sweep.json").is_file()
+
+
+class ChangingShape(gym.Env):
+    """Pendulum's spaces, but from step `at` overall the observation has 4 numbers; `at_reset`: from a reset."""
+
+    observation_space = gym.spaces.Box(-10.0, 10.0, (3,), np.float32)
+    action_space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
+
+    def __init__(self, at: int = 25):
+        self.at, self.total = at, 0
+
+    def observation(self):
+        return np.zeros(4 if self.total >= self.at else 3, np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return self.observation(), {}
+
+    def step(self, action):
+        self.total += 1
+        return self.observation(), -1.0, False, False, {}
+
+
+def test_an_environment_that_changes_its_observations_shape_stops_with_a_checkpoint(capsys, tmp_path):
+    env_id = "ddpg_tests/ChangingShape-v0"
+    if env_id not in gym.registry:
+        gym.register(env_id, entry_point=ChangingShape, max_episode_steps=20)
+    run = tmp_path / "run"
+    status, err = ddpg(capsys, "train", "--episodes", 3, "--out", run, *RUN, "--env-id", env_id)
+    assert_one_line(status, err, "Expected observations of shape (3,), as the observation space has. "
+                                 "Received: shape (4,) at step 25")
+    saved = load_checkpoint(run / "checkpoint")
+    assert saved.manifest["steps"] == 24 and episodes_in(run) == [1]  # the last good step, as for a NaN
+    # In an evaluation too: its own environment turns at its 25th step, in its 2nd episode.
+    status, err = ddpg(capsys, "train", "--episodes", 3, "--eval-every", 20, "--eval-episodes", 2,
+                       "--out", tmp_path / "evaluated", *RUN, "--env-id", env_id)
+    assert_one_line(status, err, "Received: shape (4,) in evaluation episode 2")
