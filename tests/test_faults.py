@@ -938,3 +938,62 @@ def test_an_environment_that_changes_its_observations_shape_stops_with_a_checkpo
     status, err = ddpg(capsys, "train", "--episodes", 3, "--eval-every", 20, "--eval-episodes", 2,
                        "--out", tmp_path / "evaluated", *RUN, "--env-id", env_id)
     assert_one_line(status, err, "Received: shape (4,) in evaluation episode 2")
+
+
+# --- presets and paths on the command line ----------------------------------------------------------------
+
+def test_a_grid_over_presets_is_taken_and_a_preset_given_beside_it_refused(capsys, tmp_path, monkeypatch):
+    # The README's `sweep --grid preset=keras-example,lillicrap2016` was always refused, naming a --preset never
+    # given. The sweep itself is not run here: the configs it would run are checked.
+    from ddpg import sweep
+    from ddpg.presets import PRESETS
+
+    taken = []
+    monkeypatch.setattr(sweep, "run_sweep", lambda trials, *args, **kwargs: taken.extend(trials) or [])
+    monkeypatch.setattr("ddpg.sweep_report.format_grid_table", lambda rows: "")
+    status, err = ddpg(capsys, "sweep", "--grid", "preset=keras-example,lillicrap2016", "--seeds", "0-1",
+                       "--tau", "0.5", "--out", tmp_path / "sweep")
+    assert status == 0, err
+    assert [(point["preset"], config.seed) for point, config in taken] == [
+        ("keras-example", 0), ("keras-example", 1), ("lillicrap2016", 0), ("lillicrap2016", 1)]
+    papers = taken[2][1]
+    assert (papers.actor_hidden, papers.batch_norm, papers.tau) == (PRESETS["lillicrap2016"]["actor_hidden"], True,
+                                                                     0.5)  # the option over the point's preset
+    assert_one_line(*ddpg(capsys, "sweep", "--grid", "preset=keras-example,lillicrap2016", "--preset", "cleanrl",
+                          "--out", tmp_path / "sweep"),
+                    "Expected preset in --grid or as --preset, not both", "--preset cleanrl")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--preset", "lillicrap2016"], "Expected tau=0.005 as in the checkpoint"),
+    (["--preset", "fujimoto2018"], "Expected a preset among"),  # retired: named as such, as without --resume
+    (["--preset", "nope"], "Expected a preset among"),
+])
+def test_a_resume_refuses_a_preset_that_contradicts_the_run(capsys, finished_run, args, fragment):
+    # --resume used to accept any --preset and ignore it; a contradicting --config was refused.
+    run = copy_of(finished_run)
+    before = snapshot(run)
+    assert_one_line(*ddpg(capsys, "train", "--resume", run, "--episodes", 3, *args), fragment)
+    assert snapshot(run) == before
+
+
+def test_a_resume_with_the_runs_own_preset_values_is_taken(capsys, finished_run):
+    run = copy_of(finished_run)
+    status, err = ddpg(capsys, "train", "--resume", run, "--episodes", 3, "--preset", "keras-example")
+    assert status == 0, err
+    assert episodes_in(run) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["train", "--out", ""], "Expected --out to name a path. Received: --out ''"),
+    (["train", "--resume", ""], "Expected --resume to name a path. Received: --resume ''"),
+    (["train", "--config", " "], "Expected --config to name a path. Received: --config ' '"),
+    (["sweep", "--out", ""], "Expected --out to name a path. Received: --out ''"),
+    (["evaluate", ""], "Expected DIR to name a path. Received: DIR ''"),
+    (["evaluate", "run", "--json", ""], "Expected --json to name a path. Received: --json ''"),
+])
+def test_an_empty_path_is_refused_not_taken_for_the_working_directory(capsys, tmp_path, monkeypatch, args, fragment):
+    # --out "" trained into the default directory, runs/ENV-seedN.
+    monkeypatch.chdir(tmp_path)
+    assert_one_line(*ddpg(capsys, *args, "--episodes", 1, *([] if args[0] == "evaluate" else TINY)), fragment)
+    assert list(tmp_path.iterdir()) == []
