@@ -48,7 +48,7 @@ class DDPGAgent:
         self.action_low = np.asarray(action_low, np.float32).reshape(-1)
         self.action_high = np.asarray(action_high, np.float32).reshape(-1)
         action_dim = len(self.action_low)
-        self.config, self.obs_dim, self._snapshot = config, obs_dim, None
+        self.config, self.obs_dim, self._snapshot, self._read_all = config, obs_dim, None, None
 
         def critic(name: str) -> keras.Model:
             return build_critic(obs_dim, action_dim, config.critic_state_hidden, config.critic_action_hidden,
@@ -153,7 +153,16 @@ class DDPGAgent:
                 for i, variable in enumerate(holder.variables)}
 
     def get_state(self) -> dict[str, np.ndarray]:
-        return {name: variable.numpy() for name, variable in self.variables().items()}
+        """A copy of every variable (ddpg.run_state keeps one at each episode's start). On TensorFlow one compiled
+        call reads them all: a .numpy() each costs ten times as much (docs/performance.md)."""
+        variables = self.variables()
+        if self._jax is not None:
+            return {name: variable.numpy() for name, variable in variables.items()}
+        if self._read_all is None:
+            held = [variable.value for variable in variables.values()]
+            self._read_all = tf.function(lambda: [tf.identity(value) for value in held],
+                                         autograph=False).get_concrete_function()
+        return {name: value.numpy() for name, value in zip(variables, self._read_all(), strict=True)}
 
     def set_state(self, arrays: dict[str, np.ndarray]) -> None:
         variables = self.variables()

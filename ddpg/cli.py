@@ -34,7 +34,7 @@ def add_config_options(parser: argparse.ArgumentParser, leave_out: tuple[str, ..
     An option not given is left out of the namespace (SUPPRESS), so that presets, config files and
     `--resume` can tell what the user asked to change from what they left alone.
     """
-    parser.add_argument("--preset", default=DEFAULT_PRESET, metavar="|".join(sorted(PRESETS)),
+    parser.add_argument("--preset", metavar="|".join(sorted(PRESETS)),
                         help="defaults to start from, each reproducing a source (docs/presets.md); options given "
                              "override them (default: keras-example)")
     parser.add_argument("--config", metavar="FILE", help="a JSON config, e.g. a run's config.json, over the "
@@ -65,7 +65,10 @@ def config_values(args: argparse.Namespace, saved: dict | None = None, preset: s
     --preset), --config FILE, and the options given. A budget given (episodes or total_steps) replaces the
     budget from below it. `file`: --config FILE's values, if already read."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(DDPGConfig) if hasattr(args, f.name)}
-    values = dict(saved) if saved is not None else dict(check_preset_option(preset or args.preset))
+    if saved is None:
+        values = dict(check_preset_option(preset or args.preset or DEFAULT_PRESET))
+    else:  # a preset given on resume is checked against the run like an option: its values over the saved ones
+        values = {**saved, **(check_preset_option(args.preset) if args.preset else {})}
     if args.config:
         values.update(read_config_file(Path(args.config)) if file is None else file)
     if any(name in given for name in BUDGET_FIELDS):
@@ -123,9 +126,20 @@ def episode_printer(config: DDPGConfig, done_episodes: int = 0, done_steps: int 
     return show
 
 
+def check_paths(args: argparse.Namespace, *flags: str) -> None:
+    """An empty path (--out "") is refused: Path("") is the working directory, never what was meant."""
+    for flag in flags:
+        value = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if value is not None and not value.strip():
+            shown = flag if flag.startswith("--") else flag.upper()
+            raise UserInputError(f"Expected {shown} to name a path. Received: {shown} {value!r}")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from ddpg.run_state import saved_run
     from ddpg.training import TrainingInterrupted, train
+
+    check_paths(args, "--out", "--resume", "--config")
 
     if args.resume and args.out and Path(args.out) != Path(args.resume):
         raise UserInputError(f"Expected --out to be the resumed directory or left out. Received: --out {args.out} "
@@ -143,7 +157,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 130 if stop.signal_name == "SIGINT" else 143
     average = (f"final 40-episode average {result.average_returns[-1]:.1f}" if result.average_returns
                else "no episode finished")
-    best = max(result.evaluations, key=lambda row: row["mean_return"], default=None)
+    best = result.best_evaluation  # best_actor.keras's, as the checkpoint keeps it
     print(f"trained {result.episodes_trained} episodes ({len(result.returns)} in all, {result.steps} steps) in "
           f"{result.wall_seconds:.1f} s; {average}"
           + (f"; best evaluation {best['mean_return']:.1f} at step {best['step']}" if best else "")
@@ -155,6 +169,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from ddpg.evaluation import evaluate
     from ddpg.run_files import write_atomically
 
+    check_paths(args, "dir", "--json")
     if args.json and Path(args.dir).resolve() in Path(args.json).resolve().parents:
         raise UserInputError(f"Expected --json outside the run directory, which evaluate never writes into. "
                              f"Received: --json {args.json}")
@@ -172,10 +187,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from ddpg.sweep_report import format_grid_table, format_sweep_table
     from ddpg.training import TrainingInterrupted
 
+    check_paths(args, "--out", "--config")
     seeds = parse_seeds(args.seeds)
     axes = parse_grid(args.grid)
     for name, values in axes:
-        if hasattr(args, name):
+        if getattr(args, name, None) is not None:  # given: an option left out is not in args, --preset is None
             flag = "--" + name.replace("_", "-")
             raise UserInputError(f"Expected {name} in --grid or as {flag}, not both. Received: --grid "
                                  f"{name}={','.join(map(format_value, values))} and {flag} {getattr(args, name)}")

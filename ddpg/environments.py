@@ -5,6 +5,7 @@ With the loop and evaluation, the only place that knows Gymnasium.
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import gymnasium as gym
@@ -22,24 +23,32 @@ class UnusableEnvironment(UserInputError):
     """The environment cannot be used: unknown id, a missing extra, spaces DDPG cannot act in."""
 
 
-class NonFiniteEnvironmentOutput(UnusableEnvironment):
-    """A transition held NaN or infinity (as float32); training stopped with a checkpoint of the last good state."""
+class BadEnvironmentOutput(UnusableEnvironment):
+    """The environment returned what DDPG cannot store or act on; training stopped with a checkpoint of the last
+    good state."""
+
+
+class NonFiniteEnvironmentOutput(BadEnvironmentOutput):
+    """A transition held NaN or infinity (as float32)."""
 
 
 def make_env(env_id: str) -> gym.Env:
     """gym.make, refusing what DDPG cannot use: an unknown id, a missing dependency, spaces that are not
     flat Boxes of floats, unbounded actions."""
+    _import_module_of(env_id)
     if _is_mujoco(env_id):
         _mujoco_warnings_to_python()
     try:
         env = gym.make(env_id)  # no render_mode: never a window
     except (gym.error.DependencyNotInstalled, ImportError) as error:
         raise UnusableEnvironment(f"Expected the dependencies of {env_id}: {missing_extra_hint(env_id)}. "
-                                  f"Received: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
-                                  ) from None
+                                  f"Received: {_first_line(error)}") from None
     except gym.error.Error as error:
         raise UnusableEnvironment(f"Expected a registered Gymnasium environment id. Received: env_id={env_id!r} "
                                   f"({error})") from None
+    except Exception as error:  # the environment's own constructor failed: its words, in one line
+        raise UnusableEnvironment(f"Expected gym.make({env_id!r}) to make the environment. Received: "
+                                  f"{type(error).__name__}: {_first_line(error)}") from None
     try:
         check_spaces(env_id, env.observation_space, env.action_space)
     except UnusableEnvironment:
@@ -48,8 +57,39 @@ def make_env(env_id: str) -> gym.Env:
     return env
 
 
+def _import_module_of(env_id: str) -> None:
+    """`module:Name-v0` (Gymnasium's form for an environment that a module registers when imported): the module
+    imported here, so that an id of another form, a missing module or one that raises is one line."""
+    if ":" not in env_id:
+        return
+    module, _, name = env_id.partition(":")
+    if not module.strip() or not name.strip() or ":" in name:
+        raise UnusableEnvironment(f"Expected an environment id like Name-v0 or module:Name-v0. Received: "
+                                  f"env_id={env_id!r}")
+    try:
+        importlib.import_module(module)
+    except Exception as error:  # the user's module: whatever it raises
+        raise UnusableEnvironment(f"Expected the module {module} of env_id={env_id!r} to import and register "
+                                  f"{name}. Received: {type(error).__name__}: {_first_line(error)}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def registered_spec(env_id: str):
+    """Gymnasium's spec of env_id (of Name-v0 for module:Name-v0, whose module make_env imported); None when it
+    has none."""
+    try:
+        return gym.spec(env_id.partition(":")[2] if ":" in env_id else env_id)
+    except (gym.error.Error, ValueError, ImportError):
+        return None
+
+
 def missing_extra_hint(env_id: str) -> str:
-    entry_point = str(gym.spec(env_id).entry_point)
+    spec = registered_spec(env_id)  # called while handling make's error: it must not raise in turn
+    entry_point = str(spec.entry_point) if spec is not None else ""
     for family, extra in EXTRAS.items():
         if family in entry_point:
             return install_command(extra)
@@ -57,10 +97,8 @@ def missing_extra_hint(env_id: str) -> str:
 
 
 def _is_mujoco(env_id: str) -> bool:
-    try:
-        return "mujoco" in str(gym.spec(env_id).entry_point)
-    except gym.error.Error:
-        return False  # make_env refuses it, in its words
+    spec = registered_spec(env_id)
+    return spec is not None and "mujoco" in str(spec.entry_point)  # else make_env refuses it, in its words
 
 
 def _mujoco_warnings_to_python() -> None:
@@ -88,6 +126,14 @@ def check_spaces(env_id: str, observation_space: gym.Space, action_space: gym.Sp
     if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
         raise UnusableEnvironment(f"Expected finite action bounds, since the actor maps tanh onto them. "
                                   f"Received: low={action_space.low}, high={action_space.high} for env_id={env_id!r}")
+
+
+def check_observation(obs: np.ndarray, shape: tuple[int, ...], where: str, number: int) -> None:
+    """Refuse an observation of another shape than the observation space's (an environment that changes it
+    mid-run): the replay buffer and the networks hold the space's. `where` and `number` say when ("at step", 7)."""
+    if np.shape(obs) != shape:
+        raise BadEnvironmentOutput(f"Expected observations of shape {shape}, as the observation space has. "
+                                   f"Received: shape {np.shape(obs)} {where} {number}")
 
 
 def check_finite(step: int, obs: np.ndarray, action: np.ndarray, reward: float) -> None:

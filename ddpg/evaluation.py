@@ -17,7 +17,7 @@ import gymnasium as gym
 import numpy as np
 
 from ddpg.config import MAX_SEED, DDPGConfig
-from ddpg.environments import make_env
+from ddpg.environments import check_observation, make_env
 from ddpg.errors import UserInputError
 from ddpg.exploration import clip_to_bounds
 from ddpg.run_files import RunFilesError, load_run_config
@@ -29,19 +29,28 @@ EVAL_SEED_OFFSET = 1_000_000  # evaluation starts from other states than trainin
 BEST_ACTOR = "best/actor/"  # the best actor's weights in a checkpoint's arrays, by their index
 
 
-def run_episodes(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, episodes: int, seed: int) -> list[float]:
+class EvaluationStopped(Exception):
+    """`stop()` said to stop: the evaluation was left unfinished, and is not recorded."""
+
+
+def run_episodes(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, episodes: int, seed: int,
+                 stop: Callable[[], object] | None = None) -> list[float]:
     """The return of each of `episodes` episodes of a = clip(policy(s), low, high); the environment is seeded
-    once, at the first reset, so that the episodes start from different states."""
-    low, high = env.action_space.low, env.action_space.high
+    once, at the first reset, so that the episodes start from different states. `stop()`, asked after every
+    step: when true, EvaluationStopped (a signal is acted on within a step, not at the evaluation's end)."""
+    low, high, shape = env.action_space.low, env.action_space.high, env.observation_space.shape
     returns = []
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed if episode == 0 else None)
         total, done = 0.0, False
         while not done:
+            check_observation(obs, shape, "in evaluation episode", episode + 1)
             action = clip_to_bounds(policy(obs), low, high)
             obs, reward, terminated, truncated, _ = env.step(action)
             total += float(reward)
             done = terminated or truncated
+            if stop is not None and stop():
+                raise EvaluationStopped
         returns.append(total)
     return returns
 
@@ -73,9 +82,14 @@ class Evaluator:
     def due(self, steps: int) -> bool:
         return bool(self.every) and steps % self.every == 0
 
-    def evaluate(self, trainer: Trainer, wall_seconds: float) -> tuple[dict, bool]:
-        """eval.csv's row for the trainer's policy now, and whether it is the best so far (then kept)."""
-        returns = run_episodes(trainer.agent.policy, self.env, self.episodes, self.seed)
+    def evaluate(self, trainer: Trainer, wall_seconds: float) -> tuple[dict, bool] | None:
+        """eval.csv's row for the trainer's policy now, and whether it is the best so far (then kept); None when
+        a stop was requested (trainer.stop_requested) before it finished."""
+        try:
+            returns = run_episodes(trainer.agent.policy, self.env, self.episodes, self.seed,
+                                   stop=lambda: trainer.stop_requested)
+        except EvaluationStopped:
+            return None
         row = {"step": trainer.steps, "mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
                "episodes": len(returns), "wall_seconds": wall_seconds}
         improved = self.best is None or row["mean_return"] > self.best.mean_return

@@ -21,7 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 from ddpg.config import DDPGConfig
-from ddpg.environments import check_finite, make_env
+from ddpg.environments import check_finite, check_observation, make_env
 from ddpg.exploration import Explorer, make_noise
 from ddpg.replay_buffer import Batch, ReplayBuffer
 from ddpg.run_schema import trailing_average
@@ -68,6 +68,7 @@ class Trainer:
     def _begin_episode(self) -> None:
         # Seeded once, at the run's first reset; later resets continue the environment's generator.
         self.obs, _ = self.env.reset(seed=self.config.seed if self.episode == 0 else None)
+        check_observation(self.obs, self.env.observation_space.shape, "from the reset after step", self.steps)
         self.explorer.noise.reset()  # "Initialize a random process N for action exploration"
         self._episode.update({"return": 0.0, "steps": 0, "start": time.perf_counter(), "updates": 0,
                               "critic_loss": 0.0, "actor_loss": 0.0})
@@ -80,6 +81,7 @@ class Trainer:
             self._begin_episode()
         action = self.explorer.act(self.obs, self.steps)  # a = clip(mu(s) + N, low, high)
         next_obs, reward, terminated, truncated, _ = self.env.step(action)
+        check_observation(next_obs, self.env.observation_space.shape, "at step", self.steps + 1)
         check_finite(self.steps + 1, next_obs, action, reward)  # as float32, before anything learns from it
         self.steps += 1
         # terminated, not truncated: a time-limit cut still bootstraps from s'.

@@ -112,14 +112,30 @@ def read_metrics(path: Path, episodes: int | None = None) -> list[dict[str, str]
     return rows[:episodes]
 
 
-def read_evaluations(path: Path, steps: int | None = None) -> list[dict[str, str]]:
-    """The rows of an eval.csv that `ddpg` wrote, up to step `steps` (all, when None; later ones were lost
-    with a killed process); a missing file is a run without evaluations. Refused as read_metrics refuses."""
-    if not path.exists():
+def read_evaluations(path: Path, steps: int | None = None, every: int = 0,
+                     best: dict | None = None) -> list[dict[str, str]]:
+    """The rows of an eval.csv that `ddpg` wrote, up to step `steps` (all, when None; later ones were lost with
+    a killed process). A run that evaluates every `every` steps must have it (a missing one is refused as a
+    missing metrics.csv is: its rows cannot be made again), each row at a multiple of `every`, and the
+    checkpoint's `best` evaluation ({step, mean_return}) among them, as best_actor.keras is; without
+    evaluations, a missing file is none. Refused as read_metrics refuses."""
+    if not path.exists() and not every:
         return []
+    if not path.exists():
+        raise RunFilesError(f"Expected {path} with the evaluations every {every} steps up to step {steps}, as the "
+                            f"checkpoint has them. Received: no {path.name}")
     rows = _read_rows(path, EVAL_FIELDS, lambda line, row, previous: row["step"].isdigit() and (
-        previous is None or int(row["step"]) > int(previous["step"])), "a later step's")
-    return [row for row in rows if steps is None or int(row["step"]) <= steps]
+        not every or int(row["step"]) % every == 0) and (previous is None or int(row["step"]) > int(previous["step"])),
+        "a later evaluation's" if every else "a later step's")
+    rows = [row for row in rows if steps is None or int(row["step"]) <= steps]
+    if best is not None and not any(int(row["step"]) == best["step"] and float(row["mean_return"]) ==
+                                    best["mean_return"] for row in rows):
+        found = [row["mean_return"] for row in rows if int(row["step"]) == best["step"]]
+        raise RunFilesError(f"Expected {path} to hold the best evaluation, which the checkpoint and best_actor.keras "
+                            f"keep: step {best['step']}, mean return {best['mean_return']!r}. Received: "
+                            + (f"mean return {found[0]} at step {best['step']}" if found else
+                               f"no row of step {best['step']}"))
+    return rows
 
 
 def _read_rows(path: Path, fields: tuple[str, ...], in_order, what: str) -> list[dict[str, str]]:

@@ -34,6 +34,62 @@ def run_state(trainer: Trainer, evaluator: Evaluator, wall_seconds: float) -> tu
     return {**manifest, "best": best, "wall_seconds": wall_seconds}, {**arrays, **best_arrays}, ring
 
 
+class EpisodeStart:
+    """The run as of the start of the current episode, so that a checkpoint taken mid-episode (on a signal, or at
+    a step budget's end) describes that start: an environment's state cannot be saved, so a resumed run replays
+    the episode from its reset, and only a checkpoint of the episode's start makes it replay the very same one.
+
+    `capture` at each episode's start (before its reset) copies what the episode changes: the agent's variables,
+    the counters, the returns and losses, the noise's and every generator's state, the best evaluation, and
+    where the replay ring stands; `before_step` keeps each ring row the episode is about to overwrite (once the
+    ring is full). `state` is then run_state as it was at the capture, without touching the trainer.
+    """
+
+    def __init__(self) -> None:
+        self.manifest: dict | None = None
+        self.arrays: dict[str, np.ndarray] = {}
+        self.best: tuple[dict | None, dict[str, np.ndarray]] = (None, {})
+        self.overwritten: dict[int, dict[str, np.ndarray]] = {}  # entry number -> its columns, before the episode
+
+    def capture(self, trainer: Trainer, evaluator: Evaluator) -> None:
+        manifest, self.arrays, _ = trainer_state(trainer)
+        self.manifest = {**manifest, "returns": list(manifest["returns"]), "losses": dict(manifest["losses"])}
+        self.best = evaluator.checkpoint_form()
+        self.overwritten = {}
+
+    def before_step(self, trainer: Trainer) -> None:
+        """Keep the ring's row that the coming step overwrites: entry steps - capacity, in slot steps % capacity."""
+        capacity = trainer.buffer.capacity
+        if trainer.steps >= capacity:
+            slot = trainer.steps % capacity
+            self.overwritten[trainer.steps - capacity] = {
+                f"{BUFFER}{name}": column[slot].copy() for name, column in trainer.buffer.columns()._asdict().items()}
+
+    def state(self, trainer: Trainer, wall_seconds: float) -> tuple[dict, dict[str, np.ndarray], Ring]:
+        """run_state as of the capture: its manifest and arrays, and the ring as it was then (the rows the
+        episode overwrote put back, the ones it added left out)."""
+        best, best_arrays = self.best
+        ring = _RingBefore({f"{BUFFER}{name}": column for name, column in trainer.buffer.columns()._asdict().items()},
+                           end=self.manifest["steps"], overwritten=self.overwritten)
+        return {**self.manifest, "best": best, "wall_seconds": wall_seconds}, {**self.arrays, **best_arrays}, ring
+
+
+class _RingBefore(Ring):
+    """The ring as it was at entry `end`: the rows overwritten since read from `overwritten`."""
+
+    def __init__(self, columns: dict[str, np.ndarray], end: int, overwritten: dict[int, dict[str, np.ndarray]]):
+        super().__init__(columns, end)
+        self.overwritten = overwritten
+
+    def rows(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        rows = super().rows(start, stop)
+        for entry, columns in self.overwritten.items():
+            if start <= entry < stop:
+                for name, row in columns.items():
+                    rows[name][entry - start] = row
+        return rows
+
+
 def restore_run(trainer: Trainer, evaluator: Evaluator, checkpoint: Checkpoint) -> float:
     """The trainer and the best actor as run_state left them; returns the seconds trained before."""
     manifest, arrays = checkpoint.manifest, checkpoint.arrays
@@ -71,8 +127,10 @@ def trainer_state(trainer: Trainer) -> tuple[dict, dict[str, np.ndarray], Ring]:
 def restore_trainer(trainer: Trainer, manifest: dict, arrays: dict[str, np.ndarray]) -> None:
     """The trainer as trainer_state left it, between two episodes."""
     trainer.agent.set_state({name: a for name, a in arrays.items() if not name.startswith((BUFFER, BEST_ACTOR))})
+    # A checkpoint of step 0 (a run stopped in its first episode) has no replay segment: no rows.
     trainer.buffer.set_state({**manifest["buffer"], "rng": manifest["rng"]["buffer"]},
-                             {name.removeprefix(BUFFER): a for name, a in arrays.items() if name.startswith(BUFFER)})
+                             {name: arrays.get(f"{BUFFER}{name}", column[:0])
+                              for name, column in trainer.buffer.columns()._asdict().items()})
     trainer.explorer.set_state({"noise": manifest["noise"], "rng": manifest["rng"]["warmup"]})
     trainer.env.unwrapped.np_random = generator_from_state(manifest["rng"]["env"])
     trainer.episode, trainer.steps = int(manifest["episode"]), int(manifest["steps"])

@@ -25,11 +25,12 @@ SOLVED_THRESHOLDS = {"Pendulum-v1": -200.0}
 def solved_threshold(env_id: str) -> float | None:
     """The evaluation mean at which a seed counts as solved: ours for Pendulum-v1, else Gymnasium's
     reward_threshold for the environment, else none."""
-    import gymnasium as gym
+    from ddpg.environments import registered_spec
 
     if env_id in SOLVED_THRESHOLDS:
         return SOLVED_THRESHOLDS[env_id]
-    threshold = gym.spec(env_id).reward_threshold
+    spec = registered_spec(env_id)  # of Name-v0 for module:Name-v0, as make_env made it
+    threshold = None if spec is None else spec.reward_threshold
     return None if threshold is None else float(threshold)
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ddpg.checkpoint import Checkpoint, CheckpointError, read_manifest
 from ddpg.config import DDPGConfig
-from ddpg.environments import NonFiniteEnvironmentOutput, make_env
+from ddpg.environments import BadEnvironmentOutput, make_env
 from ddpg.evaluation import Evaluator
 from ddpg.loop import Trainer
 from ddpg.memory import check_fits_in_memory
@@ -27,7 +27,7 @@ from ddpg.plots import plot_learning_curve
 from ddpg.run_files import RunFiles, read_evaluations, read_metrics, reported_os_errors, run_lock
 from ddpg.run_options import RunOptions
 from ddpg.run_schema import evaluation_numbers, trailing_average
-from ddpg.run_state import open_checkpoint, restore_run, run_state
+from ddpg.run_state import EpisodeStart, open_checkpoint, restore_run, run_state
 from ddpg.signals import stop_signals_handled
 
 if TYPE_CHECKING:  # the agent loads TensorFlow; importing ddpg.training must not
@@ -62,6 +62,7 @@ class TrainResult:
     returns: list[float] = field(default_factory=list)
     average_returns: list[float] = field(default_factory=list)
     evaluations: list[dict] = field(default_factory=list)  # rows of eval.csv: step, mean_return, std_return, ...
+    best_evaluation: dict | None = None  # {step, mean_return} of best_actor.keras
     steps: int = 0
     wall_seconds: float = 0.0
     out_dir: Path | None = None
@@ -122,8 +123,9 @@ def _open_run(stack: contextlib.ExitStack, config: DDPGConfig, options: RunOptio
         return _Run(options, files)
     checkpoint = open_checkpoint(run_dir, config)
     # Read (and refused if they were tampered with) now, before the trainer is built.
-    return _Run(options, files, checkpoint, read_metrics(files.metrics, checkpoint.manifest["episode"]),
-                read_evaluations(files.evaluations, checkpoint.manifest["steps"]))
+    manifest = checkpoint.manifest
+    return _Run(options, files, checkpoint, read_metrics(files.metrics, manifest["episode"]),
+                read_evaluations(files.evaluations, manifest["steps"], config.eval_every, manifest["best"]))
 
 
 def _train(session: _Session) -> TrainResult:
@@ -132,20 +134,23 @@ def _train(session: _Session) -> TrainResult:
     trainer = session.trainer
     try:
         with _stop_on_signals(trainer):
+            session.evaluate_if_missed()
             while not _budget_spent(trainer.config, trainer):
+                session.before_step()
                 row = trainer.step()
                 if row is not None:
                     session.record(row)
+                if session.evaluator.due(trainer.steps):  # before this step's checkpoint, which then holds it
+                    session.evaluate()
+                if row is not None:
                     if session.checkpoint_due():
                         session.checkpoint()
                     session.report(row)
-                if session.evaluator.due(trainer.steps):
-                    session.evaluate()
                 if trainer.stop_requested:
                     raise TrainingInterrupted(trainer.stop_requested, "")
             return session.finish()
-    except (TrainingInterrupted, NonFiniteEnvironmentOutput) as stop:
-        session.checkpoint_on_stop()
+    except (TrainingInterrupted, BadEnvironmentOutput) as stop:
+        session.checkpoint_on_stop(at_episode_start=isinstance(stop, TrainingInterrupted))
         if isinstance(stop, TrainingInterrupted):
             raise session.interrupted(stop.signal_name, f"stopped by {stop.signal_name} after episode "
                                                         f"{trainer.episode} (step {trainer.steps})") from None
@@ -166,6 +171,7 @@ class _Session:
         self.wall_offset = restore_run(trainer, evaluator, run.checkpoint) if run and run.checkpoint else 0.0
         self.done_before = (trainer.episode, trainer.steps)
         self.checkpointed: tuple | None = None  # (episode, steps, best step) of the last checkpoint written
+        self.episode_start = EpisodeStart() if run else None  # what a checkpoint mid-episode describes
 
     def begin(self) -> None:
         """The run's files, once everything is valid: the first write; and the result so far."""
@@ -185,6 +191,14 @@ class _Session:
     def seconds(self) -> float:
         return time.perf_counter() - self.start
 
+    def before_step(self) -> None:
+        """At an episode's start, what a checkpoint taken before its end describes; at every step, the ring row
+        it overwrites. (A few ms an episode: docs/performance.md.)"""
+        if self.episode_start is not None:
+            if self.trainer.obs is None:
+                self.episode_start.capture(self.trainer, self.evaluator)
+            self.episode_start.before_step(self.trainer)
+
     def record(self, row: dict) -> None:
         """An episode's metrics row, as it ends: in the result and in metrics.csv."""
         row["wall_seconds"] = self.seconds()
@@ -198,32 +212,55 @@ class _Session:
             self.progress(row)
 
     def evaluate(self) -> None:
-        row, improved = self.evaluator.evaluate(self.trainer, self.seconds())
+        """The evaluation due now, into the result and eval.csv (and best_actor.keras if the best); nothing if a
+        signal cut it short: the checkpoint written on the stop does not hold it, and a resume does it again."""
+        evaluated = self.evaluator.evaluate(self.trainer, self.seconds())
+        if evaluated is None:
+            return
+        row, improved = evaluated
         self.result.evaluations.append(row)
         if self.run:
             self.run.files.append_evaluation(row)
             if improved:
                 self.run.files.save_actor("best_actor.keras", self.trainer.agent, self.evaluator.best.weights)
 
+    def evaluate_if_missed(self) -> None:
+        """On resume, the evaluation due at the checkpoint's very step if eval.csv does not hold it: a stop during
+        that evaluation left a checkpoint of the step without it (as did versions that checkpointed first)."""
+        steps, done = self.trainer.steps, self.result.evaluations
+        if steps and self.evaluator.due(steps) and not (done and done[-1]["step"] == steps):
+            self.evaluate()
+
     def checkpoint_due(self) -> bool:
         every = self.run.options.checkpoint_every if self.run else 0
         return bool(every) and self.trainer.episode % every == 0
 
-    def checkpoint(self) -> None:
+    def checkpoint(self, at_episode_start: bool = False) -> None:
         """A checkpoint of the run, unless of this very state (the run's end often falls on a checkpoint_every
-        boundary: the buffer is not written twice)."""
-        best = self.evaluator.best
-        key = (self.trainer.episode, self.trainer.steps, None if best is None else best.step)
-        if self.run and key != self.checkpointed:
-            self.run.files.checkpoint(*run_state(self.trainer, self.evaluator, self.seconds()))
+        boundary: the buffer is not written twice). `at_episode_start`, mid-episode: of the run as the episode
+        began, which a resume replays exactly (ddpg.run_state.EpisodeStart)."""
+        if not self.run:
+            return
+        trainer, start = self.trainer, self.episode_start
+        if at_episode_start and trainer.obs is not None and start.manifest is not None:
+            best = start.best[0]
+            key = (start.manifest["episode"], start.manifest["steps"], None if best is None else best["step"])
+            state = lambda: start.state(trainer, self.seconds())  # noqa: E731
+        else:
+            best = self.evaluator.best
+            key = (trainer.episode, trainer.steps, None if best is None else best.step)
+            state = lambda: run_state(trainer, self.evaluator, self.seconds())  # noqa: E731
+        if key != self.checkpointed:
+            self.run.files.checkpoint(*state())
             self.checkpointed = key
 
-    def checkpoint_on_stop(self) -> None:
-        """The last good state: a resumed run starts the unfinished episode again. A second signal during this
-        write still leaves a complete checkpoint: this one, or the previous one."""
+    def checkpoint_on_stop(self, at_episode_start: bool = True) -> None:
+        """A checkpoint of the run as the current episode began (`at_episode_start`: a signal), or of the last
+        good state (a non-finite transition, which a resume would meet again). A second signal during this write
+        still leaves a complete checkpoint: this one, or the previous one."""
         with _stop_on_signals(self.trainer, second_stops=True):
             try:
-                self.checkpoint()
+                self.checkpoint(at_episode_start)
             except _SecondSignal as second:
                 raise self.interrupted(second.signal_name, f"a second {second.signal_name} stopped the checkpoint "
                                                            "write") from None
@@ -233,7 +270,9 @@ class _Session:
         trainer, result = self.trainer, self.result
         result.steps = trainer.steps
         result.wall_seconds = self.seconds()
-        self.checkpoint()
+        best = self.evaluator.best
+        result.best_evaluation = None if best is None else {"step": best.step, "mean_return": best.mean_return}
+        self.checkpoint(at_episode_start=True)  # a step budget may end mid-episode: a longer one replays it
         if self.run:
             self.run.files.save_actor("actor.keras", trainer.agent)
             self.run.files.write("learning_curve.png", lambda path: plot_learning_curve(

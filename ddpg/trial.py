@@ -31,7 +31,8 @@ def train_and_evaluate(config: DDPGConfig, options: RunOptions) -> dict:
     row = {"seed": config.seed, "final_average_return_40": result.average_returns[-1] if result.average_returns
            else float("nan"), "eval_mean_return": report["mean_return"], "eval_std_return": report["std_return"],
            "wall_seconds": result.wall_seconds, "steps_per_second": result.steps / result.wall_seconds}
-    done = {"episode": len(result.returns), "steps": result.steps}
+    manifest = read_manifest(options.out_dir / "checkpoint")[1]  # of the last episode's start, if the budget cut it
+    done = {"episode": manifest["episode"], "steps": manifest["steps"]}
     write_atomically(options.out_dir / TRIAL_FILE, json.dumps({"config": dataclasses.asdict(config), **done,
                                                                "row": row}, indent=2) + "\n")
     return row

@@ -792,3 +792,208 @@ def test_out_dir_that_cannot_be_written(tmp_path):
 def test_other_bad_input(tmp_path, args, fragment):
     assert_one_line_error(run_cli("train", *args, "--out", tmp_path / "out"), fragment)
     assert not (tmp_path / "out").exists()
+
+
+# --- evaluation during training: eval.csv and the best actor are part of the checkpoint ----------------------
+
+@pytest.fixture(scope="module")
+def evaluated_run(tmp_path_factory) -> Path:
+    """A finished run of 2 episodes of the short Pendulum, evaluated every 10 steps (4 rows)."""
+    run = tmp_path_factory.mktemp("evaluated") / "run"
+    assert main(["train", "--episodes", "2", "--eval-every", "10", "--eval-episodes", "1", "--out", str(run),
+                 *RUN]) == 0
+    return run
+
+
+def edit_evaluations(run: Path, edit) -> None:
+    lines = (run / "eval.csv").read_text().splitlines(keepends=True)
+    (run / "eval.csv").write_text("".join(edit(lines)))
+
+
+def best_line(lines: list[str], run: Path) -> int:
+    best = load_checkpoint(run / "checkpoint").manifest["best"]
+    return next(i for i, line in enumerate(lines) if line.startswith(f"{best['step']},"))
+
+
+@pytest.mark.parametrize("damage, fragment", [
+    ("deleted", "eval.csv with the evaluations every 10 steps up to step 40, as the checkpoint has them. "
+                "Received: no eval.csv"),
+    ("header only", "to hold the best evaluation, which the checkpoint and best_actor.keras keep"),
+    ("the best row removed", "to hold the best evaluation"),
+    ("a step that was never due", "Expected line 3 of"),
+])
+def test_a_resume_refuses_an_eval_csv_that_lost_its_rows(capsys, evaluated_run, damage, fragment):
+    # A resume used to drop the evaluations of a deleted eval.csv, then report a best evaluation that
+    # contradicted best_actor.keras.
+    run = copy_of(evaluated_run)
+    if damage == "deleted":
+        (run / "eval.csv").unlink()
+    elif damage == "header only":
+        edit_evaluations(run, lambda lines: lines[:1])
+    elif damage == "the best row removed":
+        edit_evaluations(run, lambda lines: [line for i, line in enumerate(lines) if i != best_line(lines, run)])
+    else:
+        edit_evaluations(run, lambda lines: [lines[0], lines[1], "15" + lines[2][lines[2].index(","):],
+                                             *lines[3:]])
+    before = snapshot(run)
+    assert_one_line(*ddpg(capsys, "train", "--resume", run, "--episodes", 3), fragment, str(run / "eval.csv"))
+    assert snapshot(run) == before
+
+
+def test_the_best_evaluation_reported_is_best_actor_keras(capsys, evaluated_run):
+    run = copy_of(evaluated_run)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--episodes", "3"]) == 0
+    best = load_checkpoint(run / "checkpoint").manifest["best"]
+    assert f"best evaluation {best['mean_return']:.1f} at step {best['step']};" in capsys.readouterr().out
+    steps = [int(line.split(",")[0]) for line in (run / "eval.csv").read_text().splitlines()[1:]]
+    assert steps == [10, 20, 30, 40, 50, 60]
+
+
+# --- environment ids: every way to name one that cannot be made ---------------------------------------------
+
+class RaisingConstructor(gym.Env):
+    def __init__(self):
+        raise RuntimeError("no simulator licence")
+
+
+@pytest.fixture
+def env_modules(tmp_path, monkeypatch) -> None:
+    """Modules that register environments when imported (`module:Name-v0`), or raise."""
+    (tmp_path / "ddpg_test_raising_module.py").write_text('raise RuntimeError("this module refuses to import")\n')
+    (tmp_path / "ddpg_test_env_module.py").write_text(
+        "import gymnasium as gym\n"
+        "if 'ModuleShortPendulum-v0' not in gym.registry:\n"
+        "    gym.register('ModuleShortPendulum-v0', max_episode_steps=20, reward_threshold=-100.0,\n"
+        "                 entry_point='gymnasium.envs.classic_control.pendulum:PendulumEnv')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    if "ddpg_tests/RaisingConstructor-v0" not in gym.registry:
+        gym.register("ddpg_tests/RaisingConstructor-v0", entry_point=RaisingConstructor)
+
+
+@pytest.mark.parametrize("env_id, fragment", [
+    ("ddpg_no_such_module:Foo-v0", "Expected the module ddpg_no_such_module of env_id='ddpg_no_such_module:Foo-v0' "
+                                   "to import and register Foo-v0. Received: ModuleNotFoundError"),
+    ("ddpg_test_raising_module:Foo-v0", "Received: RuntimeError: this module refuses to import"),
+    ("ddpg_test_env_module:NoSuch-v0", "Expected a registered Gymnasium environment id"),
+    ("Pendulum-v1:", "Expected an environment id like Name-v0 or module:Name-v0. Received: env_id='Pendulum-v1:'"),
+    (":Pendulum-v1", "Expected an environment id like Name-v0 or module:Name-v0"),
+    ("a:b:c-v0", "Expected an environment id like Name-v0 or module:Name-v0"),
+    ("ddpg_tests/RaisingConstructor-v0", "Expected gym.make('ddpg_tests/RaisingConstructor-v0') to make the "
+                                         "environment. Received: RuntimeError: no simulator licence"),
+])
+def test_an_environment_that_cannot_be_made_is_one_line(capsys, tmp_path, env_modules, env_id, fragment):
+    for command in (["train", "--out", tmp_path / "run"], ["sweep", "--seeds", "0", "--out", tmp_path / "sweep"]):
+        assert_one_line(*ddpg(capsys, *command, "--env-id", env_id, "--episodes", 1, *TINY), fragment)
+    assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
+
+
+def test_a_module_qualified_id_trains_and_its_sweep_has_a_summary(capsys, tmp_path, env_modules):
+    from ddpg.sweep_report import solved_threshold
+
+    env_id = "ddpg_test_env_module:ModuleShortPendulum-v0"
+    assert ddpg(capsys, "train", "--env-id", env_id, "--episodes", 1, "--out", tmp_path / "run", *TINY)[0] == 0
+    assert solved_threshold(env_id) == -100.0  # the spec's, found through the module's id
+    capsys.readouterr()
+    status = main(["sweep", "--env-id", env_id, "--seeds", "0", "--workers", "1", "--episodes", "1",
+                   "--eval-episodes", "1", "--out", str(tmp_path / "sweep"), *TINY])
+    out, err = capsys.readouterr()
+    assert status == 0 and "Traceback" not in err, err
+    assert f"{env_id}: solved at an evaluation mean >= -100" in out
+    assert (tmp_path / "sweep" / "sweep.json").is_file()
+
+
+class ChangingShape(gym.Env):
+    """Pendulum's spaces, but from step `at` overall the observation has 4 numbers; `at_reset`: from a reset."""
+
+    observation_space = gym.spaces.Box(-10.0, 10.0, (3,), np.float32)
+    action_space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
+
+    def __init__(self, at: int = 25):
+        self.at, self.total = at, 0
+
+    def observation(self):
+        return np.zeros(4 if self.total >= self.at else 3, np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return self.observation(), {}
+
+    def step(self, action):
+        self.total += 1
+        return self.observation(), -1.0, False, False, {}
+
+
+def test_an_environment_that_changes_its_observations_shape_stops_with_a_checkpoint(capsys, tmp_path):
+    env_id = "ddpg_tests/ChangingShape-v0"
+    if env_id not in gym.registry:
+        gym.register(env_id, entry_point=ChangingShape, max_episode_steps=20)
+    run = tmp_path / "run"
+    status, err = ddpg(capsys, "train", "--episodes", 3, "--out", run, *RUN, "--env-id", env_id)
+    assert_one_line(status, err, "Expected observations of shape (3,), as the observation space has. "
+                                 "Received: shape (4,) at step 25")
+    saved = load_checkpoint(run / "checkpoint")
+    assert saved.manifest["steps"] == 24 and episodes_in(run) == [1]  # the last good step, as for a NaN
+    # In an evaluation too: its own environment turns at its 25th step, in its 2nd episode.
+    status, err = ddpg(capsys, "train", "--episodes", 3, "--eval-every", 20, "--eval-episodes", 2,
+                       "--out", tmp_path / "evaluated", *RUN, "--env-id", env_id)
+    assert_one_line(status, err, "Received: shape (4,) in evaluation episode 2")
+
+
+# --- presets and paths on the command line ----------------------------------------------------------------
+
+def test_a_grid_over_presets_is_taken_and_a_preset_given_beside_it_refused(capsys, tmp_path, monkeypatch):
+    # The README's `sweep --grid preset=keras-example,lillicrap2016` was always refused, naming a --preset never
+    # given. The sweep itself is not run here: the configs it would run are checked.
+    from ddpg import sweep
+    from ddpg.presets import PRESETS
+
+    taken = []
+    monkeypatch.setattr(sweep, "run_sweep", lambda trials, *args, **kwargs: taken.extend(trials) or [])
+    monkeypatch.setattr("ddpg.sweep_report.format_grid_table", lambda rows: "")
+    status, err = ddpg(capsys, "sweep", "--grid", "preset=keras-example,lillicrap2016", "--seeds", "0-1",
+                       "--tau", "0.5", "--out", tmp_path / "sweep")
+    assert status == 0, err
+    assert [(point["preset"], config.seed) for point, config in taken] == [
+        ("keras-example", 0), ("keras-example", 1), ("lillicrap2016", 0), ("lillicrap2016", 1)]
+    papers = taken[2][1]
+    assert (papers.actor_hidden, papers.batch_norm, papers.tau) == (PRESETS["lillicrap2016"]["actor_hidden"], True,
+                                                                     0.5)  # the option over the point's preset
+    assert_one_line(*ddpg(capsys, "sweep", "--grid", "preset=keras-example,lillicrap2016", "--preset", "cleanrl",
+                          "--out", tmp_path / "sweep"),
+                    "Expected preset in --grid or as --preset, not both", "--preset cleanrl")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--preset", "lillicrap2016"], "Expected tau=0.005 as in the checkpoint"),
+    (["--preset", "fujimoto2018"], "Expected a preset among"),  # retired: named as such, as without --resume
+    (["--preset", "nope"], "Expected a preset among"),
+])
+def test_a_resume_refuses_a_preset_that_contradicts_the_run(capsys, finished_run, args, fragment):
+    # --resume used to accept any --preset and ignore it; a contradicting --config was refused.
+    run = copy_of(finished_run)
+    before = snapshot(run)
+    assert_one_line(*ddpg(capsys, "train", "--resume", run, "--episodes", 3, *args), fragment)
+    assert snapshot(run) == before
+
+
+def test_a_resume_with_the_runs_own_preset_values_is_taken(capsys, finished_run):
+    run = copy_of(finished_run)
+    status, err = ddpg(capsys, "train", "--resume", run, "--episodes", 3, "--preset", "keras-example")
+    assert status == 0, err
+    assert episodes_in(run) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["train", "--out", ""], "Expected --out to name a path. Received: --out ''"),
+    (["train", "--resume", ""], "Expected --resume to name a path. Received: --resume ''"),
+    (["train", "--config", " "], "Expected --config to name a path. Received: --config ' '"),
+    (["sweep", "--out", ""], "Expected --out to name a path. Received: --out ''"),
+    (["evaluate", ""], "Expected DIR to name a path. Received: DIR ''"),
+    (["evaluate", "run", "--json", ""], "Expected --json to name a path. Received: --json ''"),
+])
+def test_an_empty_path_is_refused_not_taken_for_the_working_directory(capsys, tmp_path, monkeypatch, args, fragment):
+    # --out "" trained into the default directory, runs/ENV-seedN.
+    monkeypatch.chdir(tmp_path)
+    assert_one_line(*ddpg(capsys, *args, "--episodes", 1, *([] if args[0] == "evaluate" else TINY)), fragment)
+    assert list(tmp_path.iterdir()) == []

@@ -116,6 +116,48 @@ def test_signal_finishes_the_step_checkpoints_and_says_how_to_resume(tmp_path, s
     assert saved.manifest["steps"] >= 200 * saved.manifest["episode"]
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_a_long_evaluation_stops_within_a_second(tmp_path, sig):
+    # The evaluation at step 200, episode 1's end, is 2000 episodes of 200 steps (some 20 s): the signal used to
+    # wait for its end, and the checkpoint taken before it never had it done again.
+    run = tmp_path / "run"
+    process = start_cli("train", "--episodes", 3, "--eval-every", 200, "--eval-episodes", 2000, "--out", run, *TINY)
+    wait_for_episodes(run, 1, process)
+    time.sleep(0.5)  # inside the evaluation
+    sent = time.monotonic()
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=120)
+    assert time.monotonic() - sent < 5, (time.monotonic() - sent, stderr)  # a second to stop; the checkpoint, the exit
+    assert process.returncode == 128 + sig and "Traceback" not in stderr, stderr
+    assert "holds episode 1 (step 200)" in stderr.strip().splitlines()[-1]
+    assert (run / "eval.csv").read_text().splitlines()[1:] == []  # not done; a resume does it (test_stops.py)
+
+
+def test_a_sweep_stopped_mid_episode_and_run_again_gives_the_uninterrupted_table(tmp_path):
+    # SIGTERM in the middle of episode 2 (of 200 steps): the run's checkpoint is of episode 2's start, so the
+    # sweep run again replays that episode as the uninterrupted sweep played it, and the tables agree.
+    args = ["sweep", "--seeds", 0, "--workers", 1, "--episodes", 8, "--eval-episodes", 1, "--checkpoint-every", 100,
+            *TINY]
+
+    def table(out: Path) -> list[dict]:
+        with (out / "sweep.csv").open() as file:
+            return [{name: value for name, value in row.items() if name not in ("wall_seconds", "steps_per_second")}
+                    for row in csv.DictReader(file)]
+
+    whole = run_cli(*args, "--out", tmp_path / "whole")
+    assert whole.returncode == 0, whole.stderr
+    process = start_cli(*args, "--out", tmp_path / "stopped")
+    wait_for_episodes(tmp_path / "stopped" / "seed_0", 2, process)
+    process.send_signal(signal.SIGTERM)  # an episode takes some 0.2 s: most likely inside episode 3
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143 and "Traceback" not in stderr, stderr
+    saved = checkpoint_state(tmp_path / "stopped" / "seed_0").manifest
+    assert saved["steps"] == 200 * saved["episode"] < 1600
+    again = run_cli(*args, "--out", tmp_path / "stopped")
+    assert again.returncode == 0, again.stderr
+    assert table(tmp_path / "stopped") == table(tmp_path / "whole")
+
+
 def test_resume_after_a_clean_finish_can_extend_the_run(tmp_path):
     assert run_cli("train", "--episodes", 1, "--out", tmp_path, *TINY).returncode == 0
     result = run_cli("train", "--resume", tmp_path, "--episodes", 2)

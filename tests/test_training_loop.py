@@ -154,12 +154,14 @@ def test_a_step_budget_ends_mid_episode_and_resumes_to_a_larger_one(tmp_path):
     assert (result.steps, len(result.returns)) == (7, 1)
     assert [row["episode"] for row in rows(tmp_path / "metrics.csv")] == ["1"]
     saved = load_checkpoint(tmp_path / "checkpoint").manifest
-    assert (saved["steps"], saved["episode"], saved["buffer"]["size"]) == (7, 1, 7)
-    # Resumed to 17: the unfinished episode starts again (its 2 transitions stay stored), 5 + 5 more.
+    # The checkpoint is of episode 2's start (an environment's state cannot be saved, its reset can be replayed).
+    assert (saved["steps"], saved["episode"], saved["buffer"]["size"]) == (5, 1, 5)
+    # Resumed to 17: episode 2 replayed from its start, then episode 3 and 2 steps of episode 4, as a run of 17 does.
     resumed = train(tiny_config(env_id=env_id, total_steps=17, episodes=None), RunOptions(tmp_path, resume=True))
-    assert (resumed.steps, resumed.steps_trained, resumed.episodes_trained) == (17, 10, 2)
-    assert [row["episode"] for row in rows(tmp_path / "metrics.csv")] == ["1", "2", "3"]
-    assert [row["steps"] for row in rows(tmp_path / "metrics.csv")] == ["5", "12", "17"]
+    assert (resumed.steps, resumed.steps_trained, resumed.episodes_trained) == (17, 12, 2)
+    assert [row["steps"] for row in rows(tmp_path / "metrics.csv")] == ["5", "10", "15"]
+    whole = train(tiny_config(env_id=env_id, total_steps=17, episodes=None))
+    assert resumed.returns == whole.returns
 
 
 def test_exactly_one_budget():

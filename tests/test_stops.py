@@ -1,0 +1,122 @@
+"""A run stopped at every step, killed or by SIGTERM, inside training or inside an evaluation, then resumed, equals
+the run that was never stopped: metrics.csv and eval.csv byte for byte but for their timing columns, so every
+episode and every due evaluation is in them exactly once, with the same numbers.
+
+In-process, on a corridor of 4 steps evaluated every 2 steps (so evaluations fall mid-episode and at episodes'
+ends): a kill is an exception nothing catches (the process gone, its lock released, no checkpoint written), a
+signal is SIGTERM sent from inside the environment's step. The default suite stops at a sample of the steps;
+`tox -e fuzz` (DDPG_FUZZ_EXAMPLES >= 100) at every one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+from helpers import Corridor, tiny_config
+
+from ddpg.run_options import RunOptions
+from ddpg.training import TrainingInterrupted, train
+
+DEEP = int(os.environ.get("DDPG_FUZZ_EXAMPLES", "15")) >= 100
+ENV = "ddpg_tests/TripwireCorridor-v0"
+EPISODES, LENGTH, EVAL_EVERY = 3, 4, 2
+# Environment steps of a whole run, training's and evaluations' in the order they happen: each training step,
+# and after every EVAL_EVERY-th, one evaluation episode of LENGTH steps.
+TOTAL = EPISODES * LENGTH * (1 + LENGTH // EVAL_EVERY)
+TIMING = {"wall_seconds", "steps_per_second"}
+
+
+class Killed(BaseException):
+    """The process dies here: nothing catches it, no checkpoint is written."""
+
+
+class Tripwire(Corridor):
+    """The corridor, counting every step of every instance (training's and evaluation's); at step `at`
+    overall, `action` ("kill" or "sigterm")."""
+
+    count, at, action = 0, None, None
+
+    def step(self, action):
+        Tripwire.count += 1
+        if Tripwire.count == Tripwire.at:
+            if Tripwire.action == "kill":
+                raise Killed
+            os.kill(os.getpid(), signal.SIGTERM)
+        return super().step(action)
+
+
+if ENV not in gym.registry:
+    gym.register(ENV, entry_point=Tripwire, kwargs={"length": LENGTH}, max_episode_steps=LENGTH)
+
+# A ring of 6 transitions: from step 7 on, each step overwrites one that a checkpoint of its episode's start holds,
+# and that no checkpoint has yet when it is episode 2's.
+CONFIG = tiny_config(env_id=ENV, episodes=EPISODES, batch_size=4, buffer_capacity=6, update_every=1,
+                     eval_every=EVAL_EVERY, eval_episodes=1, seed=7)
+
+
+def options(run: Path, resume: bool = False) -> RunOptions:
+    # Every 2nd episode: a stop in episode 2 or 4 goes back past the last periodic checkpoint.
+    return RunOptions(run, resume=resume, checkpoint_every=2, tensorboard=False)
+
+
+def without_timing(path: Path) -> list[dict]:
+    rows = list(csv.DictReader(io.StringIO(path.read_text(), newline="")))
+    return [{name: value for name, value in row.items() if name not in TIMING} for row in rows]
+
+
+def trip(at: int | None, action: str | None = None) -> None:
+    Tripwire.count, Tripwire.at, Tripwire.action = 0, at, action
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("whole") / "run"
+    trip(None)
+    train(CONFIG, options(run))
+    assert Tripwire.count == TOTAL
+    assert [int(row["step"]) for row in without_timing(run / "eval.csv")] == list(range(2, 13, 2))
+    return run
+
+
+# Steps 1-2 train, 3-6 evaluate at step 2 (mid-episode), 7-8 train (8 ends episode 1), 9-12 evaluate at step 4,
+# ...: the first step, inside a mid-episode evaluation, the step that ends an episode, inside and at the end of an
+# evaluation due at an episode's end, a mid-episode training step, the very last.
+SAMPLE = [1, 5, 8, 11, 19, 24, TOTAL]
+
+
+@pytest.mark.parametrize("action", ["kill", "sigterm"])
+@pytest.mark.parametrize("at", range(1, TOTAL + 1) if DEEP else SAMPLE)
+def test_a_stop_at_any_step_then_resume_equals_the_uninterrupted_run(uninterrupted, tmp_path, action, at):
+    run = tmp_path / "run"
+    trip(at, action)
+    with pytest.raises(Killed if action == "kill" else TrainingInterrupted):
+        train(CONFIG, options(run))
+    trip(None)
+    if (run / "checkpoint").exists():
+        train(CONFIG, options(run, resume=True))
+    else:  # stopped before its first checkpoint: nothing kept, the run starts again
+        train(CONFIG, RunOptions(run, overwrite=True, checkpoint_every=2, tensorboard=False))
+    for name in ("metrics.csv", "eval.csv"):
+        assert without_timing(run / name) == without_timing(uninterrupted / name), name
+
+
+def test_a_step_budget_that_cuts_an_episode_then_a_longer_one_equals_the_longer_run(uninterrupted, tmp_path):
+    # 6 steps end in the middle of episode 2: its checkpoint is of episode 2's start, so the longer budget
+    # replays episode 2 from its reset, as the uninterrupted run played it.
+    import dataclasses
+
+    run = tmp_path / "run"
+    trip(None)
+    train(dataclasses.replace(CONFIG, episodes=None, total_steps=6), options(run))
+    from ddpg.checkpoint import load_checkpoint
+
+    assert load_checkpoint(run / "checkpoint").manifest["steps"] == 4
+    train(dataclasses.replace(CONFIG, episodes=None, total_steps=LENGTH * EPISODES), options(run, resume=True))
+    for name in ("metrics.csv", "eval.csv"):
+        assert without_timing(run / name) == without_timing(uninterrupted / name), name
