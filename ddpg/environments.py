@@ -5,6 +5,7 @@ With the loop and evaluation, the only place that knows Gymnasium.
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import gymnasium as gym
@@ -26,13 +27,19 @@ class NonFiniteEnvironmentOutput(UnusableEnvironment):
     """A transition held NaN or infinity (as float32); training stopped with a checkpoint of the last good state."""
 
 
-def make_env(env_id: str) -> gym.Env:
+def make_env(env_id: str, kwargs: dict | None = None) -> gym.Env:
     """gym.make, refusing what DDPG cannot use: an unknown id, a missing dependency, spaces that are not
-    flat Boxes of floats, unbounded actions."""
+    flat Boxes of floats, unbounded actions. `kwargs`: the environment's constructor arguments (gym.make's);
+    an id `module:Name-v0` imports `module` first (Gymnasium does)."""
     if _is_mujoco(env_id):
         _mujoco_warnings_to_python()
     try:
-        env = gym.make(env_id)  # no render_mode: never a window
+        env = gym.make(env_id, **(kwargs or {}))  # no render_mode: never a window
+    except TypeError as error:
+        if not kwargs:
+            raise
+        raise UnusableEnvironment(f"Expected --env-kwargs that {env_id} accepts. Received: {json.dumps(kwargs)} "
+                                  f"({str(error).splitlines()[0] if str(error) else 'TypeError'})") from None
     except (gym.error.DependencyNotInstalled, ImportError) as error:
         raise UnusableEnvironment(f"Expected the dependencies of {env_id}: {missing_extra_hint(env_id)}. "
                                   f"Received: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
@@ -48,8 +55,44 @@ def make_env(env_id: str) -> gym.Env:
     return env
 
 
+def config_env(config) -> gym.Env:
+    """The environment of a DDPGConfig: its env_id with its env_kwargs."""
+    from ddpg.config import env_kwargs
+
+    return make_env(config.env_id, env_kwargs(config))
+
+
+def factory_env(factory) -> gym.Env:
+    """The environment a zero-argument factory returns (ddpg.train(..., env=factory)), checked as make_env checks
+    an id's; one line if the factory raises or returns something else."""
+    try:
+        env = factory()
+    except Exception as error:  # the user's code: whatever it raises is their error, in one line
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise UnusableEnvironment(f"Expected env=factory to return a Gymnasium environment. Received: it raised "
+                                  f"{type(error).__name__}: {reason}") from None
+    if not isinstance(env, gym.Env):
+        raise UnusableEnvironment(f"Expected env=factory to return a Gymnasium environment (gymnasium.Env). "
+                                  f"Received: {type(env).__name__}")
+    name = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+    try:
+        check_spaces(name, env.observation_space, env.action_space)
+    except UnusableEnvironment:
+        env.close()
+        raise
+    return env
+
+
+def registered_id(env_id: str) -> str:
+    """The registry's id of an id that may name its module first (`module:Name-v0`: Name-v0)."""
+    return env_id.split(":", 1)[1] if ":" in env_id else env_id
+
+
 def missing_extra_hint(env_id: str) -> str:
-    entry_point = str(gym.spec(env_id).entry_point)
+    try:
+        entry_point = str(gym.spec(registered_id(env_id)).entry_point)
+    except gym.error.Error:
+        return "install what its package needs"
     for family, extra in EXTRAS.items():
         if family in entry_point:
             return install_command(extra)

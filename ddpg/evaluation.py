@@ -17,7 +17,7 @@ import gymnasium as gym
 import numpy as np
 
 from ddpg.config import MAX_SEED, DDPGConfig
-from ddpg.environments import make_env
+from ddpg.environments import config_env
 from ddpg.errors import UserInputError
 from ddpg.exploration import clip_to_bounds
 from ddpg.run_files import RunFilesError, load_run_config
@@ -64,10 +64,12 @@ class Evaluator:
     best_actor.keras survives a resume.
     """
 
-    def __init__(self, config: DDPGConfig) -> None:
+    def __init__(self, config: DDPGConfig, make: Callable[[], gym.Env] | None = None) -> None:
+        """`make`: the environment's maker (default: the config's env_id and env_kwargs)."""
         self.every, self.episodes = config.eval_every, config.eval_episodes
         self.seed = config.seed + EVAL_SEED_OFFSET
-        self.env = make_env(config.env_id) if self.every else None  # its own environment, its own seed
+        make = make or (lambda: config_env(config))
+        self.env = make() if self.every else None  # its own environment, its own seed
         self.best: Best | None = None
 
     def due(self, steps: int) -> bool:
@@ -141,7 +143,7 @@ def evaluate(run_dir: str | os.PathLike, episodes: int = 10, seed: int | None = 
                              f"Received: {run_dir}")
     config = load_run_config(run_dir)
     seed = config.seed + EVAL_SEED_OFFSET if seed is None else seed
-    env = make_env(config.env_id)
+    env = config_env(config)
     try:
         policy = load_actor_policy(run_dir, env.observation_space.shape[0], env.action_space.shape[0])
         returns = run_episodes(policy, env, episodes, seed)

@@ -29,7 +29,8 @@ def solved_threshold(env_id: str) -> float | None:
 
     if env_id in SOLVED_THRESHOLDS:
         return SOLVED_THRESHOLDS[env_id]
-    threshold = gym.spec(env_id).reward_threshold
+    # A module-qualified id (module:Name-v0): its module was imported when the sweep made its environment.
+    threshold = gym.spec(env_id.split(":", 1)[-1]).reward_threshold
     return None if threshold is None else float(threshold)
 
 

@@ -9,6 +9,7 @@ keeps the best actor), checkpoints (what they hold: ddpg.run_state), and SIGINT/
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import time
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from ddpg.checkpoint import Checkpoint, CheckpointError, read_manifest
 from ddpg.config import DDPGConfig
-from ddpg.environments import NonFiniteEnvironmentOutput, make_env
+from ddpg.environments import NonFiniteEnvironmentOutput, config_env, factory_env
 from ddpg.evaluation import Evaluator
 from ddpg.loop import Trainer
 from ddpg.memory import check_fits_in_memory
@@ -31,6 +32,8 @@ from ddpg.run_state import open_checkpoint, restore_run, run_state
 from ddpg.signals import stop_signals_handled
 
 if TYPE_CHECKING:  # the agent loads TensorFlow; importing ddpg.training must not
+    import gymnasium as gym
+
     from ddpg.agent import DDPGAgent
     from ddpg.replay_buffer import ReplayBuffer
 
@@ -71,8 +74,8 @@ class TrainResult:
     steps_trained: int = 0
 
 
-def train(config: DDPGConfig, options: RunOptions | None = None,
-          progress: Callable[[dict], None] | None = None) -> TrainResult:
+def train(config: DDPGConfig, options: RunOptions | str | os.PathLike | None = None,
+          progress: Callable[[dict], None] | None = None, env: Callable[[], gym.Env] | None = None) -> TrainResult:
     """Train DDPG on config.env_id for config.episodes episodes or config.total_steps steps; with options,
     write into options.out_dir config.json, metrics.csv, eval.csv, TensorBoard events, actor.keras,
     best_actor.keras, a plot and checkpoints (nothing is written when None).
@@ -81,11 +84,22 @@ def train(config: DDPGConfig, options: RunOptions | None = None,
         config: the hyperparameters and the budget.
         options: where the run's files go, and how (ddpg.run_options.RunOptions).
         progress: called with each episode's metrics row as it ends.
+        env: a zero-argument factory returning a Gymnasium environment, instead of config.env_id (and
+            env_kwargs): called once for training, once for evaluation during training (eval_every > 0);
+            checked as an id's environment is. A resumed run needs the same factory again.
     """
+    if options is not None and not isinstance(options, RunOptions):  # an out_dir: a new run there
+        options = RunOptions(options)
     if options is not None and not options.resume:  # refused in a second, not after TensorFlow's import
         RunFiles(options.out_dir).check_no_run(options.overwrite)
-    env = make_env(config.env_id)
-    evaluator = Evaluator(config)
+    factory = env
+    make = (lambda: factory_env(factory)) if factory is not None else (lambda: config_env(config))
+    env = make()
+    try:
+        evaluator = Evaluator(config, make)
+    except BaseException:
+        env.close()
+        raise
     try:
         check_fits_in_memory(config, env.observation_space.shape[0], env.action_space.shape[0])
         import ddpg.backend  # noqa: F401  Keras's backend refused (KERAS_BACKEND) before the run directory is made
