@@ -158,10 +158,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json and Path(args.dir).resolve() in Path(args.json).resolve().parents:
         raise UserInputError(f"Expected --json outside the run directory, which evaluate never writes into. "
                              f"Received: --json {args.json}")
-    report = evaluate(Path(args.dir), episodes=args.episodes, seed=args.seed)
+    report = evaluate(Path(args.dir), episodes=args.episodes, seed=args.seed, best=args.best)
     if args.json:
         write_atomically(Path(args.json), json.dumps(report, indent=2) + "\n")
-    print(f"{report['env_id']}: mean return {report['mean_return']:.1f} ± {report['std_return']:.1f} over "
+    print(f"{report['env_id']} ({report['actor']}): "
+          f"mean return {report['mean_return']:.1f} ± {report['std_return']:.1f} over "
           f"{report['episodes']} episodes (seed {report['seed']})" + (f"; wrote {args.json}" if args.json else ""))
     return 0
 
@@ -282,6 +283,8 @@ def _add_evaluate(commands) -> None:
     evaluate.add_argument("--episodes", type=int, default=10, help="evaluation episodes (default: 10)")
     evaluate.add_argument("--seed", type=int, default=None,
                           help="environment seed (default: the training seed + 1000000)")
+    evaluate.add_argument("--best", action="store_true", help="evaluate best_actor.keras, the actor of the best "
+                          "evaluation during training (--eval-every), instead of actor.keras")
     evaluate.add_argument("--json", metavar="FILE", help="also write the report, with every return, to FILE")
     evaluate.set_defaults(run=cmd_evaluate)
 
