@@ -167,6 +167,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from ddpg.export import export_actor
+
+    out = export_actor(Path(args.dir), args.format, Path(args.out), best=args.best)
+    print(f"wrote {out} ({args.format}) from {Path(args.dir) / ('best_actor.keras' if args.best else 'actor.keras')}")
+    return 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from ddpg.grid import expand, format_value, parse_grid, point_configs
     from ddpg.sweep import parse_seeds, run_sweep
@@ -255,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="ddpg", description="DDPG (Lillicrap et al. 2016) on Keras 3.", allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_evaluate, _add_sweep, _add_report):
+    for add in (_add_train, _add_evaluate, _add_export, _add_sweep, _add_report):
         add(commands)
     return parser
 
@@ -287,6 +295,18 @@ def _add_evaluate(commands) -> None:
                           "evaluation during training (--eval-every), instead of actor.keras")
     evaluate.add_argument("--json", metavar="FILE", help="also write the report, with every return, to FILE")
     evaluate.set_defaults(run=cmd_evaluate)
+
+
+def _add_export(commands) -> None:
+    export = commands.add_parser("export", help="write a run's actor as ONNX, TFLite or a SavedModel",
+                                 allow_abbrev=False)
+    export.add_argument("dir", metavar="RUN_DIR", help="a directory written by `ddpg train`")
+    export.add_argument("--format", required=True, choices=("onnx", "tflite", "savedmodel"),
+                        help="onnx and tflite need the export extra (pip install \".[export]\")")
+    export.add_argument("--out", required=True, metavar="PATH", help="the file (onnx, tflite) or directory "
+                        "(savedmodel) to write; must not exist")
+    export.add_argument("--best", action="store_true", help="export best_actor.keras instead of actor.keras")
+    export.set_defaults(run=cmd_export)
 
 
 def _add_sweep(commands) -> None:
