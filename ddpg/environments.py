@@ -48,11 +48,49 @@ def make_env(env_id: str, kwargs: dict | None = None) -> gym.Env:
         raise UnusableEnvironment(f"Expected a registered Gymnasium environment id. Received: env_id={env_id!r} "
                                   f"({error})") from None
     try:
+        env = flattened(env_id, env)
         check_spaces(env_id, env.observation_space, env.action_space)
     except UnusableEnvironment:
         env.close()
         raise
     return env
+
+
+def flattened(name: str, env: gym.Env) -> gym.Env:
+    """A Dict or multi-dimensional Box observation space flattened (Gymnasium's FlattenObservation, whose order
+    observation_layout records); a Dict with a leaf that is not a Box refused."""
+    space = env.observation_space
+    if not (isinstance(space, gym.spaces.Dict) or (isinstance(space, gym.spaces.Box) and len(space.shape) > 1)):
+        return env
+    for path, leaf in _leaves(space, ""):
+        if not isinstance(leaf, gym.spaces.Box):
+            raise UnusableEnvironment(f"Expected a Dict observation space whose leaves are Boxes, to flatten it; "
+                                      f"DDPG cannot use {leaf} at {path!r}. Received: env_id={name!r}")
+    return gym.wrappers.FlattenObservation(env)
+
+
+def _leaves(space: gym.Space, path: str):
+    if isinstance(space, gym.spaces.Dict):
+        for key, sub in space.spaces.items():
+            yield from _leaves(sub, f"{path}/{key}" if path else str(key))
+    else:
+        yield path, space
+
+
+def observation_layout(env: gym.Env) -> dict | None:
+    """How the environment's observations were flattened, for a policy loaded without it (ddpg.policy): the
+    Box shapes and Dict keys in FlattenObservation's order; None when they were not."""
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, gym.wrappers.FlattenObservation):
+            return _layout(env.env.observation_space)
+        env = env.env
+    return None
+
+
+def _layout(space: gym.Space) -> dict:
+    if isinstance(space, gym.spaces.Dict):
+        return {"dict": [[key, _layout(sub)] for key, sub in space.spaces.items()]}
+    return {"box": list(space.shape)}
 
 
 def config_env(config) -> gym.Env:
@@ -76,6 +114,7 @@ def factory_env(factory) -> gym.Env:
                                   f"Received: {type(env).__name__}")
     name = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
     try:
+        env = flattened(name, env)
         check_spaces(name, env.observation_space, env.action_space)
     except UnusableEnvironment:
         env.close()

@@ -9,6 +9,7 @@ keeps the best actor), checkpoints (what they hold: ddpg.run_state), and SIGINT/
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -20,14 +21,14 @@ from typing import TYPE_CHECKING
 
 from ddpg.checkpoint import Checkpoint, CheckpointError, read_manifest
 from ddpg.config import DDPGConfig
-from ddpg.environments import NonFiniteEnvironmentOutput, config_env, factory_env
+from ddpg.environments import NonFiniteEnvironmentOutput, config_env, factory_env, observation_layout
 from ddpg.evaluation import Evaluator
 from ddpg.loop import Trainer
 from ddpg.memory import check_fits_in_memory
 from ddpg.plots import plot_learning_curve
-from ddpg.run_files import RunFiles, read_evaluations, read_metrics, reported_os_errors, run_lock
+from ddpg.run_files import RunFiles, read_evaluations, read_metrics, reported_os_errors, run_lock, write_atomically
 from ddpg.run_options import RunOptions
-from ddpg.run_schema import evaluation_numbers, trailing_average
+from ddpg.run_schema import OBSERVATION_FILE, evaluation_numbers, trailing_average
 from ddpg.run_state import open_checkpoint, restore_run, run_state
 from ddpg.signals import stop_signals_handled
 
@@ -187,6 +188,8 @@ class _Session:
         if run:
             run.files.start(trainer.config, run.options.overwrite, run.options.tensorboard, run.rows, run.evaluations,
                             with_evaluations=bool(self.evaluator.every))
+            write_atomically(run.files.dir / OBSERVATION_FILE,
+                             json.dumps({"flatten": observation_layout(trainer.env)}) + "\n")
             if self.evaluator.best is not None:  # the file may be from an evaluation after the checkpoint, now undone
                 run.files.save_actor("best_actor.keras", trainer.agent, self.evaluator.best.weights)
         self.result = TrainResult(config=trainer.config, out_dir=run.files.dir if run else None, agent=trainer.agent,
