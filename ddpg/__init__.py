@@ -14,10 +14,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ddpg.config import DDPGConfig  # noqa: E402
 
-__all__ = ["DDPGConfig", "evaluate", "load_policy", "train"]
+__all__ = ["DDPGConfig", "EarlyStopping", "evaluate", "load_policy", "train"]
 
 # Loaded on first use (PEP 562): training and evaluation import Gymnasium, and their callers pay for it then.
-_LAZY = {"train": "ddpg.training", "evaluate": "ddpg.evaluation", "load_policy": "ddpg.policy"}
+_LAZY = {"train": "ddpg.training", "evaluate": "ddpg.evaluation", "load_policy": "ddpg.policy",
+         "EarlyStopping": "ddpg.callbacks"}
 
 
 def __getattr__(name: str):

@@ -14,11 +14,12 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ddpg.callbacks import any_stops
 from ddpg.checkpoint import Checkpoint, CheckpointError, read_manifest
 from ddpg.config import DDPGConfig
 from ddpg.environments import NonFiniteEnvironmentOutput, config_env, factory_env, observation_layout
@@ -76,7 +77,8 @@ class TrainResult:
 
 
 def train(config: DDPGConfig, options: RunOptions | str | os.PathLike | None = None,
-          progress: Callable[[dict], None] | None = None, env: Callable[[], gym.Env] | None = None) -> TrainResult:
+          progress: Callable[[dict], None] | None = None, env: Callable[[], gym.Env] | None = None,
+          callbacks: Sequence[object] = ()) -> TrainResult:
     """Train DDPG on config.env_id for config.episodes episodes or config.total_steps steps; with options,
     write into options.out_dir config.json, metrics.csv, eval.csv, TensorBoard events, actor.keras,
     best_actor.keras, a plot and checkpoints (nothing is written when None).
@@ -88,6 +90,8 @@ def train(config: DDPGConfig, options: RunOptions | str | os.PathLike | None = N
         env: a zero-argument factory returning a Gymnasium environment, instead of config.env_id (and
             env_kwargs): called once for training, once for evaluation during training (eval_every > 0);
             checked as an id's environment is. A resumed run needs the same factory again.
+        callbacks: objects with on_episode_end(row) and/or on_evaluation_end(row) (ddpg.callbacks); a hook
+            returning True stops the run, which finishes as a spent budget does.
     """
     if options is not None and not isinstance(options, RunOptions):  # an out_dir: a new run there
         options = RunOptions(options)
@@ -107,6 +111,7 @@ def train(config: DDPGConfig, options: RunOptions | str | os.PathLike | None = N
         with contextlib.ExitStack() as stack:
             run = _open_run(stack, config, options) if options is not None else None
             session = _Session(Trainer(config, env), evaluator, run, progress)
+            session.callbacks = list(callbacks)
             session.begin()
             return _train(session)
     finally:
@@ -147,15 +152,17 @@ def _train(session: _Session) -> TrainResult:
     trainer = session.trainer
     try:
         with _stop_on_signals(trainer):
-            while not _budget_spent(trainer.config, trainer):
+            stop = False
+            while not stop and not _budget_spent(trainer.config, trainer):
                 row = trainer.step()
                 if row is not None:
                     session.record(row)
                     if session.checkpoint_due():
                         session.checkpoint()
                     session.report(row)
+                    stop = any_stops(session.callbacks, "on_episode_end", row)
                 if session.evaluator.due(trainer.steps):
-                    session.evaluate()
+                    stop = any_stops(session.callbacks, "on_evaluation_end", session.evaluate()) or stop
                 if trainer.stop_requested:
                     raise TrainingInterrupted(trainer.stop_requested, "")
             return session.finish()
@@ -181,6 +188,7 @@ class _Session:
         self.wall_offset = restore_run(trainer, evaluator, run.checkpoint) if run and run.checkpoint else 0.0
         self.done_before = (trainer.episode, trainer.steps)
         self.checkpointed: tuple | None = None  # (episode, steps, best step) of the last checkpoint written
+        self.callbacks: list = []  # ddpg.callbacks: hooks after each episode and each evaluation
 
     def begin(self) -> None:
         """The run's files, once everything is valid: the first write; and the result so far."""
@@ -214,13 +222,14 @@ class _Session:
         if self.progress:
             self.progress(row)
 
-    def evaluate(self) -> None:
+    def evaluate(self) -> dict:
         row, improved = self.evaluator.evaluate(self.trainer, self.seconds())
         self.result.evaluations.append(row)
         if self.run:
             self.run.files.append_evaluation(row)
             if improved:
                 self.run.files.save_actor("best_actor.keras", self.trainer.agent, self.evaluator.best.weights)
+        return row
 
     def checkpoint_due(self) -> bool:
         every = self.run.options.checkpoint_every if self.run else 0
