@@ -173,11 +173,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json and Path(args.dir).resolve() in Path(args.json).resolve().parents:
         raise UserInputError(f"Expected --json outside the run directory, which evaluate never writes into. "
                              f"Received: --json {args.json}")
-    report = evaluate(Path(args.dir), episodes=args.episodes, seed=args.seed)
+    report = evaluate(Path(args.dir), episodes=args.episodes, seed=args.seed, best=args.best)
     if args.json:
         write_atomically(Path(args.json), json.dumps(report, indent=2) + "\n")
-    print(f"{report['env_id']}: mean return {report['mean_return']:.1f} ± {report['std_return']:.1f} over "
+    print(f"{report['env_id']} ({report['actor']}): "
+          f"mean return {report['mean_return']:.1f} ± {report['std_return']:.1f} over "
           f"{report['episodes']} episodes (seed {report['seed']})" + (f"; wrote {args.json}" if args.json else ""))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ddpg.export import export_actor
+
+    out = export_actor(Path(args.dir), args.format, Path(args.out), best=args.best)
+    print(f"wrote {out} ({args.format}) from {Path(args.dir) / ('best_actor.keras' if args.best else 'actor.keras')}")
     return 0
 
 
@@ -270,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="ddpg", description="DDPG (Lillicrap et al. 2016) on Keras 3.", allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_evaluate, _add_sweep, _add_report):
+    for add in (_add_train, _add_evaluate, _add_export, _add_sweep, _add_report):
         add(commands)
     return parser
 
@@ -298,8 +307,22 @@ def _add_evaluate(commands) -> None:
     evaluate.add_argument("--episodes", type=int, default=10, help="evaluation episodes (default: 10)")
     evaluate.add_argument("--seed", type=int, default=None,
                           help="environment seed (default: the training seed + 1000000)")
+    evaluate.add_argument("--best", action="store_true", help="evaluate best_actor.keras, the actor of the best "
+                          "evaluation during training (--eval-every), instead of actor.keras")
     evaluate.add_argument("--json", metavar="FILE", help="also write the report, with every return, to FILE")
     evaluate.set_defaults(run=cmd_evaluate)
+
+
+def _add_export(commands) -> None:
+    export = commands.add_parser("export", help="write a run's actor as ONNX, TFLite or a SavedModel",
+                                 allow_abbrev=False)
+    export.add_argument("dir", metavar="RUN_DIR", help="a directory written by `ddpg train`")
+    export.add_argument("--format", required=True, choices=("onnx", "tflite", "savedmodel"),
+                        help="onnx and tflite need the export extra (pip install \".[export]\")")
+    export.add_argument("--out", required=True, metavar="PATH", help="the file (onnx, tflite) or directory "
+                        "(savedmodel) to write; must not exist")
+    export.add_argument("--best", action="store_true", help="export best_actor.keras instead of actor.keras")
+    export.set_defaults(run=cmd_export)
 
 
 def _add_sweep(commands) -> None:

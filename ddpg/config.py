@@ -94,6 +94,14 @@ def non_empty_string(name: str, value: Any) -> str | None:
     return None if isinstance(value, str) and value else f"{name} to be a non-empty string"
 
 
+def json_object(name: str, value: Any) -> str | None:
+    """A check: the text of a JSON object (env_kwargs: the environment's constructor arguments)."""
+    try:
+        return None if isinstance(json.loads(value), dict) else f"{name} to be a JSON object"
+    except (TypeError, ValueError):
+        return f"{name} to be a JSON object"
+
+
 def _plain(value: Any) -> Any:
     """Python's own numbers and tuples for NumPy scalars and lists (from JSON or a caller), so that a
     config is hashable and its config.json can be written; anything else is left for the checks."""
@@ -120,6 +128,10 @@ class DDPGConfig:
     """Hyperparameters of a DDPG run (Lillicrap et al. 2016), with the Keras example's defaults."""
 
     env_id: str = setting("Pendulum-v1", non_empty_string, "Gymnasium environment id (continuous Box actions)")
+    # A JSON object's text (a dict given is written as one): kept as text, canonical (sorted keys), so that a
+    # config stays hashable and two spellings of the same arguments are the same config.
+    env_kwargs: str = setting("{}", json_object, "the environment's constructor arguments, a JSON object passed to "
+                              "gym.make (recorded in config.json; used by resume, evaluate and sweep)")
     # The budget: exactly one of episodes and total_steps; neither means 100 episodes.
     episodes: int | None = setting(None, Optional(Interval(1, integer=True)),
                                    "training episodes (100 unless --total-steps is given)", kind=int)
@@ -188,6 +200,8 @@ class DDPGConfig:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             value = _plain(value)
+            if field.name == "env_kwargs":
+                value = _canonical_json(value)
             object.__setattr__(self, field.name, value)
             expected = field.metadata["check"](field.name, value)
             if expected is not None:
@@ -206,6 +220,23 @@ class DDPGConfig:
         if self.batch_size > self.buffer_capacity:
             raise ValueError("Expected batch_size <= buffer_capacity. "
                              f"Received: batch_size={self.batch_size}, buffer_capacity={self.buffer_capacity}")
+
+
+def _canonical_json(value: Any) -> Any:
+    """A dict, or the text of a JSON object, as its canonical text; anything else as it is, for the check."""
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
+    try:
+        return json.dumps(parsed, sort_keys=True) if isinstance(parsed, dict) else value
+    except (TypeError, ValueError):  # a dict holding what JSON cannot: the check names the field
+        return "not JSON"
+
+
+def env_kwargs(config: DDPGConfig) -> dict:
+    """The environment's constructor arguments of a config."""
+    return json.loads(config.env_kwargs)
 
 
 def config_from_json(text: str) -> dict:

@@ -6,6 +6,7 @@ With the loop and evaluation, the only place that knows Gymnasium.
 from __future__ import annotations
 
 import importlib
+import json
 import warnings
 
 import gymnasium as gym
@@ -32,14 +33,20 @@ class NonFiniteEnvironmentOutput(BadEnvironmentOutput):
     """A transition held NaN or infinity (as float32)."""
 
 
-def make_env(env_id: str) -> gym.Env:
+def make_env(env_id: str, kwargs: dict | None = None) -> gym.Env:
     """gym.make, refusing what DDPG cannot use: an unknown id, a missing dependency, spaces that are not
-    flat Boxes of floats, unbounded actions."""
+    flat Boxes of floats, unbounded actions. `kwargs`: the environment's constructor arguments (gym.make's);
+    an id `module:Name-v0` imports `module` first, here, so that a missing or failing module is one line."""
     _import_module_of(env_id)
     if _is_mujoco(env_id):
         _mujoco_warnings_to_python()
     try:
-        env = gym.make(env_id)  # no render_mode: never a window
+        env = gym.make(env_id, **(kwargs or {}))  # no render_mode: never a window
+    except TypeError as error:
+        if not kwargs:
+            raise
+        raise UnusableEnvironment(f"Expected --env-kwargs that {env_id} accepts. Received: {json.dumps(kwargs)} "
+                                  f"({str(error).splitlines()[0] if str(error) else 'TypeError'})") from None
     except (gym.error.DependencyNotInstalled, ImportError) as error:
         raise UnusableEnvironment(f"Expected the dependencies of {env_id}: {missing_extra_hint(env_id)}. "
                                   f"Received: {_first_line(error)}") from None
@@ -50,6 +57,7 @@ def make_env(env_id: str) -> gym.Env:
         raise UnusableEnvironment(f"Expected gym.make({env_id!r}) to make the environment. Received: "
                                   f"{type(error).__name__}: {_first_line(error)}") from None
     try:
+        env = flattened(env_id, env)
         check_spaces(env_id, env.observation_space, env.action_space)
     except UnusableEnvironment:
         env.close()
@@ -85,6 +93,77 @@ def registered_spec(env_id: str):
         return gym.spec(env_id.partition(":")[2] if ":" in env_id else env_id)
     except (gym.error.Error, ValueError, ImportError):
         return None
+
+
+def flattened(name: str, env: gym.Env) -> gym.Env:
+    """A Dict or multi-dimensional Box observation space flattened (Gymnasium's FlattenObservation, whose order
+    observation_layout records); a Dict with a leaf that is not a Box refused."""
+    space = env.observation_space
+    if not (isinstance(space, gym.spaces.Dict) or (isinstance(space, gym.spaces.Box) and len(space.shape) > 1)):
+        return env
+    for path, leaf in _leaves(space, ""):
+        if not isinstance(leaf, gym.spaces.Box):
+            raise UnusableEnvironment(f"Expected a Dict observation space whose leaves are Boxes, to flatten it; "
+                                      f"DDPG cannot use {leaf} at {path!r}. Received: env_id={name!r}")
+    return gym.wrappers.FlattenObservation(env)
+
+
+def _leaves(space: gym.Space, path: str):
+    if isinstance(space, gym.spaces.Dict):
+        for key, sub in space.spaces.items():
+            yield from _leaves(sub, f"{path}/{key}" if path else str(key))
+    else:
+        yield path, space
+
+
+def observation_layout(env: gym.Env) -> dict | None:
+    """How the environment's observations were flattened, for a policy loaded without it (ddpg.policy): the
+    Box shapes and Dict keys in FlattenObservation's order; None when they were not."""
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, gym.wrappers.FlattenObservation):
+            return _layout(env.env.observation_space)
+        env = env.env
+    return None
+
+
+def _layout(space: gym.Space) -> dict:
+    if isinstance(space, gym.spaces.Dict):
+        return {"dict": [[key, _layout(sub)] for key, sub in space.spaces.items()]}
+    return {"box": list(space.shape)}
+
+
+def config_env(config) -> gym.Env:
+    """The environment of a DDPGConfig: its env_id with its env_kwargs."""
+    from ddpg.config import env_kwargs
+
+    return make_env(config.env_id, env_kwargs(config))
+
+
+def factory_env(factory) -> gym.Env:
+    """The environment a zero-argument factory returns (ddpg.train(..., env=factory)), checked as make_env checks
+    an id's; one line if the factory raises or returns something else."""
+    try:
+        env = factory()
+    except Exception as error:  # the user's code: whatever it raises is their error, in one line
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise UnusableEnvironment(f"Expected env=factory to return a Gymnasium environment. Received: it raised "
+                                  f"{type(error).__name__}: {reason}") from None
+    if not isinstance(env, gym.Env):
+        raise UnusableEnvironment(f"Expected env=factory to return a Gymnasium environment (gymnasium.Env). "
+                                  f"Received: {type(env).__name__}")
+    name = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+    try:
+        env = flattened(name, env)
+        check_spaces(name, env.observation_space, env.action_space)
+    except UnusableEnvironment:
+        env.close()
+        raise
+    return env
+
+
+def registered_id(env_id: str) -> str:
+    """The registry's id of an id that may name its module first (`module:Name-v0`: Name-v0)."""
+    return env_id.split(":", 1)[1] if ":" in env_id else env_id
 
 
 def missing_extra_hint(env_id: str) -> str:

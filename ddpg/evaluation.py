@@ -17,7 +17,7 @@ import gymnasium as gym
 import numpy as np
 
 from ddpg.config import MAX_SEED, DDPGConfig
-from ddpg.environments import check_observation, make_env
+from ddpg.environments import check_observation, config_env
 from ddpg.errors import UserInputError
 from ddpg.exploration import clip_to_bounds
 from ddpg.run_files import RunFilesError, load_run_config
@@ -73,10 +73,12 @@ class Evaluator:
     best_actor.keras survives a resume.
     """
 
-    def __init__(self, config: DDPGConfig) -> None:
+    def __init__(self, config: DDPGConfig, make: Callable[[], gym.Env] | None = None) -> None:
+        """`make`: the environment's maker (default: the config's env_id and env_kwargs)."""
         self.every, self.episodes = config.eval_every, config.eval_episodes
         self.seed = config.seed + EVAL_SEED_OFFSET
-        self.env = make_env(config.env_id) if self.every else None  # its own environment, its own seed
+        make = make or (lambda: config_env(config))
+        self.env = make() if self.every else None  # its own environment, its own seed
         self.best: Best | None = None
 
     def due(self, steps: int) -> bool:
@@ -120,18 +122,12 @@ class Evaluator:
             self.env.close()
 
 
-def load_actor_policy(run_dir: Path, obs_dim: int, action_dim: int):
-    """The saved actor as a NumPy policy, after checking that it is a Keras actor of the right shape."""
-    from ddpg.backend import keras
-    from ddpg.networks import NumpyPolicy
-
-    path = run_dir / "actor.keras"
-    try:
-        actor = keras.models.load_model(path)  # safe mode: no code is run from the file
-        policy = NumpyPolicy.from_actor(actor)
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, zipfile.BadZipFile) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise RunFilesError(f"Expected {path} to be an actor saved by ddpg train. Received: {reason}") from None
+def load_actor_policy(run_dir: Path, obs_dim: int, action_dim: int, file: str = "actor.keras"):
+    """The saved actor (run_dir/file) as a NumPy policy, after checking that it is a Keras actor of the right
+    shape."""
+    path = run_dir / file
+    policy = load_actor_file(path)
+    actor = policy.actor
     shapes = (tuple(actor.input_shape), tuple(actor.output_shape))
     if shapes != ((None, obs_dim), (None, action_dim)):
         raise RunFilesError(f"Expected {path} to map observations of length {obs_dim} to actions of length "
@@ -139,8 +135,33 @@ def load_actor_policy(run_dir: Path, obs_dim: int, action_dim: int):
     return policy
 
 
-def evaluate(run_dir: str | os.PathLike, episodes: int = 10, seed: int | None = None) -> dict:
-    """Run the saved deterministic policy of a training run directory; returns the report.
+def load_actor_file(path: Path):
+    """An actor saved by ddpg train as a NumPy policy (its Keras model as `.actor`); one line if it is not one."""
+    from ddpg.backend import keras
+    from ddpg.networks import NumpyPolicy
+
+    try:
+        actor = keras.models.load_model(path)  # safe mode: no code is run from the file
+        policy = NumpyPolicy.from_actor(actor)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, zipfile.BadZipFile) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RunFilesError(f"Expected {path} to be an actor saved by ddpg train. Received: {reason}") from None
+    policy.actor = actor
+    return policy
+
+
+def actor_file(best: bool) -> str:
+    return "best_actor.keras" if best else "actor.keras"
+
+
+def missing_actor(path: Path, best: bool) -> str:
+    hint = " (a run writes it when it evaluates during training: --eval-every)" if best else ""
+    return f"Expected a training run directory holding {path.name}{hint}. Received: {path.parent}"
+
+
+def evaluate(run_dir: str | os.PathLike, episodes: int = 10, seed: int | None = None, best: bool = False) -> dict:
+    """Run the saved deterministic policy of a training run directory (with `best`, best_actor.keras: the actor
+    of its best evaluation during training); returns the report.
 
     The default seed is the training seed plus 1,000,000, so evaluation does not replay the
     starting states of training.
@@ -153,13 +174,17 @@ def evaluate(run_dir: str | os.PathLike, episodes: int = 10, seed: int | None = 
     if not (run_dir / "actor.keras").is_file() or not (run_dir / "config.json").is_file():
         raise UserInputError(f"Expected a training run directory holding actor.keras and config.json. "
                              f"Received: {run_dir}")
+    if best and not (run_dir / actor_file(best)).is_file():
+        raise UserInputError(missing_actor(run_dir / actor_file(best), best))
     config = load_run_config(run_dir)
     seed = config.seed + EVAL_SEED_OFFSET if seed is None else seed
-    env = make_env(config.env_id)
+    env = config_env(config)
     try:
-        policy = load_actor_policy(run_dir, env.observation_space.shape[0], env.action_space.shape[0])
+        policy = load_actor_policy(run_dir, env.observation_space.shape[0], env.action_space.shape[0],
+                                   actor_file(best))
         returns = run_episodes(policy, env, episodes, seed)
     finally:
         env.close()
-    return {"env_id": config.env_id, "episodes": episodes, "seed": seed, "mean_return": float(np.mean(returns)),
+    return {"env_id": config.env_id, "actor": actor_file(best), "episodes": episodes, "seed": seed,
+            "mean_return": float(np.mean(returns)),
             "std_return": float(np.std(returns)), "returns": returns}

@@ -21,7 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 from ddpg.config import DDPGConfig
-from ddpg.environments import check_finite, check_observation, make_env
+from ddpg.environments import check_finite, check_observation, config_env
 from ddpg.exploration import Explorer, make_noise
 from ddpg.replay_buffer import Batch, ReplayBuffer
 from ddpg.run_schema import trailing_average
@@ -39,7 +39,7 @@ class Trainer:
 
     def __init__(self, config: DDPGConfig, env: gym.Env | None = None) -> None:
         self.config = config
-        self.env = env if env is not None else make_env(config.env_id)  # before TensorFlow loads
+        self.env = env if env is not None else config_env(config)  # before TensorFlow loads
         # Here, so that importing ddpg.loop loads no TensorFlow.
         from ddpg.agent import DDPGAgent
         from ddpg.backend import keras

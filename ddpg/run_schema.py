@@ -16,7 +16,9 @@ TRIAL_FILE = "trial.json"  # a sweep's finished trial: its config, episodes, ste
 # What makes a directory hold a run, and what --overwrite removes.
 RUN_MARKERS = ("metrics.csv", "checkpoint", "checkpoint.old")
 RUN_FILES = ("checkpoint", "checkpoint.old", "checkpoint.tmp", "replay", "metrics.csv", "eval.csv", "actor.keras",
-             "best_actor.keras", "learning_curve.png", "config.json", "tensorboard", TRIAL_FILE)
+             "best_actor.keras", "learning_curve.png", "config.json", "tensorboard", TRIAL_FILE,
+             "observation_space.json")
+OBSERVATION_FILE = "observation_space.json"  # how observations were flattened: {"flatten": layout or null}
 
 
 def trailing_average(returns: list[float]) -> float:

@@ -61,11 +61,11 @@ def run_sweep(trials: list[tuple[Point, DDPGConfig]], options: RunOptions, engin
     Without options.overwrite, a run already there is kept if finished, resumed if not; a run of another
     config in its place is refused before anything starts. `progress(run name, row)` as each run
     finishes (a kept one at once)."""
-    from ddpg.environments import make_env
+    from ddpg.environments import config_env
 
     out = options.out_dir
-    for env_id in dict.fromkeys(config.env_id for _, config in trials):
-        make_env(env_id).close()  # refuse a wrong environment before creating anything
+    for config in {(config.env_id, config.env_kwargs): config for _, config in trials}.values():
+        config_env(config).close()  # refuse a wrong environment before creating anything
     runs = [(config, dataclasses.replace(options, out_dir=out / point_name(point) / f"seed_{config.seed}"))
             for point, config in trials]
     if not options.overwrite:

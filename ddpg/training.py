@@ -9,28 +9,33 @@ keeps the best actor), checkpoints (what they hold: ddpg.run_state), and SIGINT/
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import shutil
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ddpg.callbacks import any_stops
 from ddpg.checkpoint import Checkpoint, CheckpointError, read_manifest
 from ddpg.config import DDPGConfig
-from ddpg.environments import BadEnvironmentOutput, make_env
+from ddpg.environments import BadEnvironmentOutput, config_env, factory_env, observation_layout
 from ddpg.evaluation import Evaluator
 from ddpg.loop import Trainer
 from ddpg.memory import check_fits_in_memory
 from ddpg.plots import plot_learning_curve
-from ddpg.run_files import RunFiles, read_evaluations, read_metrics, reported_os_errors, run_lock
+from ddpg.run_files import RunFiles, read_evaluations, read_metrics, reported_os_errors, run_lock, write_atomically
 from ddpg.run_options import RunOptions
-from ddpg.run_schema import evaluation_numbers, trailing_average
+from ddpg.run_schema import OBSERVATION_FILE, evaluation_numbers, trailing_average
 from ddpg.run_state import EpisodeStart, open_checkpoint, restore_run, run_state
 from ddpg.signals import stop_signals_handled
 
 if TYPE_CHECKING:  # the agent loads TensorFlow; importing ddpg.training must not
+    import gymnasium as gym
+
     from ddpg.agent import DDPGAgent
     from ddpg.replay_buffer import ReplayBuffer
 
@@ -72,8 +77,9 @@ class TrainResult:
     steps_trained: int = 0
 
 
-def train(config: DDPGConfig, options: RunOptions | None = None,
-          progress: Callable[[dict], None] | None = None) -> TrainResult:
+def train(config: DDPGConfig, options: RunOptions | str | os.PathLike | None = None,
+          progress: Callable[[dict], None] | None = None, env: Callable[[], gym.Env] | None = None,
+          callbacks: Sequence[object] = ()) -> TrainResult:
     """Train DDPG on config.env_id for config.episodes episodes or config.total_steps steps; with options,
     write into options.out_dir config.json, metrics.csv, eval.csv, TensorBoard events, actor.keras,
     best_actor.keras, a plot and checkpoints (nothing is written when None).
@@ -82,17 +88,31 @@ def train(config: DDPGConfig, options: RunOptions | None = None,
         config: the hyperparameters and the budget.
         options: where the run's files go, and how (ddpg.run_options.RunOptions).
         progress: called with each episode's metrics row as it ends.
+        env: a zero-argument factory returning a Gymnasium environment, instead of config.env_id (and
+            env_kwargs): called once for training, once for evaluation during training (eval_every > 0);
+            checked as an id's environment is. A resumed run needs the same factory again.
+        callbacks: objects with on_episode_end(row) and/or on_evaluation_end(row) (ddpg.callbacks); a hook
+            returning True stops the run, which finishes as a spent budget does.
     """
+    if options is not None and not isinstance(options, RunOptions):  # an out_dir: a new run there
+        options = RunOptions(options)
     if options is not None and not options.resume:  # refused in a second, not after TensorFlow's import
         RunFiles(options.out_dir).check_no_run(options.overwrite)
-    env = make_env(config.env_id)
-    evaluator = Evaluator(config)
+    factory = env
+    make = (lambda: factory_env(factory)) if factory is not None else (lambda: config_env(config))
+    env = make()
+    try:
+        evaluator = Evaluator(config, make)
+    except BaseException:
+        env.close()
+        raise
     try:
         check_fits_in_memory(config, env.observation_space.shape[0], env.action_space.shape[0])
         import ddpg.backend  # noqa: F401  Keras's backend refused (KERAS_BACKEND) before the run directory is made
         with contextlib.ExitStack() as stack:
             run = _open_run(stack, config, options) if options is not None else None
             session = _Session(Trainer(config, env), evaluator, run, progress)
+            session.callbacks = list(callbacks)
             session.begin()
             return _train(session)
     finally:
@@ -135,17 +155,20 @@ def _train(session: _Session) -> TrainResult:
     try:
         with _stop_on_signals(trainer):
             session.evaluate_if_missed()
-            while not _budget_spent(trainer.config, trainer):
+            stop = False  # a callback's wish: the run then finishes as if its budget were spent
+            while not stop and not _budget_spent(trainer.config, trainer):
                 session.before_step()
                 row = trainer.step()
                 if row is not None:
                     session.record(row)
                 if session.evaluator.due(trainer.steps):  # before this step's checkpoint, which then holds it
-                    session.evaluate()
+                    evaluation = session.evaluate()
+                    stop = evaluation is not None and any_stops(session.callbacks, "on_evaluation_end", evaluation)
                 if row is not None:
                     if session.checkpoint_due():
                         session.checkpoint()
                     session.report(row)
+                    stop = any_stops(session.callbacks, "on_episode_end", row) or stop
                 if trainer.stop_requested:
                     raise TrainingInterrupted(trainer.stop_requested, "")
             return session.finish()
@@ -172,6 +195,7 @@ class _Session:
         self.done_before = (trainer.episode, trainer.steps)
         self.checkpointed: tuple | None = None  # (episode, steps, best step) of the last checkpoint written
         self.episode_start = EpisodeStart() if run else None  # what a checkpoint mid-episode describes
+        self.callbacks: list = []  # ddpg.callbacks: hooks after each episode and each evaluation
 
     def begin(self) -> None:
         """The run's files, once everything is valid: the first write; and the result so far."""
@@ -179,6 +203,8 @@ class _Session:
         if run:
             run.files.start(trainer.config, run.options.overwrite, run.options.tensorboard, run.rows, run.evaluations,
                             with_evaluations=bool(self.evaluator.every))
+            write_atomically(run.files.dir / OBSERVATION_FILE,
+                             json.dumps({"flatten": observation_layout(trainer.env)}) + "\n")
             if self.evaluator.best is not None:  # the file may be from an evaluation after the checkpoint, now undone
                 run.files.save_actor("best_actor.keras", trainer.agent, self.evaluator.best.weights)
         self.result = TrainResult(config=trainer.config, out_dir=run.files.dir if run else None, agent=trainer.agent,
@@ -211,18 +237,19 @@ class _Session:
         if self.progress:
             self.progress(row)
 
-    def evaluate(self) -> None:
-        """The evaluation due now, into the result and eval.csv (and best_actor.keras if the best); nothing if a
-        signal cut it short: the checkpoint written on the stop does not hold it, and a resume does it again."""
+    def evaluate(self) -> dict | None:
+        """The evaluation due now, into the result and eval.csv (and best_actor.keras if the best), its row; None if
+        a signal cut it short: the checkpoint written on the stop does not hold it, and a resume does it again."""
         evaluated = self.evaluator.evaluate(self.trainer, self.seconds())
         if evaluated is None:
-            return
+            return None
         row, improved = evaluated
         self.result.evaluations.append(row)
         if self.run:
             self.run.files.append_evaluation(row)
             if improved:
                 self.run.files.save_actor("best_actor.keras", self.trainer.agent, self.evaluator.best.weights)
+        return row
 
     def evaluate_if_missed(self) -> None:
         """On resume, the evaluation due at the checkpoint's very step if eval.csv does not hold it: a stop during

@@ -717,7 +717,7 @@ def test_a_missing_extra_is_named_with_the_command_that_installs_it(capsys, tmp_
 # --- bad input -------------------------------------------------------------------------------------
 
 BAD_VALUES = {
-    "env_id": "", "episodes": "0", "seed": "-1", "gamma": "1.5", "tau": "0", "actor_lr": "0",
+    "env_id": "", "env_kwargs": "[1]", "episodes": "0", "seed": "-1", "gamma": "1.5", "tau": "0", "actor_lr": "0",
     "critic_lr": "-1", "buffer_capacity": "0", "batch_size": "0", "ou_theta": "-1", "ou_sigma": "-0.5",
     "ou_dt": "0", "actor_hidden": "0", "critic_state_hidden": "0", "critic_action_hidden": "-3",
     "critic_hidden": "0", "update_every": "0", "total_steps": "0", "learning_starts": "0", "random_steps": "-1",
