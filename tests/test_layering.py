@@ -10,7 +10,8 @@ import pytest
 
 @pytest.mark.parametrize("module", ["ddpg", "ddpg.config", "ddpg.noise", "ddpg.replay_buffer", "ddpg.targets",
                                     "ddpg.checkpoint", "ddpg.errors", "ddpg.manifest", "ddpg.memory",
-                                    "ddpg.exploration", "ddpg.presets", "ddpg.grid", "ddpg.report", "ddpg.policy", "ddpg.callbacks",
+                                    "ddpg.exploration", "ddpg.presets", "ddpg.grid", "ddpg.report", "ddpg.policy",
+                                    "ddpg.callbacks",
                                     "ddpg.run_schema"])
 def test_pure_modules_load_no_framework(module):
     code = (
