@@ -6,6 +6,7 @@ trains. Every way the directory can be damaged is one line naming the file and w
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from ddpg.environments import check_observation, config_env
 from ddpg.errors import UserInputError
 from ddpg.exploration import clip_to_bounds
 from ddpg.run_files import RunFilesError, load_run_config
+from ddpg.run_schema import OBSERVATION_FILE
 
 if TYPE_CHECKING:  # the trainer loads TensorFlow; importing ddpg.evaluation must not
     from ddpg.loop import Trainer
@@ -150,6 +152,21 @@ def load_actor_file(path: Path):
     return policy
 
 
+def read_observation_file(run_dir: Path) -> dict:
+    """observation_space.json of a run ({} when it has none: a run from before it was written); one line if it
+    is not as train writes it."""
+    path = run_dir / OBSERVATION_FILE
+    if not path.is_file():
+        return {}
+    try:
+        values = json.loads(path.read_text())
+        if not isinstance(values, dict):
+            raise ValueError(f"a JSON {type(values).__name__}")
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise RunFilesError(f"Expected {path} as ddpg train writes it. Received: {error}") from None
+    return values
+
+
 def actor_file(best: bool) -> str:
     return "best_actor.keras" if best else "actor.keras"
 
@@ -176,6 +193,10 @@ def evaluate(run_dir: str | os.PathLike, episodes: int = 10, seed: int | None = 
                              f"Received: {run_dir}")
     if best and not (run_dir / actor_file(best)).is_file():
         raise UserInputError(missing_actor(run_dir / actor_file(best), best))
+    if read_observation_file(run_dir).get("factory"):
+        raise UserInputError(f"Expected a run trained on an environment id; {run_dir} was trained on a factory's "
+                             "environment (train(env=...)), which evaluate cannot make: run ddpg.load_policy on "
+                             "it in your own environment")
     config = load_run_config(run_dir)
     seed = config.seed + EVAL_SEED_OFFSET if seed is None else seed
     env = config_env(config)

@@ -6,7 +6,6 @@ clipped to the bounds its output layer maps tanh onto: no environment is made to
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import numpy as np
 
 from ddpg.errors import UserInputError
 from ddpg.exploration import clip_to_bounds
-from ddpg.run_schema import OBSERVATION_FILE
 
 
 class Policy:
@@ -36,14 +34,13 @@ class Policy:
 def load_policy(run_dir: str | os.PathLike, best: bool = False) -> Policy:
     """The policy of a run directory written by `ddpg train`: its final actor, or with `best` the actor of its
     best evaluation (best_actor.keras, written when the run evaluated during training: --eval-every)."""
-    from ddpg.evaluation import actor_file, load_actor_file, missing_actor
+    from ddpg.evaluation import actor_file, load_actor_file, missing_actor, read_observation_file
 
     path = Path(run_dir) / actor_file(best)
     if not path.is_file():
         raise UserInputError(missing_actor(path, best))
     actor_policy = load_actor_file(path)
-    layout_path = Path(run_dir) / OBSERVATION_FILE
-    layout = json.loads(layout_path.read_text())["flatten"] if layout_path.is_file() else None
+    layout = read_observation_file(Path(run_dir)).get("flatten")
     scale, offset = np.asarray(actor_policy.scale, np.float32), np.asarray(actor_policy.offset, np.float32)
     return Policy(actor_policy, offset - np.abs(scale), offset + np.abs(scale), layout)
 

@@ -112,7 +112,7 @@ def train(config: DDPGConfig, options: RunOptions | str | os.PathLike | None = N
         with contextlib.ExitStack() as stack:
             run = _open_run(stack, config, options) if options is not None else None
             session = _Session(Trainer(config, env), evaluator, run, progress)
-            session.callbacks = list(callbacks)
+            session.callbacks, session.from_factory = list(callbacks), factory is not None
             session.begin()
             return _train(session)
     finally:
@@ -196,6 +196,7 @@ class _Session:
         self.checkpointed: tuple | None = None  # (episode, steps, best step) of the last checkpoint written
         self.episode_start = EpisodeStart() if run else None  # what a checkpoint mid-episode describes
         self.callbacks: list = []  # ddpg.callbacks: hooks after each episode and each evaluation
+        self.from_factory = False  # the environment came from train(env=factory): config.env_id is a label
 
     def begin(self) -> None:
         """The run's files, once everything is valid: the first write; and the result so far."""
@@ -204,7 +205,8 @@ class _Session:
             run.files.start(trainer.config, run.options.overwrite, run.options.tensorboard, run.rows, run.evaluations,
                             with_evaluations=bool(self.evaluator.every))
             write_atomically(run.files.dir / OBSERVATION_FILE,
-                             json.dumps({"flatten": observation_layout(trainer.env)}) + "\n")
+                             json.dumps({"flatten": observation_layout(trainer.env),
+                                         "factory": self.from_factory}) + "\n")
             if self.evaluator.best is not None:  # the file may be from an evaluation after the checkpoint, now undone
                 run.files.save_actor("best_actor.keras", trainer.agent, self.evaluator.best.weights)
         self.result = TrainResult(config=trainer.config, out_dir=run.files.dir if run else None, agent=trainer.agent,

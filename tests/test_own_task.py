@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import gymnasium as gym
+import numpy as np
 import pytest
 from helpers import TINY, assert_one_line, run_cli, tiny_config
 
@@ -95,6 +96,10 @@ def test_train_takes_a_factory_and_an_out_dir(tmp_path):
     result = ddpg.train(tiny_config(episodes=2, eval_every=10, eval_episodes=1), tmp_path / "run", env=factory)
     assert len(calls) == 2  # one for training, one for evaluation during training
     assert len(result.returns) == 2 and (tmp_path / "run" / "actor.keras").is_file()
+    # config.env_id is only a label there: evaluate, which makes the environment from it, refuses the run.
+    with pytest.raises(UserInputError, match="factory"):
+        ddpg.evaluate(tmp_path / "run", episodes=1)
+    assert ddpg.load_policy(tmp_path / "run").predict(np.zeros(1)).shape == (1,)
 
 
 def test_train_still_takes_run_options(tmp_path):
