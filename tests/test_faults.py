@@ -489,8 +489,8 @@ def test_a_run_that_cannot_fit_in_memory_is_refused_before_anything_is_made(caps
     assert not (tmp_path / "run").exists()
 
 
-class DictObservations(gym.Env):
-    observation_space = gym.spaces.Dict({"x": gym.spaces.Box(-1, 1, (2,))})
+class DictWithADiscreteLeaf(gym.Env):  # a Dict of Boxes is flattened (tests/test_observations.py); this is not
+    observation_space = gym.spaces.Dict({"x": gym.spaces.Box(-1, 1, (2,)), "mode": gym.spaces.Discrete(3)})
     action_space = gym.spaces.Box(-1, 1, (1,))
 
 
@@ -505,7 +505,7 @@ class UnboundedActions(gym.Env):
 
 
 @pytest.mark.parametrize("env_class, fragment", [
-    (DictObservations, "flat, continuous Box observation space"),
+    (DictWithADiscreteLeaf, "Expected a Dict observation space whose leaves are Boxes"),
     (MatrixActions, "flat, continuous Box action space of shape (n,)"),
     (UnboundedActions, "Expected finite action bounds"),
 ])

@@ -16,8 +16,8 @@ from ddpg.cli import main
 from ddpg.config import DDPGConfig
 from ddpg.presets import PRESETS
 
-# Fields a preset leaves to the user: the task, the seed, the budget and the evaluation schedule.
-NOT_A_PRESETS = {"env_id", "seed", "episodes", "total_steps", "eval_every", "eval_episodes"}
+# Fields a preset leaves to the user: the task and its arguments, the seed, the budget and the evaluation schedule.
+NOT_A_PRESETS = {"env_id", "env_kwargs", "seed", "episodes", "total_steps", "eval_every", "eval_episodes"}
 
 SOURCES = {
     # The Keras example "Deep Deterministic Policy Gradient (DDPG)" (keras.io/examples/rl/ddpg_pendulum),
