@@ -56,13 +56,7 @@ def make_env(env_id: str, kwargs: dict | None = None) -> gym.Env:
     except Exception as error:  # the environment's own constructor failed: its words, in one line
         raise UnusableEnvironment(f"Expected gym.make({env_id!r}) to make the environment. Received: "
                                   f"{type(error).__name__}: {_first_line(error)}") from None
-    try:
-        env = flattened(env_id, env)
-        check_spaces(env_id, env.observation_space, env.action_space)
-    except UnusableEnvironment:
-        env.close()
-        raise
-    return env
+    return _checked(env_id, env)
 
 
 def _import_module_of(env_id: str) -> None:
@@ -151,7 +145,12 @@ def factory_env(factory) -> gym.Env:
     if not isinstance(env, gym.Env):
         raise UnusableEnvironment(f"Expected env=factory to return a Gymnasium environment (gymnasium.Env). "
                                   f"Received: {type(env).__name__}")
-    name = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+    return _checked(env.spec.id if env.spec is not None else type(env.unwrapped).__name__, env)
+
+
+def _checked(name: str, env: gym.Env) -> gym.Env:
+    """The environment, its observations flattened, once its spaces are ones DDPG can use; else closed, and
+    UnusableEnvironment naming it. The same check for an id's environment and a factory's."""
     try:
         env = flattened(name, env)
         check_spaces(name, env.observation_space, env.action_space)
@@ -159,11 +158,6 @@ def factory_env(factory) -> gym.Env:
         env.close()
         raise
     return env
-
-
-def registered_id(env_id: str) -> str:
-    """The registry's id of an id that may name its module first (`module:Name-v0`: Name-v0)."""
-    return env_id.split(":", 1)[1] if ":" in env_id else env_id
 
 
 def missing_extra_hint(env_id: str) -> str:
