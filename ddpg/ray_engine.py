@@ -81,7 +81,7 @@ class RayEngine:
                 raise UserInputError(f"Expected a Ray cluster at {where}, reached within {self.connect_timeout:g} s "
                                      f"(--connect-timeout). Received: {reason}") from None
         try:
-            with _alarm(self.connect_timeout * 2):
+            with _alarm(self.connect_timeout * 2 if self.address else None):  # starting a local one may take longer
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
                          configure_logging=False)
         except (ConnectionError, ValueError, RuntimeError, TimeoutError) as error:
@@ -127,10 +127,10 @@ def _host_and_port(address: str) -> tuple[str, int]:
 
 
 @contextlib.contextmanager
-def _alarm(seconds: float) -> Iterator[None]:
-    """TimeoutError in the block after `seconds` (in the main thread; elsewhere, no bound): a cluster whose port
-    answers but that never lets Ray in."""
-    if threading.current_thread() is not threading.main_thread():
+def _alarm(seconds: float | None) -> Iterator[None]:
+    """TimeoutError in the block after `seconds` (None, or outside the main thread: no bound): a cluster whose
+    port answers but that never lets Ray in."""
+    if seconds is None or threading.current_thread() is not threading.main_thread():
         yield
         return
 
