@@ -9,6 +9,7 @@ keeps the best actor), checkpoints (what they hold: ddpg.run_state), and SIGINT/
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -285,13 +286,13 @@ class _Session:
         if at_episode_start and trainer.obs is not None and start.manifest is not None:
             best = start.best[0]
             key = (start.manifest["episode"], start.manifest["steps"], None if best is None else best["step"])
-            state = lambda: start.state(trainer, self.seconds())  # noqa: E731
+            state = functools.partial(start.state, trainer)
         else:
             best = self.evaluator.best
             key = (trainer.episode, trainer.steps, None if best is None else best.step)
-            state = lambda: run_state(trainer, self.evaluator, self.seconds())  # noqa: E731
+            state = functools.partial(run_state, trainer, self.evaluator)
         if key != self.checkpointed:
-            self.run.files.checkpoint(*state())
+            self.run.files.checkpoint(*state(self.seconds()))
             self.checkpointed = key
 
     def checkpoint_on_stop(self, at_episode_start: bool = True) -> None:
