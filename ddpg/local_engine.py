@@ -52,13 +52,13 @@ class LocalEngine:
         workers = min(self.workers, len(todo))
         threads = max(1, multiprocessing.cpu_count() // workers)  # two trainings on two cores would otherwise fight
         context = multiprocessing.get_context("spawn")  # spawn: TensorFlow does not survive fork
-        forward, started = _Forward(context.Event()), context.SimpleQueue()
+        forward, started = _Forward(context.Event()), _Started(context.SimpleQueue())
         with stop_signals_handled(forward), concurrent.futures.ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_start_worker, initargs=(threads, forward.stop, started),
-                **FRESH_PROCESS_PER_SEED) as pool:
+                workers, mp_context=context, initializer=_start_worker,
+                initargs=(threads, forward.stop, started.queue), **FRESH_PROCESS_PER_SEED) as pool:
             futures = {pool.submit(_trial, index, *runs[index]): index for index in todo}
             try:
-                interrupted = _collect(futures, rows, forward, progress)
+                interrupted = _collect(futures, rows, forward, progress, started)
             except concurrent.futures.process.BrokenProcessPool:  # a worker died, no signal sent: the OOM killer, say
                 raise _worker_died(pool, started, runs, rows) from None
         if interrupted or forward.signal_name:
@@ -67,12 +67,28 @@ class LocalEngine:
         return rows
 
 
-def _collect(futures: dict, rows: dict[int, dict], forward: _Forward,
-             progress: Callable[[int, dict], None]) -> TrainingInterrupted | None:
+class _Started:
+    """The workers' (pid, run) as each trial begins, read off their queue as trials finish (a pipe that is never
+    read would fill, and block a worker, in a sweep of a few thousand runs)."""
+
+    def __init__(self, queue) -> None:
+        self.queue, self.running = queue, {}
+
+    def read(self) -> dict[int, int]:
+        while not self.queue.empty():
+            pid, index = self.queue.get()
+            self.running[pid] = index
+        return self.running
+
+
+def _collect(futures: dict, rows: dict[int, dict], forward: _Forward, progress: Callable[[int, dict], None],
+             started: _Started | None = None) -> TrainingInterrupted | None:
     """Each finished trial's row into `rows`, as they finish; after a stop, the trials not started are
     cancelled. The first run's TrainingInterrupted, if one stopped."""
     interrupted = None
     for future in concurrent.futures.as_completed(futures):
+        if started is not None:
+            started.read()
         try:
             rows[futures[future]] = future.result()
             progress(futures[future], rows[futures[future]])
@@ -90,14 +106,12 @@ def _collect(futures: dict, rows: dict[int, dict], forward: _Forward,
     return interrupted
 
 
-def _worker_died(pool, started, runs: list[tuple[DDPGConfig, RunOptions]], rows: dict[int, dict]) -> UserInputError:
+def _worker_died(pool, started: _Started, runs: list[tuple[DDPGConfig, RunOptions]],
+                 rows: dict[int, dict]) -> UserInputError:
     """One line for a worker process that died (the pool breaks, and stops the others with SIGTERM, which they
     take as a stop): which run it ran and what ended it, which runs finished. Each worker named its pid and run
     as it began; the pool's own record of its processes (private, read if there) gives the exit codes."""
-    running: dict[int, int] = {}
-    while not started.empty():
-        pid, index = started.get()
-        running[pid] = index
+    running = started.read()
     processes = getattr(pool, "_processes", None) or {}
     died = []
     for pid, index in running.items():
