@@ -115,7 +115,10 @@ def _worker_died(pool, started: _Started, runs: list[tuple[DDPGConfig, RunOption
     processes = getattr(pool, "_processes", None) or {}
     died = []
     for pid, index in running.items():
-        code = getattr(processes.get(pid), "exitcode", None)
+        process = processes.get(pid)
+        if process is not None and process.exitcode is None and index not in rows:
+            process.join(1)  # the dead one is reaped at once; one the pool is stopping may take a moment
+        code = getattr(process, "exitcode", None)
         if index not in rows and code is not None and code not in (0, -signal.SIGTERM):
             died.append(f"{run_name(runs[index][1].out_dir)} (" + (f"killed by {signal.Signals(-code).name}"
                         if code < 0 and -code in signal.valid_signals() else f"exit status {code}") + ")")
