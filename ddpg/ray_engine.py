@@ -80,11 +80,12 @@ class RayEngine:
                 reason = "no answer" if isinstance(error, TimeoutError) else (error.strerror or str(error))
                 raise UserInputError(f"Expected a Ray cluster at {where}, reached within {self.connect_timeout:g} s "
                                      f"(--connect-timeout). Received: {reason}") from None
-        try:
-            with _alarm(self.connect_timeout * 2 if self.address else None):  # starting a local one may take longer
+        try:  # starting a local one may take longer than reaching one
+            with _alarm(self.connect_timeout * 2 if self.address else None), _stderr_quiet():
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
                          configure_logging=False)
         except (ConnectionError, ValueError, RuntimeError, TimeoutError) as error:
+            ray.shutdown()
             raise UserInputError(f"Expected a Ray cluster at {where}. Received: "
                                  f"{str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}"
                                  ) from None
@@ -124,6 +125,20 @@ def _host_and_port(address: str) -> tuple[str, int]:
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise UserInputError(f"Expected --address auto, HOST:PORT or ray://HOST:PORT. Received: --address {address}")
     return host.strip("[]"), int(port)
+
+
+@contextlib.contextmanager
+def _stderr_quiet() -> Iterator[None]:
+    """File descriptor 2 to /dev/null in the block: what Ray's C++ core logs while it connects (its retries, its
+    warnings) never reaches the terminal."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 @contextlib.contextmanager
