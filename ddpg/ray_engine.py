@@ -81,7 +81,7 @@ class RayEngine:
                 raise UserInputError(f"Expected a Ray cluster at {where}, reached within {self.connect_timeout:g} s "
                                      f"(--connect-timeout). Received: {reason}") from None
         try:  # starting a local one may take longer than reaching one
-            with _alarm(self.connect_timeout * 2 if self.address else None), _stderr_quiet():
+            with _alarm(self.connect_timeout * 2 if self.address else None):
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
                          configure_logging=False)
         except (ConnectionError, ValueError, RuntimeError, TimeoutError) as error:
@@ -104,6 +104,11 @@ class RayEngine:
         if not todo:
             return rows
         ray, token = import_ray(), uuid.uuid4().hex
+        with _stderr_quiet():  # Ray's own lines (a worker retried, its warnings); ours come on stdout or after
+            return self._run(ray, token, out, runs, rows, todo, progress)
+
+    def _run(self, ray, token: str, out: Path, runs: list[tuple[DDPGConfig, RunOptions]], rows: dict[int, dict],
+             todo: list[int], progress: Callable[[int, dict], None]) -> dict[int, dict]:
         self._connect(ray)  # before anything is written into --out
         try:
             write_beside(out / TOKEN_FILE, lambda path: path.write_text(token))
@@ -129,8 +134,9 @@ def _host_and_port(address: str) -> tuple[str, int]:
 
 @contextlib.contextmanager
 def _stderr_quiet() -> Iterator[None]:
-    """File descriptor 2 to /dev/null in the block: what Ray's C++ core logs while it connects (its retries, its
-    warnings) never reaches the terminal."""
+    """File descriptor 2 to /dev/null in the block: what Ray's core and raylets log to the driver (its connection
+    retries, a worker that died and is retried) never reaches the terminal. The sweep's own lines go to stdout, its
+    one-line error after the block."""
     saved = os.dup(2)
     try:
         with open(os.devnull, "w") as null:
