@@ -222,9 +222,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def engine(args: argparse.Namespace):
     """The sweep's engine, checked: the local pool's workers, or Ray's presence."""
     if args.engine == "ray":
-        from ddpg.ray_engine import RayEngine
+        from ddpg.ray_engine import CONNECT_TIMEOUT, RayEngine
 
-        return RayEngine(args.address, args.cpus_per_trial or 1)
+        return RayEngine(args.address, args.cpus_per_trial or 1, args.connect_timeout or CONNECT_TIMEOUT)
     from ddpg.local_engine import LocalEngine
 
     return LocalEngine(args.workers, args.oversubscribe)
@@ -266,12 +266,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def check_engine_options(args: argparse.Namespace) -> None:
     if args.engine != "ray":
-        for flag, value in (("--address", args.address), ("--cpus-per-trial", args.cpus_per_trial)):
+        for flag, value in (("--address", args.address), ("--cpus-per-trial", args.cpus_per_trial),
+                            ("--connect-timeout", args.connect_timeout)):
             if value is not None:
                 raise UserInputError(f"Expected {flag} only with --engine ray. Received: {flag} {value} with "
                                      f"--engine {args.engine}")
     elif args.cpus_per_trial is not None and args.cpus_per_trial < 1:
         raise UserInputError(f"Expected --cpus-per-trial >= 1. Received: --cpus-per-trial {args.cpus_per_trial}")
+    elif args.connect_timeout is not None and not 0 < args.connect_timeout < 1e6:  # nan too
+        raise UserInputError(f"Expected 0 < --connect-timeout < 1000000 seconds. Received: --connect-timeout "
+                             f"{args.connect_timeout}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -344,6 +348,8 @@ def _add_sweep(commands) -> None:
                             "'.[ray]' in the ddpg checkout)")
     sweep.add_argument("--address", help="with --engine ray: the cluster to join (auto, HOST:PORT or "
                                          "ray://HOST:PORT; default: start a local one)")
+    sweep.add_argument("--connect-timeout", type=float, metavar="SECONDS",
+                       help="with --engine ray: how long to try to reach --address before giving up (default: 30)")
     sweep.add_argument("--cpus-per-trial", type=int, help="with --engine ray: cores each run asks Ray for, and "
                                                           "TensorFlow's threads (default: 1)")
     add_config_options(sweep, leave_out=("seed",))  # --seeds sets it, one run each

@@ -52,24 +52,43 @@ class LocalEngine:
         workers = min(self.workers, len(todo))
         threads = max(1, multiprocessing.cpu_count() // workers)  # two trainings on two cores would otherwise fight
         context = multiprocessing.get_context("spawn")  # spawn: TensorFlow does not survive fork
-        forward = _Forward(context.Event())
+        forward, started = _Forward(context.Event()), _Started(context.SimpleQueue())
         with stop_signals_handled(forward), concurrent.futures.ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_start_worker, initargs=(threads, forward.stop),
-                **FRESH_PROCESS_PER_SEED) as pool:
-            futures = {pool.submit(_trial, *runs[index]): index for index in todo}
-            interrupted = _collect(futures, rows, forward, progress)
+                workers, mp_context=context, initializer=_start_worker,
+                initargs=(threads, forward.stop, started.queue), **FRESH_PROCESS_PER_SEED) as pool:
+            futures = {pool.submit(_trial, index, *runs[index]): index for index in todo}
+            try:
+                interrupted = _collect(futures, rows, forward, progress, started)
+            except concurrent.futures.process.BrokenProcessPool:  # a worker died, no signal sent: the OOM killer, say
+                raise _worker_died(pool, started, runs, rows) from None
         if interrupted or forward.signal_name:
-            name = interrupted.signal_name if interrupted else forward.signal_name
+            name = forward.signal_name or interrupted.signal_name  # the one received here, whatever a worker said
             raise stopped_sweep(name, [run_name(runs[index][1].out_dir) for index in sorted(rows)])
         return rows
 
 
-def _collect(futures: dict, rows: dict[int, dict], forward: _Forward,
-             progress: Callable[[int, dict], None]) -> TrainingInterrupted | None:
+class _Started:
+    """The workers' (pid, run) as each trial begins, read off their queue as trials finish (a pipe that is never
+    read would fill, and block a worker, in a sweep of a few thousand runs)."""
+
+    def __init__(self, queue) -> None:
+        self.queue, self.running = queue, {}
+
+    def read(self) -> dict[int, int]:
+        while not self.queue.empty():
+            pid, index = self.queue.get()
+            self.running[pid] = index
+        return self.running
+
+
+def _collect(futures: dict, rows: dict[int, dict], forward: _Forward, progress: Callable[[int, dict], None],
+             started: _Started | None = None) -> TrainingInterrupted | None:
     """Each finished trial's row into `rows`, as they finish; after a stop, the trials not started are
     cancelled. The first run's TrainingInterrupted, if one stopped."""
     interrupted = None
     for future in concurrent.futures.as_completed(futures):
+        if started is not None:
+            started.read()
         try:
             rows[futures[future]] = future.result()
             progress(futures[future], rows[futures[future]])
@@ -79,12 +98,36 @@ def _collect(futures: dict, rows: dict[int, dict], forward: _Forward,
             pass
         except concurrent.futures.process.BrokenProcessPool:
             if not forward.signal_name:
-                raise
+                raise  # a worker died by itself: LocalEngine.run names it
             break  # a worker the signal caught before it could stop cleanly: its last checkpoint stands
         if forward.signal_name or interrupted:  # (not pool.shutdown(cancel_futures=True): it breaks 3.11's pool)
             for pending in futures:
                 pending.cancel()
     return interrupted
+
+
+def _worker_died(pool, started: _Started, runs: list[tuple[DDPGConfig, RunOptions]],
+                 rows: dict[int, dict]) -> UserInputError:
+    """One line for a worker process that died (the pool breaks, and stops the others with SIGTERM, which they
+    take as a stop): which run it ran and what ended it, which runs finished. Each worker named its pid and run
+    as it began; the pool's own record of its processes (private, read if there) gives the exit codes."""
+    running = started.read()
+    processes = getattr(pool, "_processes", None) or {}
+    died = []
+    for pid, index in running.items():
+        process = processes.get(pid)
+        if process is not None and process.exitcode is None and index not in rows:
+            process.join(1)  # the dead one is reaped at once; one the pool is stopping may take a moment
+        code = getattr(process, "exitcode", None)
+        if index not in rows and code is not None and code not in (0, -signal.SIGTERM):
+            died.append(f"{run_name(runs[index][1].out_dir)} (" + (f"killed by {signal.Signals(-code).name}"
+                        if code < 0 and -code in signal.valid_signals() else f"exit status {code}") + ")")
+    if not died:  # no record of which: every run that began and did not finish
+        died = [run_name(runs[index][1].out_dir) for index in sorted(set(running.values()) - set(rows))] or ["one"]
+    done = ", ".join(run_name(runs[index][1].out_dir) for index in sorted(rows)) or "none"
+    return UserInputError(f"Expected each run's worker process to finish it. Received: the worker of "
+                          f"{', '.join(died)} died, as the out-of-memory killer ends one; finished: {done}; the "
+                          "others keep their checkpoints. Run the same command again to finish")
 
 
 class _Forward:
@@ -109,12 +152,13 @@ class _Worker:
     (through the pool's initializer), never with a task."""
 
     stop = None
+    started = None  # where each trial names its process and run as it begins
 
 
-def _start_worker(threads: int, stop) -> None:
+def _start_worker(threads: int, stop, started) -> None:
     """TensorFlow's threads, set before it starts; and a signal outside training (while TensorFlow loads,
     or the run is evaluated) stops the seed as one inside it does, rather than killing the process."""
-    _Worker.stop = stop
+    _Worker.stop, _Worker.started = stop, started
 
     def interrupt(signum, frame):
         name = signal.Signals(signum).name
@@ -125,8 +169,11 @@ def _start_worker(threads: int, stop) -> None:
     use_threads(threads)
 
 
-def _trial(config: DDPGConfig, options: RunOptions) -> dict:
-    """The trial, in a worker process, unless the sweep was stopped before the worker took it."""
+def _trial(index: int, config: DDPGConfig, options: RunOptions) -> dict:
+    """The trial of run `index`, in a worker process, unless the sweep was stopped before the worker took it
+    (the driver names the signal it received)."""
     if _Worker.stop is not None and _Worker.stop.is_set():
         raise TrainingInterrupted("SIGTERM", "not started: the sweep was stopped")
+    if _Worker.started is not None:
+        _Worker.started.put((os.getpid(), index))
     return train_and_evaluate(config, options)

@@ -18,13 +18,16 @@ node's last checkpoint, while a retry on another node starts from the driver's c
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
 import signal
+import socket
 import tempfile
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,15 +52,49 @@ def import_ray():
     return ray
 
 
+CONNECT_TIMEOUT = 30.0  # seconds to reach --address before it is refused (--connect-timeout)
+
+
 @dataclass(frozen=True)
 class RayEngine:
-    """Ray tasks of `cpus_per_trial` cores each, on the cluster at `address` (None: a local one)."""
+    """Ray tasks of `cpus_per_trial` cores each, on the cluster at `address` (None: a local one), reached within
+    `connect_timeout` seconds."""
 
     address: str | None = None
     cpus_per_trial: int = 1
+    connect_timeout: float = CONNECT_TIMEOUT
 
     def __post_init__(self) -> None:
         import_ray()
+
+    def _connect(self, ray) -> None:
+        """ray.init on --address, refused in one line when it cannot be reached within connect_timeout (Ray itself
+        retries for many minutes, printing its warnings), or when no node has cpus_per_trial cores (a task that
+        could never be scheduled would wait forever). Ray's own warnings stay out of the terminal."""
+        where = f"--address {self.address}"
+        if self.address not in (None, "auto", "local"):
+            host, port = _host_and_port(self.address)
+            try:
+                socket.create_connection((host, port), timeout=self.connect_timeout).close()
+            except OSError as error:
+                reason = "no answer" if isinstance(error, TimeoutError) else (error.strerror or str(error))
+                raise UserInputError(f"Expected a Ray cluster at {where}, reached within {self.connect_timeout:g} s "
+                                     f"(--connect-timeout). Received: {reason}") from None
+        try:  # starting a local one may take longer than reaching one
+            with _alarm(self.connect_timeout * 2 if self.address else None):
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                         configure_logging=False)
+        except (ConnectionError, ValueError, RuntimeError, TimeoutError) as error:
+            ray.shutdown()
+            raise UserInputError(f"Expected a Ray cluster at {where}. Received: "
+                                 f"{str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}"
+                                 ) from None
+        most = max((node["Resources"].get("CPU", 0) for node in ray.nodes() if node.get("Alive")), default=0)
+        if self.cpus_per_trial > most:
+            ray.shutdown()
+            raise UserInputError(f"Expected --cpus-per-trial <= {most:g}, the most cores of one node of the Ray "
+                                 f"cluster, or a run could never be scheduled. Received: --cpus-per-trial "
+                                 f"{self.cpus_per_trial}")
 
     def run(self, out: Path, runs: list[tuple[DDPGConfig, RunOptions]], done: dict[int, dict],
             progress: Callable[[int, dict], None]) -> dict[int, dict]:
@@ -67,13 +104,14 @@ class RayEngine:
         if not todo:
             return rows
         ray, token = import_ray(), uuid.uuid4().hex
-        write_beside(out / TOKEN_FILE, lambda path: path.write_text(token))
+        with _stderr_quiet():  # Ray's own lines (a worker retried, its warnings); ours come on stdout or after
+            return self._run(ray, token, out, runs, rows, todo, progress)
+
+    def _run(self, ray, token: str, out: Path, runs: list[tuple[DDPGConfig, RunOptions]], rows: dict[int, dict],
+             todo: list[int], progress: Callable[[int, dict], None]) -> dict[int, dict]:
+        self._connect(ray)  # before anything is written into --out
         try:
-            try:
-                ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
-                         configure_logging=False)
-            except (ConnectionError, ValueError, RuntimeError) as error:
-                raise UserInputError(f"Expected a Ray cluster at --address {self.address}. Received: {error}") from None
+            write_beside(out / TOKEN_FILE, lambda path: path.write_text(token))
             trial = ray.remote(num_cpus=self.cpus_per_trial, max_calls=1, max_retries=MAX_RETRIES)(run_trial)
             pending = {trial.remote(*runs[index], str(out), token, self.cpus_per_trial,
                                     None if runs[index][1].overwrite else _files_of(runs[index][1].out_dir)): index
@@ -83,6 +121,50 @@ class RayEngine:
             ray.shutdown()
             (out / TOKEN_FILE).unlink(missing_ok=True)
         return rows
+
+
+def _host_and_port(address: str) -> tuple[str, int]:
+    """HOST:PORT or ray://HOST:PORT; another form is refused in one line."""
+    rest = address.removeprefix("ray://")
+    host, _, port = rest.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserInputError(f"Expected --address auto, HOST:PORT or ray://HOST:PORT. Received: --address {address}")
+    return host.strip("[]"), int(port)
+
+
+@contextlib.contextmanager
+def _stderr_quiet() -> Iterator[None]:
+    """File descriptor 2 to /dev/null in the block: what Ray's core and raylets log to the driver (its connection
+    retries, a worker that died and is retried) never reaches the terminal. The sweep's own lines go to stdout, its
+    one-line error after the block."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float | None) -> Iterator[None]:
+    """TimeoutError in the block after `seconds` (None, or outside the main thread: no bound): a cluster whose
+    port answers but that never lets Ray in."""
+    if seconds is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TimeoutError(f"no Ray cluster answered within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _collect(ray, pending: dict, runs: list[tuple[DDPGConfig, RunOptions]], rows: dict[int, dict],

@@ -14,6 +14,7 @@ import fcntl
 import io
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -197,14 +198,14 @@ class RunFiles:
                 for name in RUN_FILES:
                     path = self.dir / name
                     shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        if tensorboard:  # first: a directory TensorBoard cannot write is refused before the run's files change
+            self._tensorboard = TensorBoard(self.dir / "tensorboard")
         write_atomically(self.dir / "config.json", json.dumps(dataclasses.asdict(config), indent=2) + "\n")
         # Episodes and evaluations after the checkpoint were lost with the process: they run again, so
         # their rows go, and every one ends up in its file exactly once.
         write_atomically(self.metrics, _csv(METRICS_FIELDS, rows))
         if with_evaluations or evaluations:
             write_atomically(self.evaluations, _csv(EVAL_FIELDS, evaluations))
-        if tensorboard:
-            self._tensorboard = TensorBoard(self.dir / "tensorboard")
 
     def append_metrics(self, row: dict) -> None:
         """One episode's row, written whole (a row that did not fit on the disk is taken back out), and
@@ -261,6 +262,10 @@ def _csv(fields: tuple[str, ...], rows: list[dict]) -> str:
     return text.getvalue()
 
 
+class TensorBoardError(RunFilesError):
+    """TensorBoard's event files cannot be written (its directory a file, read-only, its disk full)."""
+
+
 class TensorBoard:
     """TensorBoard event files through TensorFlow's own summary writer (`tensorboard --logdir DIR`).
 
@@ -274,18 +279,37 @@ class TensorBoard:
 
         from ddpg.backend import tf
 
-        self._tf = tf
+        self._tf, self.directory = tf, directory
         self._metadata = summary_pb2.SummaryMetadata(
             plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
             data_class=summary_pb2.DATA_CLASS_SCALAR).SerializeToString()
-        with reported_os_errors(directory, "write"):
-            self._writer = tf.summary.create_file_writer(str(directory))
+        before = set(directory.iterdir()) if directory.is_dir() else set()
+        try:
+            with reported_os_errors(directory, "write"), self._reported():
+                self._writer = tf.summary.create_file_writer(str(directory))
+        except TensorBoardError:  # a disk that filled as it began leaves an empty events file: not kept
+            for path in (set(directory.iterdir()) if directory.is_dir() else set()) - before:
+                path.unlink(missing_ok=True)
+            raise
+
+    @contextlib.contextmanager
+    def _reported(self) -> Iterator[None]:
+        """TensorFlow's own errors (not OSError) as one line: 'Expected to write TensorBoard's events to DIR.
+        Received: No space left on device'."""
+        try:
+            yield
+        except self._tf.errors.OpError as error:
+            first = (re.sub(r"\{\{.*?\}\}", "", error.message).strip().splitlines() or [""])[0]
+            cause = first.split("[Op:")[0].strip().split("; ")[-1].strip()  # not the function, the file nor the op
+            raise TensorBoardError(f"Expected to write TensorBoard's events to {self.directory}. Received: "
+                                   f"{cause or type(error).__name__}") from None
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
-        with self._writer.as_default(step=step):
+        with self._reported(), self._writer.as_default(step=step):
             for name, value in values.items():
                 self._tf.summary.write(name, self._tf.constant(value, self._tf.float32), metadata=self._metadata)
-        self._writer.flush()
+            self._writer.flush()
 
     def close(self) -> None:
-        self._writer.close()
+        with contextlib.suppress(self._tf.errors.OpError):  # every scalar was flushed as written
+            self._writer.close()

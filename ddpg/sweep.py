@@ -71,6 +71,7 @@ def run_sweep(trials: list[tuple[Point, DDPGConfig]], options: RunOptions, engin
     if not options.overwrite:
         for config, run in runs:
             _check_same_run(config, run.out_dir)
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -83,7 +84,12 @@ def run_sweep(trials: list[tuple[Point, DDPGConfig]], options: RunOptions, engin
     kept = {index: row for index, (config, run) in enumerate(runs) if (row := kept_row(config, run)) is not None}
     for index, row in kept.items():
         finished(index, row)
-    done = engine.run(out, runs, kept, finished)
+    try:
+        done = engine.run(out, runs, kept, finished)
+    except UserInputError:  # refused before any run began (Ray's cluster unreachable, say): nothing of ours left
+        if created and not any(out.iterdir()):
+            out.rmdir()
+        raise
     rows = [done[index] for index in range(len(runs))]
     if grid:
         rows = [{"point": point_name(point), **{name: format_value(value) for name, value in point.items()},

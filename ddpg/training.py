@@ -9,6 +9,7 @@ keeps the best actor), checkpoints (what they hold: ddpg.run_state), and SIGINT/
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -27,7 +28,15 @@ from ddpg.evaluation import Evaluator
 from ddpg.loop import Trainer
 from ddpg.memory import check_fits_in_memory
 from ddpg.plots import plot_learning_curve
-from ddpg.run_files import RunFiles, read_evaluations, read_metrics, reported_os_errors, run_lock, write_atomically
+from ddpg.run_files import (
+    RunFiles,
+    TensorBoardError,
+    read_evaluations,
+    read_metrics,
+    reported_os_errors,
+    run_lock,
+    write_atomically,
+)
 from ddpg.run_options import RunOptions
 from ddpg.run_schema import OBSERVATION_FILE, evaluation_numbers, trailing_average
 from ddpg.run_state import EpisodeStart, open_checkpoint, restore_run, run_state
@@ -180,6 +189,9 @@ def _train(session: _Session) -> TrainResult:
         raise
     except _SecondSignal as second:
         raise session.interrupted(second.signal_name, f"stopped at once by a second {second.signal_name}") from None
+    except TensorBoardError as error:  # its disk filled, say: a checkpoint first, as on a signal, if it can be written
+        session.checkpoint_on_stop()
+        raise TensorBoardError(f"{error}; {session.what_is_left()} (--no-tensorboard to go on without it)") from None
     finally:
         session.close()
 
@@ -274,13 +286,13 @@ class _Session:
         if at_episode_start and trainer.obs is not None and start.manifest is not None:
             best = start.best[0]
             key = (start.manifest["episode"], start.manifest["steps"], None if best is None else best["step"])
-            state = lambda: start.state(trainer, self.seconds())  # noqa: E731
+            state = functools.partial(start.state, trainer)
         else:
             best = self.evaluator.best
             key = (trainer.episode, trainer.steps, None if best is None else best.step)
-            state = lambda: run_state(trainer, self.evaluator, self.seconds())  # noqa: E731
+            state = functools.partial(run_state, trainer, self.evaluator)
         if key != self.checkpointed:
-            self.run.files.checkpoint(*state())
+            self.run.files.checkpoint(*state(self.seconds()))
             self.checkpointed = key
 
     def checkpoint_on_stop(self, at_episode_start: bool = True) -> None:
@@ -315,6 +327,10 @@ class _Session:
         """What a stopped run left: which checkpoint is on disk now, the one just written or an earlier one."""
         if self.run is None:
             return TrainingInterrupted(signal_name, what)
+        return TrainingInterrupted(signal_name, f"{what}; {self.what_is_left()}")
+
+    def what_is_left(self) -> str:
+        """Which checkpoint a stopped run left, and how to resume it."""
         run_dir = self.run.files.dir
         shutil.rmtree(run_dir / "checkpoint.tmp", ignore_errors=True)  # a write cut short leaves nothing beside
         try:
@@ -322,7 +338,7 @@ class _Session:
             held = f"{run_dir / 'checkpoint'} holds episode {manifest['episode']} (step {manifest['steps']})"
         except CheckpointError:
             held = f"no checkpoint was completed in {run_dir}"
-        return TrainingInterrupted(signal_name, f"{what}; {held}. Resume with: ddpg train --resume {run_dir}")
+        return f"{held}. Resume with: ddpg train --resume {run_dir}"
 
     def close(self) -> None:
         if self.run:

@@ -997,3 +997,73 @@ def test_an_empty_path_is_refused_not_taken_for_the_working_directory(capsys, tm
     monkeypatch.chdir(tmp_path)
     assert_one_line(*ddpg(capsys, *args, "--episodes", 1, *([] if args[0] == "evaluate" else TINY)), fragment)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- TensorBoard's directory: validated before anything is written, its failures one line with a checkpoint -------
+
+def test_a_file_in_place_of_the_tensorboard_directory_is_refused_before_anything_is_written(capsys, tmp_path,
+                                                                                          finished_run):
+    # It used to end in TensorFlow's traceback, after config.json and metrics.csv made the directory hold a run.
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "tensorboard").write_text("not a directory\n")
+    before = snapshot(run)
+    assert_one_line(*ddpg(capsys, "train", "--out", run, "--episodes", 1, *RUN),
+                    f"Expected to write TensorBoard's events to {run / 'tensorboard'}. Received: Not a directory")
+    assert snapshot(run) == before  # no config.json, no metrics.csv: no run that now holds no checkpoint
+    resumed = copy_of(finished_run)  # and a resume rewrites nothing of its run
+    shutil.rmtree(resumed / "tensorboard")
+    (resumed / "tensorboard").write_text("not a directory\n")
+    before = snapshot(resumed)
+    assert_one_line(*ddpg(capsys, "train", "--resume", resumed, "--episodes", 3), "Not a directory")
+    assert snapshot(resumed) == before
+
+
+class FailingWriter:
+    """TensorFlow's summary writer, whose creation or `fail_at`-th flush fails as TensorFlow's do."""
+
+    def __init__(self, monkeypatch, error: str, message: str, fail_at: int | None = None):
+        import tensorflow as tf
+
+        real, self.flushes = tf.summary.create_file_writer, 0
+
+        def create(logdir, *args, **kwargs):
+            if fail_at is None:  # as TensorFlow words it: the function node, the file, the cause, the op
+                raise getattr(tf.errors, error)(None, None, "{{function_node __wrapped__CreateSummaryFileWriter}} "
+                                                f"{logdir}/events.out.tfevents.1; {message} [Op:CreateSummary]")
+            writer = real(logdir, *args, **kwargs)
+            flush = writer.flush
+
+            def failing_flush():
+                self.flushes += 1
+                if self.flushes == fail_at:
+                    raise getattr(tf.errors, error)(None, None, f"{logdir}/events.out.tfevents.1; {message}")
+                return flush()
+            writer.flush = failing_flush
+            return writer
+
+        monkeypatch.setattr(tf.summary, "create_file_writer", create)
+
+
+def test_a_read_only_tensorboard_directory_is_refused_before_anything_is_written(capsys, tmp_path, monkeypatch):
+    FailingWriter(monkeypatch, "PermissionDeniedError", "Permission denied")
+    run = tmp_path / "run"
+    assert_one_line(*ddpg(capsys, "train", "--out", run, "--episodes", 1, *RUN),
+                    f"Expected to write TensorBoard's events to {run / 'tensorboard'}. Received: Permission denied")
+    assert snapshot(run) == {}
+
+
+def test_a_full_disk_under_tensorboard_mid_run_is_one_line_with_a_checkpoint(capsys, tmp_path, monkeypatch):
+    # The 5th flush is episode 3's row (each episode's scalars are flushed as written, and as the writer's
+    # default-context closes: twice).
+    run = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        FailingWriter(patch, "ResourceExhaustedError", "No space left on device", fail_at=5)
+        status, err = ddpg(capsys, "train", "--out", run, "--episodes", 5, "--checkpoint-every", 10,
+                           *RUN[:2], *TINY)
+    assert_one_line(status, err, "Received: No space left on device", f"{run / 'checkpoint'} holds episode 3",
+                    f"Resume with: ddpg train --resume {run} (--no-tensorboard to go on without it)")
+    assert leftovers(run) == [] and episodes_in(run) == [1, 2, 3]
+    status, err = ddpg(capsys, "train", "--resume", run, "--no-tensorboard")
+    assert status == 0, err
+    assert episodes_in(run) == [1, 2, 3, 4, 5]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -156,6 +157,52 @@ def test_a_sweep_stopped_mid_episode_and_run_again_gives_the_uninterrupted_table
     again = run_cli(*args, "--out", tmp_path / "stopped")
     assert again.returncode == 0, again.stderr
     assert table(tmp_path / "stopped") == table(tmp_path / "whole")
+
+
+def worker_pids(driver: int) -> list[int]:
+    """The sweep's worker processes: the driver's children that run multiprocessing's spawn, not its tracker."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes().decode(errors="replace")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == driver and "spawn_main" in cmdline and "resource_tracker" not in cmdline:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def test_a_local_sweeps_killed_worker_is_one_line_naming_its_run_and_the_rerun_finishes_it(tmp_path):
+    # As the out-of-memory killer would: SIGKILL to the worker of seed_1, which has a checkpoint. It used to end
+    # in BrokenProcessPool's traceback.
+    args = ["sweep", "--seeds", "0-1", "--workers", 1, "--episodes", 4, "--eval-episodes", 1, "--checkpoint-every", 1,
+            *TINY, "--out", tmp_path]
+    process = start_cli(*args)
+    wait_for_episodes(tmp_path / "seed_1", 1, process)
+    for pid in worker_pids(process.pid):
+        os.kill(pid, signal.SIGKILL)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 2 and "Traceback" not in stderr, stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert "the worker of seed_1 (killed by SIGKILL) died" in stderr and "finished: seed_0" in stderr, stderr
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert episodes_in(tmp_path / "seed_1") == [1, 2, 3, 4]
+    assert "[2/2] seed_1" in again.stdout
+
+
+def test_ctrl_c_to_a_sweeps_process_group_is_reported_as_sigint(tmp_path):
+    # A terminal's Ctrl-C reaches the driver and every worker; it was reported as SIGTERM.
+    args = ["sweep", "--seeds", "0-4", "--workers", 2, "--episodes", 20, "--eval-episodes", 1, *TINY, "--out",
+            tmp_path]
+    process = subprocess.Popen([sys.executable, "-m", "ddpg", *map(str, args)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    wait_for_episodes(tmp_path / "seed_0", 1, process)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1].startswith("ddpg sweep: stopped by SIGINT;"), stderr
 
 
 def test_resume_after_a_clean_finish_can_extend_the_run(tmp_path):

@@ -93,6 +93,7 @@ def test_a_grid_on_two_nodes_survives_a_killed_worker_and_gives_the_local_engine
     stdout, stderr = driver.communicate(timeout=900)
     ray_seconds = time.monotonic() - started
     assert driver.returncode == 0, stderr
+    assert "(raylet)" not in stderr and "Traceback" not in stderr, stderr  # Ray's lines about the retries: not ours
 
     runs = sorted((tmp_path / "ray").glob("*/seed_*"))
     assert len(runs) == 12
@@ -140,3 +141,52 @@ def test_a_killed_driver_is_finished_by_the_same_command(cluster, tmp_path):
     _, local_stderr = local.communicate(timeout=900)
     assert local.returncode == 0, local_stderr
     assert results(tmp_path / "ray") == results(tmp_path / "local")
+
+
+# --- refusals: bounded in time, one line, nothing of ours left in --out -----------------------------------------
+
+def test_an_unreachable_address_is_one_line_within_the_connect_timeout(tmp_path):
+    # A closed port on this machine: it used to hang some 14 minutes and print about 60 lines of Ray's warnings.
+    port = free_port()  # bound, then closed: nothing listens there
+    started = time.monotonic()
+    driver = sweep("--engine", "ray", "--address", f"127.0.0.1:{port}", "--connect-timeout", 5, "--seeds", 0,
+                   "--episodes", 1, *TINY, out=tmp_path / "sweep")
+    _, stderr = driver.communicate(timeout=120)
+    assert time.monotonic() - started < 60, stderr
+    assert driver.returncode == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert f"Expected a Ray cluster at --address 127.0.0.1:{port}, reached within 5 s (--connect-timeout). " \
+           "Received: Connection refused" in stderr
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_a_trial_that_could_never_be_scheduled_is_refused_before_the_sweep_starts(cluster, tmp_path):
+    # Each node has 1 CPU: a run asking for 2 used to wait forever. A sweep already there keeps its files.
+    address, env = cluster
+    out = tmp_path / "sweep"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    driver = sweep("--engine", "ray", "--address", address, "--cpus-per-trial", 2, "--seeds", 0, "--episodes", 1,
+                   *TINY, env=env, out=out)
+    _, stderr = driver.communicate(timeout=300)
+    assert driver.returncode == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert "Expected --cpus-per-trial <= 1, the most cores of one node of the Ray cluster" in stderr, stderr
+    assert sorted(path.name for path in out.iterdir()) == ["notes.txt"]  # no token, no run
+
+
+def test_the_connect_bound_holds_where_the_port_answers_but_ray_never_does(monkeypatch, tmp_path):
+    # ray.init waiting on a port that accepts but is not Ray's (its own retries last minutes) is cut at twice the
+    # connect timeout. ray.init stands in here, as a listener that is not Ray would make it wait.
+    import ray
+
+    from ddpg.errors import UserInputError
+    from ddpg.ray_engine import RayEngine
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        monkeypatch.setattr(ray, "init", lambda **kwargs: time.sleep(60))
+        engine = RayEngine(f"127.0.0.1:{listener.getsockname()[1]}", connect_timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(UserInputError, match="Received: no Ray cluster answered within 1 s"):
+            engine._connect(ray)
+        assert time.monotonic() - started < 5

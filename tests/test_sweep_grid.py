@@ -82,6 +82,9 @@ def test_the_grid_table_has_each_environments_threshold():
     (["--checkpoint-every", "-1"], "Expected --checkpoint-every >= 0. Received: --checkpoint-every -1"),
     (["--cpus-per-trial", "2"], "Expected --cpus-per-trial only with --engine ray"),
     (["--engine", "ray", "--cpus-per-trial", "0"], "Expected --cpus-per-trial >= 1"),
+    (["--connect-timeout", "5"], "Expected --connect-timeout only with --engine ray"),
+    (["--engine", "ray", "--connect-timeout", "0"], "Expected 0 < --connect-timeout < 1000000 seconds"),
+    (["--engine", "ray", "--connect-timeout", "nan"], "Received: --connect-timeout nan"),
 ])
 def test_a_grid_or_engine_that_cannot_run_is_one_line_before_anything_starts(capsys, tmp_path, args, fragment):
     out = tmp_path / "sweep"
