@@ -19,7 +19,8 @@ from ddpg.config import DDPGConfig
 
 CONFIG_FIELDS = {field.name for field in dataclasses.fields(DDPGConfig)}  # all: none filled in with a default
 # but those added since checkpoints were first written, whose defaults are what those runs did.
-LATER_FIELDS = {"policy_delay", "update_at_episode_end", "batch_norm", "initializer", "final_layer_init"}
+LATER_FIELDS = {"policy_delay", "update_at_episode_end", "batch_norm", "initializer", "final_layer_init",
+                "env_kwargs"}
 # The numpy.random generators whose state is {bit_generator, state, has_uint32, uinteger} (MT19937's and Philox's
 # have other keys); a manifest may name only these (never a name to look up at large).
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "SFC64")

@@ -169,9 +169,11 @@ class NumpyPolicy:
         if unknown:
             raise ValueError(f"Expected activations among {', '.join(_ACTIVATIONS)}. Received: {', '.join(unknown)}")
         for layer in chain:
-            if type(layer).__name__ == "BatchNormalization" and (layer.renorm or layer.axis not in (-1, 1)):
+            # Keras before 3.13 has no renorm option (nor the attribute): its batch norm is the plain one.
+            renorm = getattr(layer, "renorm", False)
+            if type(layer).__name__ == "BatchNormalization" and (renorm or layer.axis not in (-1, 1)):
                 raise ValueError(f"Expected batch normalisation over the last axis, without renorm, as build_actor "
-                                 f"makes. Received: {layer.name} with axis={layer.axis}, renorm={layer.renorm}")
+                                 f"makes. Received: {layer.name} with axis={layer.axis}, renorm={renorm}")
         rescaling = actor.layers[-1]
         return cls(plan, [w.numpy() for w in actor.weights],
                    np.asarray(rescaling.scale, np.float32), np.asarray(rescaling.offset, np.float32))

@@ -1,5 +1,7 @@
 """The actor and critic architectures, and the NumPy policy that acts with the actor's weights."""
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -134,7 +136,8 @@ def sequential_actor(*hidden_layers) -> keras.Model:
     ((keras.layers.Dense(4, activation="relu"), keras.layers.LayerNormalization()), "LayerNormalization"),
     ((keras.layers.Dense(4, activation="sigmoid"),), "sigmoid"),
     ((keras.layers.Dense(4, activation="relu", use_bias=False),), "Dense"),
-    ((keras.layers.Dense(4), keras.layers.BatchNormalization(renorm=True)), "renorm"),
+    *([((keras.layers.Dense(4), keras.layers.BatchNormalization(renorm=True)), "renorm")]
+      if "renorm" in inspect.signature(keras.layers.BatchNormalization).parameters else []),
     ((keras.layers.Dense(4), keras.layers.Activation("sigmoid")), "sigmoid"),
     ((keras.layers.BatchNormalization(), keras.layers.Activation("relu"), keras.layers.Dense(4)), "Activation"),
 ])
