@@ -12,7 +12,7 @@ import warnings
 import gymnasium as gym
 import numpy as np
 
-from ddpg.errors import UserInputError, install_command
+from ddpg.errors import UserInputError, first_line, install_command, raised
 
 # Gymnasium's families whose dependencies are optional, and the extra of this package that installs them.
 EXTRAS = {"mujoco": "mujoco", "box2d": "box2d"}
@@ -46,16 +46,16 @@ def make_env(env_id: str, kwargs: dict | None = None) -> gym.Env:
         if not kwargs:
             raise
         raise UnusableEnvironment(f"Expected --env-kwargs that {env_id} accepts. Received: {json.dumps(kwargs)} "
-                                  f"({str(error).splitlines()[0] if str(error) else 'TypeError'})") from None
+                                  f"({first_line(error)})") from None
     except (gym.error.DependencyNotInstalled, ImportError) as error:
         raise UnusableEnvironment(f"Expected the dependencies of {env_id}: {missing_extra_hint(env_id)}. "
-                                  f"Received: {_first_line(error)}") from None
+                                  f"Received: {first_line(error)}") from None
     except gym.error.Error as error:
         raise UnusableEnvironment(f"Expected a registered Gymnasium environment id. Received: env_id={env_id!r} "
                                   f"({error})") from None
     except Exception as error:  # the environment's own constructor failed: its words, in one line
         raise UnusableEnvironment(f"Expected gym.make({env_id!r}) to make the environment. Received: "
-                                  f"{type(error).__name__}: {_first_line(error)}") from None
+                                  f"{raised(error)}") from None
     return _checked(env_id, env)
 
 
@@ -72,12 +72,7 @@ def _import_module_of(env_id: str) -> None:
         importlib.import_module(module)
     except Exception as error:  # the user's module: whatever it raises
         raise UnusableEnvironment(f"Expected the module {module} of env_id={env_id!r} to import and register "
-                                  f"{name}. Received: {type(error).__name__}: {_first_line(error)}") from None
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+                                  f"{name}. Received: {raised(error)}") from None
 
 
 def registered_spec(env_id: str):
@@ -139,9 +134,8 @@ def factory_env(factory) -> gym.Env:
     try:
         env = factory()
     except Exception as error:  # the user's code: whatever it raises is their error, in one line
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise UnusableEnvironment(f"Expected env=factory to return a Gymnasium environment. Received: it raised "
-                                  f"{type(error).__name__}: {reason}") from None
+                                  f"{raised(error)}") from None
     if not isinstance(env, gym.Env):
         raise UnusableEnvironment(f"Expected env=factory to return a Gymnasium environment (gymnasium.Env). "
                                   f"Received: {type(env).__name__}")

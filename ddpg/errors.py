@@ -6,6 +6,18 @@ class UserInputError(ValueError):
     was expected."""
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message, or its type's name when it has none: what a one-line refusal
+    quotes of an error raised by code it called."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def raised(error: BaseException) -> str:
+    """`Type: first line` of an error raised by the user's own code (a factory, a module, a constructor)."""
+    return f"{type(error).__name__}: {first_line(error)}" if str(error).strip() else type(error).__name__
+
+
 def install_command(extra: str) -> str:
     """The command that installs this project with an optional part, from its checkout: `ddpg` on PyPI is
     another project (a 2017 TensorFlow DDPG), and this one's distribution, ddpg-keras, is not published."""

@@ -19,7 +19,7 @@ import numpy as np
 
 from ddpg.config import MAX_SEED, DDPGConfig
 from ddpg.environments import check_observation, config_env
-from ddpg.errors import UserInputError
+from ddpg.errors import UserInputError, first_line
 from ddpg.exploration import clip_to_bounds
 from ddpg.run_files import RunFilesError, load_run_config
 from ddpg.run_schema import OBSERVATION_FILE
@@ -146,8 +146,8 @@ def load_actor_file(path: Path):
         actor = keras.models.load_model(path)  # safe mode: no code is run from the file
         policy = NumpyPolicy.from_actor(actor)
     except (OSError, ValueError, TypeError, KeyError, AttributeError, zipfile.BadZipFile) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise RunFilesError(f"Expected {path} to be an actor saved by ddpg train. Received: {reason}") from None
+        raise RunFilesError(f"Expected {path} to be an actor saved by ddpg train. Received: {first_line(error)}"
+                            ) from None
     policy.actor = actor
     return policy
 

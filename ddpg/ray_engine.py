@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ddpg.config import DDPGConfig
-from ddpg.errors import UserInputError, install_command
+from ddpg.errors import UserInputError, first_line, install_command
 from ddpg.run_files import write_beside
 from ddpg.run_options import RunOptions
 from ddpg.signals import stop_signals_handled
@@ -86,9 +86,7 @@ class RayEngine:
                          configure_logging=False)
         except (ConnectionError, ValueError, RuntimeError, TimeoutError) as error:
             ray.shutdown()
-            raise UserInputError(f"Expected a Ray cluster at {where}. Received: "
-                                 f"{str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}"
-                                 ) from None
+            raise UserInputError(f"Expected a Ray cluster at {where}. Received: {first_line(error)}") from None
         most = max((node["Resources"].get("CPU", 0) for node in ray.nodes() if node.get("Alive")), default=0)
         if self.cpus_per_trial > most:
             ray.shutdown()
