@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ddpg.backend import keras
+from ddpg.normalization import CLIP, EPSILON
 
 layers = keras.layers
 
@@ -105,6 +106,53 @@ def build_critic(obs_dim: int, action_dim: int, state_hidden: Sequence[int] = (1
     return keras.Model([obs, action], q, name=name)
 
 
+def with_observation_normalization(actor: keras.Model, mean: ArrayLike, var: ArrayLike) -> keras.Model:
+    """The actor on raw observations: VecNormalize's standardisation (ddpg.normalization.normalize) in front of
+    its layers, as built-in layers only, so that plain `keras.models.load_model` loads it where ddpg is not:
+
+        Normalization(mean, variance=(var + 1e-8) 10^2)   (s - mean) / (10 sqrt(var + 1e-8)) = z / 10
+        Activation("hard_tanh")                          clip(z / 10, -1, 1)
+        Rescaling(10)                                    clip(z, -10, 10)
+
+    then the actor's own layers, in order (a flat model, sharing them). Keras's Normalization divides by
+    max(sqrt(variance), 1e-7), and sqrt((var + 1e-8) 100) >= 1e-3: it divides by exactly that. The statistics are
+    the layer's constants (in its config), not weights: the model's weights are the actor's. In float32, so it
+    equals normalize's float64 to float32 rounding of (s - mean) relative to sqrt(var).
+    """
+    obs = keras.Input((actor.input_shape[-1],), name="obs")
+    variance = (np.asarray(var, np.float64) + EPSILON) * CLIP**2
+    # As lists of Python floats: the layer's config keeps them so, in float64, through the saved file's JSON.
+    x = layers.Normalization(mean=np.asarray(mean, np.float64).tolist(), variance=variance.tolist(),
+                             name="obs_normalization")(obs)
+    x = layers.Activation("hard_tanh", name="obs_clip")(x)
+    x = layers.Rescaling(CLIP, name="obs_unclip")(x)
+    for layer in actor.layers[1:]:
+        x = layer(x)
+    return keras.Model(obs, x, name=actor.name)
+
+
+def _observation_normalization(prefix: Sequence) -> tuple[np.ndarray, np.ndarray, float]:
+    """(mean, divisor, c) of a `with_observation_normalization` prefix, computing as Keras does:
+    c clip((s - mean) / max(sqrt(variance), epsilon) , -1, 1); ValueError naming anything else."""
+    kinds = [type(layer).__name__ for layer in prefix]
+    normalization, clip, scale = (list(prefix) + [None, None])[:3]
+    activation = getattr(getattr(clip, "activation", None), "__name__", None)
+    offset = np.asarray(getattr(scale, "offset", 0.0))
+    if (kinds[1:] != ["Activation", "Rescaling"] or normalization.input_mean is None or normalization.invert
+            or activation != "hard_tanh" or np.any(offset != 0) or np.ndim(scale.scale) != 0 or scale.scale <= 0
+            or normalization.weights):
+        received = ", ".join(kinds) if kinds[1:] != ["Activation", "Rescaling"] else (
+            f"Normalization(invert={normalization.invert}, adapted={normalization.input_mean is None}), "
+            f"Activation({activation}), Rescaling(scale={scale.scale}, offset={offset.tolist()})")
+        raise ValueError(f"Expected an observation normalisation as with_observation_normalization makes: "
+                         f"Normalization(mean, variance), Activation(hard_tanh), Rescaling(c > 0) before the actor. "
+                         f"Received: {received}")
+    mean = np.asarray(normalization.mean, np.float32).reshape(-1)
+    divisor = np.maximum(np.sqrt(np.asarray(normalization.variance, np.float32).reshape(-1)),
+                         np.float32(keras.config.epsilon()))
+    return mean, divisor, float(scale.scale)
+
+
 _ACTIVATIONS = {"relu": lambda x: np.maximum(x, 0), "tanh": np.tanh, "linear": lambda x: x}
 _CHAIN = ("Dense", "BatchNormalization", "Activation")  # the layers between the input and the Rescaling
 
@@ -137,8 +185,11 @@ class NumpyPolicy:
     """
 
     def __init__(self, plan: Sequence[tuple], weights: Sequence[np.ndarray], scale: np.ndarray,
-                 offset: np.ndarray) -> None:
+                 offset: np.ndarray, observation_normalization: tuple | None = None) -> None:
         self.plan = tuple(plan)
+        # (mean, divisor, c) of with_observation_normalization's layers, None without them: the actor.keras of a
+        # run with normalize_observations takes raw observations; the agent's own policy never has it.
+        self.observation_normalization = observation_normalization
         # Dense layers only (no batch normalisation): acting with the weights as given, as always.
         self.plain = all(step[0] == "dense" for step in self.plan)
         self.activations = [_ACTIVATIONS[step[1]] for step in self.plan if step[0] == "dense"]
@@ -153,10 +204,14 @@ class NumpyPolicy:
 
         Anything this copy could not mirror exactly (another kind of layer, another activation, a
         branch, batch renormalisation) is refused, never skipped: a skipped layer would act differently
-        from the saved model.
+        from the saved model. An observation normalisation in front (with_observation_normalization) is mirrored.
         """
-        kinds = [type(layer).__name__ for layer in actor.layers]
-        chain = actor.layers[1:-1]
+        model_layers, normalization = list(actor.layers), None
+        if len(model_layers) > 1 and type(model_layers[1]).__name__ == "Normalization":
+            normalization = _observation_normalization(model_layers[1:4])
+            model_layers = [model_layers[0], *model_layers[4:]]
+        kinds = [type(layer).__name__ for layer in model_layers]
+        chain = model_layers[1:-1]
         if (kinds[0] != "InputLayer" or kinds[-1] != "Rescaling" or "Dense" not in kinds
                 or any(kind not in _CHAIN for kind in kinds[1:-1])
                 or any(type(layer).__name__ == "Dense" and not layer.use_bias for layer in chain)
@@ -176,7 +231,7 @@ class NumpyPolicy:
                                  f"makes. Received: {layer.name} with axis={layer.axis}, renorm={renorm}")
         rescaling = actor.layers[-1]
         return cls(plan, [w.numpy() for w in actor.weights],
-                   np.asarray(rescaling.scale, np.float32), np.asarray(rescaling.offset, np.float32))
+                   np.asarray(rescaling.scale, np.float32), np.asarray(rescaling.offset, np.float32), normalization)
 
     def use_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Act with these weights, in the order of `actor.weights`: each Dense layer's kernel and bias, each
@@ -226,6 +281,9 @@ class NumpyPolicy:
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """mu(s) for one observation [obs_dim] or a batch [B, obs_dim]."""
         x = np.asarray(obs, np.float32)
+        if self.observation_normalization is not None:  # c clip((s - mean) / divisor, -1, 1), in float32 as Keras
+            mean, divisor, c = self.observation_normalization
+            x = np.clip((x - mean) / divisor, -1, 1) * np.float32(c)
         for kernel, bias, activation in self.layers:
             x = activation(x @ kernel + bias)
         return x * self.scale + self.offset
