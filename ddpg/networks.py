@@ -110,20 +110,23 @@ def with_observation_normalization(actor: keras.Model, mean: ArrayLike, var: Arr
     """The actor on raw observations: VecNormalize's standardisation (ddpg.normalization.normalize) in front of
     its layers, as built-in layers only, so that plain `keras.models.load_model` loads it where ddpg is not:
 
-        Normalization(mean, variance=(var + 1e-8) 10^2)   (s - mean) / (10 sqrt(var + 1e-8)) = z / 10
-        Activation("hard_tanh")                          clip(z / 10, -1, 1)
-        Rescaling(10)                                    clip(z, -10, 10)
+        Rescaling(1, offset=-mean)                   s - mean
+        Rescaling(1 / (10 sqrt(var + 1e-8)))         (s - mean) / (10 sqrt(var + 1e-8)) = z / 10
+        Activation("hard_tanh")                      clip(z / 10, -1, 1)
+        Rescaling(10)                                clip(z, -10, 10)
 
-    then the actor's own layers, in order (a flat model, sharing them). Keras's Normalization divides by
-    max(sqrt(variance), 1e-7), and sqrt((var + 1e-8) 100) >= 1e-3: it divides by exactly that. The statistics are
-    the layer's constants (in its config), not weights: the model's weights are the actor's. In float32, so it
-    equals normalize's float64 to float32 rounding of (s - mean) relative to sqrt(var).
+    then the actor's own layers, in order (a flat model, sharing them). The statistics are the layers' constants
+    (float64 in their config), not weights: the model's weights are the actor's. Computed in float32, so it equals
+    normalize's float64 to float32 rounding (of the mean, relative to sqrt(var)).
+
+    Not Keras's Normalization layer, which computes the same (s - mean) / sqrt(variance): it keeps its statistics
+    as tensors made outside the traced call, which tf2onnx leaves as missing inputs of the exported graph (`ddpg
+    export --format onnx` failed with "Required inputs (['.../Sub/y:0', '.../Sqrt/x:0']) are missing"); Rescaling
+    casts its constants inside the call, as the actor's own output layer does.
     """
     obs = keras.Input((actor.input_shape[-1],), name="obs")
-    variance = (np.asarray(var, np.float64) + EPSILON) * CLIP**2
-    # As lists of Python floats: the layer's config keeps them so, in float64, through the saved file's JSON.
-    x = layers.Normalization(mean=np.asarray(mean, np.float64).tolist(), variance=variance.tolist(),
-                             name="obs_normalization")(obs)
+    x = layers.Rescaling(1.0, offset=-np.asarray(mean, np.float64), name="obs_centre")(obs)
+    x = layers.Rescaling(1.0 / (CLIP * np.sqrt(np.asarray(var, np.float64) + EPSILON)), name="obs_scale")(x)
     x = layers.Activation("hard_tanh", name="obs_clip")(x)
     x = layers.Rescaling(CLIP, name="obs_unclip")(x)
     for layer in actor.layers[1:]:
@@ -131,26 +134,26 @@ def with_observation_normalization(actor: keras.Model, mean: ArrayLike, var: Arr
     return keras.Model(obs, x, name=actor.name)
 
 
-def _observation_normalization(prefix: Sequence) -> tuple[np.ndarray, np.ndarray, float]:
-    """(mean, divisor, c) of a `with_observation_normalization` prefix, computing as Keras does:
-    c clip((s - mean) / max(sqrt(variance), epsilon) , -1, 1); ValueError naming anything else."""
-    kinds = [type(layer).__name__ for layer in prefix]
-    normalization, clip, scale = (list(prefix) + [None, None])[:3]
-    activation = getattr(getattr(clip, "activation", None), "__name__", None)
-    offset = np.asarray(getattr(scale, "offset", 0.0))
-    if (kinds[1:] != ["Activation", "Rescaling"] or normalization.input_mean is None or normalization.invert
-            or activation != "hard_tanh" or np.any(offset != 0) or np.ndim(scale.scale) != 0 or scale.scale <= 0
-            or normalization.weights):
-        received = ", ".join(kinds) if kinds[1:] != ["Activation", "Rescaling"] else (
-            f"Normalization(invert={normalization.invert}, adapted={normalization.input_mean is None}), "
-            f"Activation({activation}), Rescaling(scale={scale.scale}, offset={offset.tolist()})")
+PREFIX = ("Rescaling", "Rescaling", "Activation", "Rescaling")  # with_observation_normalization's layers
+
+
+def _observation_normalization(prefix: Sequence) -> tuple[np.ndarray, np.ndarray, np.float32]:
+    """(offset, scale, c) of a `with_observation_normalization` prefix, as float32 as Keras casts them, for
+    c clip((s + offset) scale, -1, 1); ValueError naming anything else."""
+    kinds = tuple(type(layer).__name__ for layer in prefix)
+    if kinds != PREFIX:
         raise ValueError(f"Expected an observation normalisation as with_observation_normalization makes: "
-                         f"Normalization(mean, variance), Activation(hard_tanh), Rescaling(c > 0) before the actor. "
-                         f"Received: {received}")
-    mean = np.asarray(normalization.mean, np.float32).reshape(-1)
-    divisor = np.maximum(np.sqrt(np.asarray(normalization.variance, np.float32).reshape(-1)),
-                         np.float32(keras.config.epsilon()))
-    return mean, divisor, float(scale.scale)
+                         f"{', '.join(PREFIX)} before the actor. Received: {', '.join(kinds)}")
+    centre, scale, clip, unclip = prefix
+    activation = clip.activation.__name__
+    if (np.any(np.asarray(centre.scale) != 1) or np.any(np.asarray(scale.offset) != 0) or activation != "hard_tanh"
+            or np.ndim(unclip.scale) != 0 or unclip.scale <= 0 or np.any(np.asarray(unclip.offset) != 0)):
+        raise ValueError(f"Expected an observation normalisation as with_observation_normalization makes: "
+                         f"Rescaling(1, offset), Rescaling(scale), Activation(hard_tanh), Rescaling(c > 0). "
+                         f"Received: Rescaling({centre.scale}, offset), Rescaling(scale, offset={scale.offset}), "
+                         f"Activation({activation}), Rescaling({unclip.scale}, offset={unclip.offset})")
+    return (np.asarray(centre.offset, np.float32).reshape(-1), np.asarray(scale.scale, np.float32).reshape(-1),
+            np.float32(unclip.scale))
 
 
 _ACTIVATIONS = {"relu": lambda x: np.maximum(x, 0), "tanh": np.tanh, "linear": lambda x: x}
@@ -187,7 +190,7 @@ class NumpyPolicy:
     def __init__(self, plan: Sequence[tuple], weights: Sequence[np.ndarray], scale: np.ndarray,
                  offset: np.ndarray, observation_normalization: tuple | None = None) -> None:
         self.plan = tuple(plan)
-        # (mean, divisor, c) of with_observation_normalization's layers, None without them: the actor.keras of a
+        # (offset, scale, c) of with_observation_normalization's layers, None without them: the actor.keras of a
         # run with normalize_observations takes raw observations; the agent's own policy never has it.
         self.observation_normalization = observation_normalization
         # Dense layers only (no batch normalisation): acting with the weights as given, as always.
@@ -207,9 +210,9 @@ class NumpyPolicy:
         from the saved model. An observation normalisation in front (with_observation_normalization) is mirrored.
         """
         model_layers, normalization = list(actor.layers), None
-        if len(model_layers) > 1 and type(model_layers[1]).__name__ == "Normalization":
-            normalization = _observation_normalization(model_layers[1:4])
-            model_layers = [model_layers[0], *model_layers[4:]]
+        if len(model_layers) > 2 and type(model_layers[1]).__name__ == "Rescaling":  # only the prefix starts so
+            normalization = _observation_normalization(model_layers[1:1 + len(PREFIX)])
+            model_layers = [model_layers[0], *model_layers[1 + len(PREFIX):]]
         kinds = [type(layer).__name__ for layer in model_layers]
         chain = model_layers[1:-1]
         if (kinds[0] != "InputLayer" or kinds[-1] != "Rescaling" or "Dense" not in kinds
@@ -281,9 +284,9 @@ class NumpyPolicy:
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """mu(s) for one observation [obs_dim] or a batch [B, obs_dim]."""
         x = np.asarray(obs, np.float32)
-        if self.observation_normalization is not None:  # c clip((s - mean) / divisor, -1, 1), in float32 as Keras
-            mean, divisor, c = self.observation_normalization
-            x = np.clip((x - mean) / divisor, -1, 1) * np.float32(c)
+        if self.observation_normalization is not None:  # c clip((s - mean) scale, -1, 1), in float32 as Keras
+            offset, scale, c = self.observation_normalization
+            x = np.clip((x + offset) * scale, -1, 1) * c
         for kernel, bias, activation in self.layers:
             x = activation(x @ kernel + bias)
         return x * self.scale + self.offset
