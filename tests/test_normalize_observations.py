@@ -187,3 +187,36 @@ def test_evaluate_runs_the_saved_actor_on_raw_observations(normalised_run, capsy
                            report["seed"])
     np.testing.assert_allclose(report["returns"], returns, rtol=1e-4)
     assert main(["evaluate", str(run), "--best", "--episodes", "1"]) == 0
+
+
+def snapshot(directory) -> dict:
+    return {str(path.relative_to(directory)): path.read_bytes() for path in sorted(directory.rglob("*"))
+            if path.is_file() and path.name != "ddpg.lock"}
+
+
+@pytest.mark.parametrize("damage, fragment", [
+    # Statistics of two dimensions: valid as such, refused against the environment's one.
+    (lambda state: state["normalizer"].update(mean=[5000.0, 1.0], var=[1.0, 1.0]), "the statistics' mean of 1 numbers"),
+    (lambda state: state["normalizer"].update(var=[-1.0]), "normalizer to be null or the observation statistics"),
+    (lambda state: state.update(normalizer=None), "exactly when the config has normalize_observations"),
+    (lambda state: state["best"].pop("normalizer"), "exactly when the config has normalize_observations"),
+    (lambda state: state["best"]["normalizer"].update(mean=[1.0, 2.0], var=[1.0, 2.0]),
+     "the statistics' mean of 1 numbers"),
+    (lambda state: state["best"]["normalizer"].update(count=0), "best to be null or the best evaluation's"),
+], ids=["length", "negative-var", "none", "best-none", "best-length", "best-count"])
+def test_damaged_statistics_in_a_checkpoint_are_one_line_and_change_nothing(normalised_run, tmp_path, capsys, damage,
+                                                                            fragment):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(normalised_run[0], run)
+    path = run / "checkpoint" / "state.json"
+    state = json.loads(path.read_text())
+    damage(state)
+    path.write_text(json.dumps(state))
+    before = snapshot(run)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--episodes", "7"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Expected" in err and fragment in err, err
+    assert snapshot(run) == before
