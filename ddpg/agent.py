@@ -8,7 +8,7 @@ from numpy.typing import ArrayLike
 from ddpg.backend import keras, tf
 from ddpg.config import DDPGConfig
 from ddpg.losses import actor_loss, critic_loss
-from ddpg.networks import NumpyPolicy, build_actor, build_critic
+from ddpg.networks import NumpyPolicy, build_actor, build_critic, with_observation_normalization
 from ddpg.replay_buffer import Batch
 from ddpg.targets import polyak, td_target
 
@@ -133,16 +133,21 @@ class DDPGAgent:
         critic_loss, actor_loss, *actor_weights = self._compiled[which](*batch)
         return float(critic_loss), float(actor_loss), [w.numpy() for w in actor_weights]
 
-    def save_actor(self, path, weights: list[np.ndarray] | None = None) -> None:
+    def save_actor(self, path, weights: list[np.ndarray] | None = None, statistics: dict | None = None) -> None:
         """Save mu as a .keras file that plain `keras.models.load_model` loads; with `weights` (in the order
-        of `actor.weights`), an actor of the same shape holding those instead."""
-        if weights is None:
+        of `actor.weights`), an actor of the same shape holding those instead. With observation `statistics`
+        ({mean, var, ...}: normalize_observations), the normalisation with them in front (with_observation_
+        normalization), so that the file maps raw observations to mu(normalize(s))."""
+        if weights is None and statistics is None:
             self.actor.save(path)
             return
         if self._snapshot is None:  # built once: nothing draws from Keras's generator after __init__ anyway
             self._snapshot = self._build_actor("actor")
-        self._snapshot.set_weights(weights)
-        self._snapshot.save(path)
+        self._snapshot.set_weights([w.numpy() for w in self.actor.weights] if weights is None else weights)
+        if statistics is None:
+            self._snapshot.save(path)
+            return
+        with_observation_normalization(self._snapshot, statistics["mean"], statistics["var"]).save(path)
 
     def variables(self) -> dict[str, keras.Variable]:
         """Every variable a checkpoint must hold: the four networks and both optimisers' state."""

@@ -185,6 +185,12 @@ class DDPGConfig:
     batch_norm: bool = setting(False, boolean,
                                "batch normalisation on the state input and every layer of mu, and every layer of Q "
                                "before the action enters (the paper's low-dimensional networks)")
+    # normalize_observations: the statistics are updated from every observation training receives (resets' and
+    # steps', the warm-up's too) and frozen in evaluation and in each saved actor (ddpg.loop.Trainer).
+    normalize_observations: bool = setting(False, boolean,
+                                           "normalise observations with a running mean and variance, as "
+                                           "Stable-Baselines3's VecNormalize: clip((s - mean) / sqrt(var + 1e-8), "
+                                           "-10, 10); actor.keras takes raw observations")
     initializer: str = setting("glorot", OneOf(("glorot", "fan_in_uniform")),
                                "hidden layers' initialisation: glorot (Keras; zero biases) or fan_in_uniform "
                                "(weights and biases from U(-1/sqrt(f), 1/sqrt(f)), f the fan-in: the paper, PyTorch)")

@@ -21,6 +21,7 @@ from ddpg.config import MAX_SEED, DDPGConfig
 from ddpg.environments import check_observation, config_env
 from ddpg.errors import UserInputError, first_line
 from ddpg.exploration import clip_to_bounds
+from ddpg.normalization import RunningMeanStd
 from ddpg.run_files import RunFilesError, load_run_config
 from ddpg.run_schema import OBSERVATION_FILE
 
@@ -59,11 +60,13 @@ def run_episodes(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, episo
 
 @dataclass
 class Best:
-    """The best evaluation so far and the actor's weights then."""
+    """The best evaluation so far, the actor's weights then, and the observation statistics then (with
+    normalize_observations; else None): best_actor.keras is that actor with those statistics frozen in front."""
 
     step: int
     mean_return: float
     weights: list[np.ndarray]
+    statistics: dict | None = None
 
 
 class Evaluator:
@@ -71,8 +74,9 @@ class Evaluator:
 
     Every config.eval_every steps (never when 0), the deterministic policy over config.eval_episodes
     episodes, on an environment of its own seeded config.seed + EVAL_SEED_OFFSET at its first reset;
-    the best evaluation's actor weights are kept, and go into the checkpoint, so that
-    best_actor.keras survives a resume.
+    the best evaluation's actor weights (and observation statistics) are kept, and go into the checkpoint, so
+    that best_actor.keras survives a resume. Evaluation acts as trainer.policy does (on normalised observations,
+    with normalize_observations) and updates no statistics: they are frozen while it runs.
     """
 
     def __init__(self, config: DDPGConfig, make: Callable[[], gym.Env] | None = None) -> None:
@@ -90,7 +94,7 @@ class Evaluator:
         """eval.csv's row for the trainer's policy now, and whether it is the best so far (then kept); None when
         a stop was requested (trainer.stop_requested) before it finished."""
         try:
-            returns = run_episodes(trainer.agent.policy, self.env, self.episodes, self.seed,
+            returns = run_episodes(trainer.policy, self.env, self.episodes, self.seed,
                                    stop=lambda: trainer.stop_requested)
         except EvaluationStopped:
             return None
@@ -98,18 +102,23 @@ class Evaluator:
                "episodes": len(returns), "wall_seconds": wall_seconds}
         improved = self.best is None or row["mean_return"] > self.best.mean_return
         if improved:
-            self.best = Best(trainer.steps, row["mean_return"], [w.copy() for w in trainer.agent.policy.weights()])
+            self.best = Best(trainer.steps, row["mean_return"], [w.copy() for w in trainer.agent.policy.weights()],
+                             trainer.observation_statistics())
         return row, improved
 
     def checkpoint_form(self) -> tuple[dict | None, dict[str, np.ndarray]]:
-        """(the manifest's "best", the arrays of its actor's weights)."""
+        """(the manifest's "best", with its observation statistics as "normalizer" when it has them; the arrays of
+        its actor's weights)."""
         if self.best is None:
             return None, {}
-        return ({"step": self.best.step, "mean_return": self.best.mean_return},
+        normalizer = {} if self.best.statistics is None else {"normalizer": self.best.statistics}
+        return ({"step": self.best.step, "mean_return": self.best.mean_return, **normalizer},
                 {f"{BEST_ACTOR}{i}": weight for i, weight in enumerate(self.best.weights)})
 
-    def restore(self, saved: dict | None, arrays: dict[str, np.ndarray], like: list[np.ndarray]) -> None:
-        """The best actor as checkpoint_form gave it; `like`: the actor's weights, whose shapes it must have."""
+    def restore(self, saved: dict | None, arrays: dict[str, np.ndarray], like: list[np.ndarray],
+                normalizer: RunningMeanStd | None = None) -> None:
+        """The best actor as checkpoint_form gave it; `like`: the actor's weights, whose shapes it must have;
+        `normalizer`: the trainer's statistics (None without normalisation), whose length its own must have."""
         if saved is None:
             self.best = None
             return
@@ -117,7 +126,12 @@ class Evaluator:
         for weight, own in zip(weights, like, strict=True):
             if weight.shape != own.shape:
                 raise ValueError(f"Expected the best actor's weights of shape {own.shape}. Received: {weight.shape}")
-        self.best = Best(int(saved["step"]), float(saved["mean_return"]), weights)
+        statistics = None
+        if normalizer is not None:
+            probe = RunningMeanStd(len(normalizer.mean))
+            probe.set_state(saved["normalizer"])  # refuses statistics of another length or damaged ones
+            statistics = probe.get_state()
+        self.best = Best(int(saved["step"]), float(saved["mean_return"]), weights, statistics)
 
     def close(self) -> None:
         if self.env is not None:

@@ -7,6 +7,11 @@
             sample N transitions from R; update Q, then mu, then mu' and Q'      DDPGAgent.update_many
             (or, with update_at_episode_end, as many updates at the episode's end)
 
+With normalize_observations, as Stable-Baselines3 runs an off-policy algorithm on a VecNormalize: every
+observation received (s_1 of each reset, each s_{t+1}, the warm-up's too) updates the running statistics before
+anything uses it; mu acts on normalize(s_t), and the buffer keeps raw observations, normalised with the
+statistics of the moment when a batch is drawn. Evaluation and the saved actors use them frozen.
+
 The budget, the run's files, evaluation and signals are `ddpg.training`'s, what a checkpoint holds of
 the trainer `ddpg.run_state`'s: this is the algorithm.
 """
@@ -23,6 +28,7 @@ import numpy as np
 from ddpg.config import DDPGConfig
 from ddpg.environments import check_finite, check_observation, config_env
 from ddpg.exploration import Explorer, make_noise
+from ddpg.normalization import RunningMeanStd
 from ddpg.replay_buffer import Batch, ReplayBuffer
 from ddpg.run_schema import trailing_average
 
@@ -51,7 +57,11 @@ class Trainer:
         # generator left the noise's and the buffer's streams (and so the default run) as they were.
         noise_seed, buffer_seed, warmup_seed = np.random.SeedSequence(config.seed).spawn(3)
         self.agent: DDPGAgent = DDPGAgent(obs_dim, low, high, config)
-        self.explorer = Explorer(self.agent.policy, low, high, make_noise(config, low, high,
+        # The observations' running statistics (None: the networks see observations as they come).
+        self.normalizer = RunningMeanStd(obs_dim) if config.normalize_observations else None
+        # mu on observations as the environment gives them: acting and evaluation call it.
+        self.policy = self.agent.policy if self.normalizer is None else self._policy_on_normalized
+        self.explorer = Explorer(self.policy, low, high, make_noise(config, low, high,
                                                                            np.random.default_rng(noise_seed)),
                                  config.random_steps, np.random.default_rng(warmup_seed))
         self.buffer = ReplayBuffer(config.buffer_capacity, obs_dim, low.shape[0],
@@ -69,6 +79,7 @@ class Trainer:
         # Seeded once, at the run's first reset; later resets continue the environment's generator.
         self.obs, _ = self.env.reset(seed=self.config.seed if self.episode == 0 else None)
         check_observation(self.obs, self.env.observation_space.shape, "from the reset after step", self.steps)
+        self._observe(self.obs)
         self.explorer.noise.reset()  # "Initialize a random process N for action exploration"
         self._episode.update({"return": 0.0, "steps": 0, "start": time.perf_counter(), "updates": 0,
                               "critic_loss": 0.0, "actor_loss": 0.0})
@@ -83,6 +94,7 @@ class Trainer:
         next_obs, reward, terminated, truncated, _ = self.env.step(action)
         check_observation(next_obs, self.env.observation_space.shape, "at step", self.steps + 1)
         check_finite(self.steps + 1, next_obs, action, reward)  # as float32, before anything learns from it
+        self._observe(next_obs)
         self.steps += 1
         # terminated, not truncated: a time-limit cut still bootstraps from s'.
         self.buffer.add(self.obs, action, reward, next_obs, terminated)
@@ -96,6 +108,21 @@ class Trainer:
                 self._update(config.update_every)
         self.obs = next_obs
         return self._end_episode() if terminated or truncated else None
+
+    def _observe(self, obs: np.ndarray) -> None:
+        """An observation received from the environment updates the running statistics (VecNormalize's reset and
+        step_wait do so before they return it)."""
+        if self.normalizer is not None:
+            self.normalizer.update(obs)
+
+    def _policy_on_normalized(self, obs: np.ndarray) -> np.ndarray:
+        """mu(normalize(s)), with the statistics as they are now."""
+        return self.agent.policy(self.normalizer.normalize(obs))
+
+    def observation_statistics(self) -> dict | None:
+        """The normalisation's statistics now ({mean, var, count}, a copy), None without normalisation: what a
+        saved actor freezes into its layers."""
+        return None if self.normalizer is None else self.normalizer.get_state()
 
     def _update(self, count: int) -> None:
         """count updates, in compiled calls of update_every updates each and single ones for the rest (two
@@ -129,8 +156,12 @@ class Trainer:
                 "mean_actor_loss": self._episode["actor_loss"] / calls if calls else math.nan}
 
     def _sample(self, count: int) -> Batch:
-        """count minibatches drawn at once, stacked as [count, batch_size, ...]."""
+        """count minibatches drawn at once, stacked as [count, batch_size, ...]; with normalisation, s and s'
+        normalised with the statistics now (as SB3's ReplayBuffer.sample normalises with its VecNormalize's)."""
         batch = self.buffer.sample(self.config.batch_size * count)
+        if self.normalizer is not None:
+            batch = batch._replace(obs=self.normalizer.normalize(batch.obs),
+                                   next_obs=self.normalizer.normalize(batch.next_obs))
         return Batch(*(column.reshape(count, self.config.batch_size, -1) for column in batch))
 
     def close(self) -> None:

@@ -16,11 +16,12 @@ import numpy as np
 
 from ddpg.checkpoint import CheckpointError, segment_name
 from ddpg.config import DDPGConfig
+from ddpg.normalization import RunningMeanStd
 
 CONFIG_FIELDS = {field.name for field in dataclasses.fields(DDPGConfig)}  # all: none filled in with a default
 # but those added since checkpoints were first written, whose defaults are what those runs did.
 LATER_FIELDS = {"policy_delay", "update_at_episode_end", "batch_norm", "initializer", "final_layer_init",
-                "env_kwargs"}
+                "env_kwargs", "normalize_observations"}
 # The numpy.random generators whose state is {bit_generator, state, has_uint32, uinteger} (MT19937's and Philox's
 # have other keys); a manifest may name only these (never a name to look up at large).
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "SFC64")
@@ -51,6 +52,24 @@ def _segment(value: Any) -> bool:
             and isinstance(value["sha256"], str) and len(value["sha256"]) == 64)
 
 
+def _statistics(value: Any) -> bool:
+    """Observation statistics as RunningMeanStd.get_state gives them: {mean, var, count}, finite, var >= 0,
+    count > 0, of one length."""
+    if not isinstance(value, dict) or not isinstance(value.get("mean"), list) or not value["mean"]:
+        return False
+    try:
+        RunningMeanStd(len(value["mean"])).set_state(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _best(value: Any) -> bool:
+    return value is None or (isinstance(value, dict) and set(value) - {"normalizer"} == {"step", "mean_return"}
+                             and _count(value["step"]) and _real(value["mean_return"])
+                             and ("normalizer" not in value or _statistics(value["normalizer"])))
+
+
 # key -> (what it must be, in words; the check)
 SCHEMA = {
     "format": ("an integer", _count),
@@ -67,12 +86,14 @@ SCHEMA = {
                lambda v: isinstance(v, dict) and set(v) == {"size", "next"} and all(map(_count, v.values()))),
     "rng": ("{buffer, env, warmup} generator states",
             lambda v: isinstance(v, dict) and set(v) == {"buffer", "env", "warmup"} and all(map(_rng, v.values()))),
-    "best": ("null or the best evaluation's {step, mean_return}", lambda v: v is None or (
-        isinstance(v, dict) and set(v) == {"step", "mean_return"} and _count(v["step"]) and _real(v["mean_return"]))),
+    "best": ("null or the best evaluation's {step, mean_return} (and normalizer, its observation statistics)",
+             _best),
     "replay": ("null or the replay's {capacity, end, segments}", lambda v: v is None or (
         isinstance(v, dict) and set(v) == {"capacity", "end", "segments"} and _count(v["capacity"])
         and v["capacity"] >= 1 and _count(v["end"]) and isinstance(v["segments"], list)
         and all(_segment(segment) for segment in v["segments"]))),
+    "normalizer": ("null or the observation statistics {mean, var, count} (finite, var >= 0, count > 0)",
+                   lambda v: v is None or _statistics(v)),
     "wall_seconds": ("a number >= 0", lambda v: _real(v) and v >= 0),
     "arrays_sha256": ("a SHA-256 in hex", lambda v: isinstance(v, str) and len(v) == 64),
 }
@@ -86,6 +107,8 @@ def check_manifest(manifest: Any) -> DDPGConfig:
 
     if isinstance(manifest, dict) and manifest.get("format") == 2 and "replay" not in manifest:
         manifest = {**manifest, "replay": None}  # format 2 held the ring in arrays.npz
+    if isinstance(manifest, dict) and "normalizer" not in manifest:
+        manifest = {**manifest, "normalizer": None}  # written before normalize_observations existed
     if not isinstance(manifest, dict) or set(manifest) != set(SCHEMA):
         keys = set(manifest) if isinstance(manifest, dict) else set()
         raise refuse(f"the keys {', '.join(SCHEMA)}",
@@ -103,6 +126,13 @@ def check_manifest(manifest: Any) -> DDPGConfig:
         config = DDPGConfig(**manifest["config"])
     except (TypeError, ValueError) as error:
         raise refuse("a valid config", str(error)) from None
+    normalized = manifest["normalizer"] is not None, (manifest["best"] or {}).get("normalizer") is not None
+    if normalized[0] != config.normalize_observations or (manifest["best"] is not None
+                                                          and normalized[1] != config.normalize_observations):
+        raise refuse("observation statistics (normalizer) in the state and its best evaluation exactly when the "
+                     "config has normalize_observations",
+                     f"normalize_observations={config.normalize_observations}, normalizer "
+                     f"{'given' if normalized[0] else 'none'}, best's {'given' if normalized[1] else 'none'}")
     replay, buffer = manifest["replay"], manifest["buffer"]
     if replay is not None:
         end, capacity = replay["end"], replay["capacity"]

@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ddpg.backend import keras
+from ddpg.normalization import CLIP, EPSILON
 
 layers = keras.layers
 
@@ -105,6 +106,56 @@ def build_critic(obs_dim: int, action_dim: int, state_hidden: Sequence[int] = (1
     return keras.Model([obs, action], q, name=name)
 
 
+def with_observation_normalization(actor: keras.Model, mean: ArrayLike, var: ArrayLike) -> keras.Model:
+    """The actor on raw observations: VecNormalize's standardisation (ddpg.normalization.normalize) in front of
+    its layers, as built-in layers only, so that plain `keras.models.load_model` loads it where ddpg is not:
+
+        Rescaling(1, offset=-mean)                   s - mean
+        Rescaling(1 / (10 sqrt(var + 1e-8)))         (s - mean) / (10 sqrt(var + 1e-8)) = z / 10
+        Activation("hard_tanh")                      clip(z / 10, -1, 1)
+        Rescaling(10)                                clip(z, -10, 10)
+
+    then the actor's own layers, in order (a flat model, sharing them). The statistics are the layers' constants
+    (float64 in their config), not weights: the model's weights are the actor's. Computed in float32, so it equals
+    normalize's float64 to float32 rounding (of the mean, relative to sqrt(var)).
+
+    Not Keras's Normalization layer, which computes the same (s - mean) / sqrt(variance): it keeps its statistics
+    as tensors made outside the traced call, which tf2onnx leaves as missing inputs of the exported graph (`ddpg
+    export --format onnx` failed with "Required inputs (['.../Sub/y:0', '.../Sqrt/x:0']) are missing"); Rescaling
+    casts its constants inside the call, as the actor's own output layer does.
+    """
+    obs = keras.Input((actor.input_shape[-1],), name="obs")
+    x = layers.Rescaling(1.0, offset=-np.asarray(mean, np.float64), name="obs_centre")(obs)
+    x = layers.Rescaling(1.0 / (CLIP * np.sqrt(np.asarray(var, np.float64) + EPSILON)), name="obs_scale")(x)
+    x = layers.Activation("hard_tanh", name="obs_clip")(x)
+    x = layers.Rescaling(CLIP, name="obs_unclip")(x)
+    for layer in actor.layers[1:]:
+        x = layer(x)
+    return keras.Model(obs, x, name=actor.name)
+
+
+PREFIX = ("Rescaling", "Rescaling", "Activation", "Rescaling")  # with_observation_normalization's layers
+
+
+def _observation_normalization(prefix: Sequence) -> tuple[np.ndarray, np.ndarray, np.float32]:
+    """(offset, scale, c) of a `with_observation_normalization` prefix, as float32 as Keras casts them, for
+    c clip((s + offset) scale, -1, 1); ValueError naming anything else."""
+    kinds = tuple(type(layer).__name__ for layer in prefix)
+    if kinds != PREFIX:
+        raise ValueError(f"Expected an observation normalisation as with_observation_normalization makes: "
+                         f"{', '.join(PREFIX)} before the actor. Received: {', '.join(kinds)}")
+    centre, scale, clip, unclip = prefix
+    activation = clip.activation.__name__
+    if (np.any(np.asarray(centre.scale) != 1) or np.any(np.asarray(scale.offset) != 0) or activation != "hard_tanh"
+            or np.ndim(unclip.scale) != 0 or unclip.scale <= 0 or np.any(np.asarray(unclip.offset) != 0)):
+        raise ValueError(f"Expected an observation normalisation as with_observation_normalization makes: "
+                         f"Rescaling(1, offset), Rescaling(scale), Activation(hard_tanh), Rescaling(c > 0). "
+                         f"Received: Rescaling({centre.scale}, offset), Rescaling(scale, offset={scale.offset}), "
+                         f"Activation({activation}), Rescaling({unclip.scale}, offset={unclip.offset})")
+    return (np.asarray(centre.offset, np.float32).reshape(-1), np.asarray(scale.scale, np.float32).reshape(-1),
+            np.float32(unclip.scale))
+
+
 _ACTIVATIONS = {"relu": lambda x: np.maximum(x, 0), "tanh": np.tanh, "linear": lambda x: x}
 _CHAIN = ("Dense", "BatchNormalization", "Activation")  # the layers between the input and the Rescaling
 
@@ -137,8 +188,11 @@ class NumpyPolicy:
     """
 
     def __init__(self, plan: Sequence[tuple], weights: Sequence[np.ndarray], scale: np.ndarray,
-                 offset: np.ndarray) -> None:
+                 offset: np.ndarray, observation_normalization: tuple | None = None) -> None:
         self.plan = tuple(plan)
+        # (offset, scale, c) of with_observation_normalization's layers, None without them: the actor.keras of a
+        # run with normalize_observations takes raw observations; the agent's own policy never has it.
+        self.observation_normalization = observation_normalization
         # Dense layers only (no batch normalisation): acting with the weights as given, as always.
         self.plain = all(step[0] == "dense" for step in self.plan)
         self.activations = [_ACTIVATIONS[step[1]] for step in self.plan if step[0] == "dense"]
@@ -153,10 +207,14 @@ class NumpyPolicy:
 
         Anything this copy could not mirror exactly (another kind of layer, another activation, a
         branch, batch renormalisation) is refused, never skipped: a skipped layer would act differently
-        from the saved model.
+        from the saved model. An observation normalisation in front (with_observation_normalization) is mirrored.
         """
-        kinds = [type(layer).__name__ for layer in actor.layers]
-        chain = actor.layers[1:-1]
+        model_layers, normalization = list(actor.layers), None
+        if len(model_layers) > 2 and type(model_layers[1]).__name__ == "Rescaling":  # only the prefix starts so
+            normalization = _observation_normalization(model_layers[1:1 + len(PREFIX)])
+            model_layers = [model_layers[0], *model_layers[1 + len(PREFIX):]]
+        kinds = [type(layer).__name__ for layer in model_layers]
+        chain = model_layers[1:-1]
         if (kinds[0] != "InputLayer" or kinds[-1] != "Rescaling" or "Dense" not in kinds
                 or any(kind not in _CHAIN for kind in kinds[1:-1])
                 or any(type(layer).__name__ == "Dense" and not layer.use_bias for layer in chain)
@@ -176,7 +234,7 @@ class NumpyPolicy:
                                  f"makes. Received: {layer.name} with axis={layer.axis}, renorm={renorm}")
         rescaling = actor.layers[-1]
         return cls(plan, [w.numpy() for w in actor.weights],
-                   np.asarray(rescaling.scale, np.float32), np.asarray(rescaling.offset, np.float32))
+                   np.asarray(rescaling.scale, np.float32), np.asarray(rescaling.offset, np.float32), normalization)
 
     def use_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Act with these weights, in the order of `actor.weights`: each Dense layer's kernel and bias, each
@@ -226,6 +284,9 @@ class NumpyPolicy:
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """mu(s) for one observation [obs_dim] or a batch [B, obs_dim]."""
         x = np.asarray(obs, np.float32)
+        if self.observation_normalization is not None:  # c clip((s - mean) scale, -1, 1), in float32 as Keras
+            offset, scale, c = self.observation_normalization
+            x = np.clip((x + offset) * scale, -1, 1) * c
         for kernel, bias, activation in self.layers:
             x = activation(x @ kernel + bias)
         return x * self.scale + self.offset

@@ -240,9 +240,11 @@ class RunFiles:
         with reported_os_errors(self.dir / "checkpoint", "write a checkpoint to"):
             save_checkpoint(self.dir / "checkpoint", manifest, arrays, ring)
 
-    def save_actor(self, name: str, agent, weights: list[np.ndarray] | None = None) -> None:
-        """The actor (with these weights, if given) as a .keras file, written beside and renamed into place."""
-        write_beside(self.dir / name, lambda path: agent.save_actor(path, weights))
+    def save_actor(self, name: str, agent, weights: list[np.ndarray] | None = None,
+                   statistics: dict | None = None) -> None:
+        """The actor (with these weights, if given; with these observation statistics in front, if given) as a
+        .keras file, written beside and renamed into place."""
+        write_beside(self.dir / name, lambda path: agent.save_actor(path, weights, statistics))
 
     def write(self, name: str, write: Callable[[Path], object]) -> None:
         """A whole file of the run (a plot), written by write(path) beside and renamed into place."""

@@ -40,9 +40,10 @@ class EpisodeStart:
     the episode from its reset, and only a checkpoint of the episode's start makes it replay the very same one.
 
     `capture` at each episode's start (before its reset) copies what the episode changes: the agent's variables,
-    the counters, the returns and losses, the noise's and every generator's state, the best evaluation, and
-    where the replay ring stands; `before_step` keeps each ring row the episode is about to overwrite (once the
-    ring is full). `state` is then run_state as it was at the capture, without touching the trainer.
+    the counters, the returns and losses, the noise's and every generator's state, the observation statistics,
+    the best evaluation, and where the replay ring stands; `before_step` keeps each ring row the episode is about
+    to overwrite (once the ring is full). `state` is then run_state as it was at the capture, without touching the
+    trainer.
     """
 
     def __init__(self) -> None:
@@ -95,7 +96,7 @@ def restore_run(trainer: Trainer, evaluator: Evaluator, checkpoint: Checkpoint) 
     manifest, arrays = checkpoint.manifest, checkpoint.arrays
     try:
         restore_trainer(trainer, manifest, arrays)
-        evaluator.restore(manifest["best"], arrays, trainer.agent.policy.weights())
+        evaluator.restore(manifest["best"], arrays, trainer.agent.policy.weights(), trainer.normalizer)
     except (ValueError, TypeError, KeyError) as error:
         raise CheckpointError(f"Expected a checkpoint as ddpg wrote it. Received: {error}") from None
     return float(manifest["wall_seconds"])
@@ -117,6 +118,7 @@ def trainer_state(trainer: Trainer) -> tuple[dict, dict[str, np.ndarray], Ring]:
         "buffer": {"size": buffer_info["size"], "next": buffer_info["next"]},
         "rng": {"buffer": buffer_info["rng"], "env": trainer.env.unwrapped.np_random.bit_generator.state,
                 "warmup": explorer["rng"]},
+        "normalizer": trainer.observation_statistics(),
     }
     # One transition per step fills the ring in order: slot t % capacity holds transition t.
     ring = Ring({f"{BUFFER}{name}": column for name, column in trainer.buffer.columns()._asdict().items()},
@@ -132,6 +134,8 @@ def restore_trainer(trainer: Trainer, manifest: dict, arrays: dict[str, np.ndarr
                              {name: arrays.get(f"{BUFFER}{name}", column[:0])
                               for name, column in trainer.buffer.columns()._asdict().items()})
     trainer.explorer.set_state({"noise": manifest["noise"], "rng": manifest["rng"]["warmup"]})
+    if trainer.normalizer is not None:
+        trainer.normalizer.set_state(manifest["normalizer"])
     trainer.env.unwrapped.np_random = generator_from_state(manifest["rng"]["env"])
     trainer.episode, trainer.steps = int(manifest["episode"]), int(manifest["steps"])
     trainer.returns = [float(r) for r in manifest["returns"]]

@@ -219,8 +219,9 @@ class _Session:
             write_atomically(run.files.dir / OBSERVATION_FILE,
                              json.dumps({"flatten": observation_layout(trainer.env),
                                          "factory": self.from_factory}) + "\n")
-            if self.evaluator.best is not None:  # the file may be from an evaluation after the checkpoint, now undone
-                run.files.save_actor("best_actor.keras", trainer.agent, self.evaluator.best.weights)
+            best = self.evaluator.best
+            if best is not None:  # the file may be from an evaluation after the checkpoint, now undone
+                run.files.save_actor("best_actor.keras", trainer.agent, best.weights, best.statistics)
         self.result = TrainResult(config=trainer.config, out_dir=run.files.dir if run else None, agent=trainer.agent,
                                   buffer=trainer.buffer, returns=list(trainer.returns),
                                   average_returns=[trailing_average(trainer.returns[:i])
@@ -262,7 +263,8 @@ class _Session:
         if self.run:
             self.run.files.append_evaluation(row)
             if improved:
-                self.run.files.save_actor("best_actor.keras", self.trainer.agent, self.evaluator.best.weights)
+                best = self.evaluator.best
+                self.run.files.save_actor("best_actor.keras", self.trainer.agent, best.weights, best.statistics)
         return row
 
     def evaluate_if_missed(self) -> None:
@@ -315,7 +317,7 @@ class _Session:
         result.best_evaluation = None if best is None else {"step": best.step, "mean_return": best.mean_return}
         self.checkpoint(at_episode_start=True)  # a step budget may end mid-episode: a longer one replays it
         if self.run:
-            self.run.files.save_actor("actor.keras", trainer.agent)
+            self.run.files.save_actor("actor.keras", trainer.agent, statistics=trainer.observation_statistics())
             self.run.files.write("learning_curve.png", lambda path: plot_learning_curve(
                 result.returns, result.average_returns, path, title=f"DDPG on {trainer.config.env_id}, seed "
                 f"{trainer.config.seed}", evaluations=result.evaluations))

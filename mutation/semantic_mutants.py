@@ -32,6 +32,7 @@ COPIED = ("ddpg", "tests", "property_tests", "mutation", "setup.cfg", "pyproject
 # Fast, strong tests first, each run stopping at its first failure: a killed mutant costs seconds,
 # only a survivor runs everything. (Two runs, since pytest orders by directory whatever it is given.)
 FIRST = ("tests/test_losses.py", "tests/test_agent.py", "tests/test_exploration.py", "tests/test_training_loop.py",
+         "tests/test_normalize_observations.py", "tests/test_normalization.py",
          "property_tests/test_agent_properties.py", "tests/test_learning.py",
          "tests/test_networks.py", "tests/test_checkpoint.py", "tests/test_preset_runs.py")
 JAX_FIRST = ("tests/test_jax_backend.py", *FIRST)  # for the JAX update's mutants: its own tests first
@@ -169,9 +170,11 @@ CATALOGUE = (
     Mutant("nan-stored-before-the-check", LOOP,
            "        check_finite(self.steps + 1, next_obs, action, reward)  # as float32, before anything learns "
            "from it\n"
+           "        self._observe(next_obs)\n"
            "        self.steps += 1\n"
            "        # terminated, not truncated: a time-limit cut still bootstraps from s'.\n"
            f"        {STORE}\n",
+           "        self._observe(next_obs)\n"
            "        self.steps += 1\n"
            f"        {STORE}\n"
            "        check_finite(self.steps, next_obs, action, reward)\n",
@@ -190,8 +193,8 @@ CATALOGUE = (
     Mutant("best-actor-is-the-last", EVALUATION,
            'improved = self.best is None or row["mean_return"] > self.best.mean_return',
            "improved = True", "best_actor.keras overwritten by every evaluation"),
-    Mutant("evaluation-with-noise", EVALUATION, "run_episodes(trainer.agent.policy,",
-           "run_episodes(lambda obs: trainer.agent.policy(obs) + trainer.explorer.noise(),",
+    Mutant("evaluation-with-noise", EVALUATION, "run_episodes(trainer.policy,",
+           "run_episodes(lambda obs: trainer.policy(obs) + trainer.explorer.noise(),",
            "evaluation during training acts with the exploration noise (and draws from its generator)"),
     Mutant("weight-decay-ignored", AGENT, "self.config.critic_weight_decay)", "0.0)",
            "critic_weight_decay accepted and never applied"),
@@ -256,6 +259,33 @@ CATALOGUE = (
     Mutant("policy-input-normalisation-skipped", NETWORKS,
            "kernel, bias, before_first = s[:, None] * kernel, t @ kernel + bias, None",
            "before_first = None", "the NumPy policy acts on the raw state, as if the input were not normalised"),
+    # --- observation normalisation (normalize_observations): which statistics, where ----------------
+    Mutant("statistics-never-updated", LOOP, "            self.normalizer.update(obs)\n", "            pass\n",
+           "the statistics stay at the prior mean 0, variance 1: observations in the thousands clip to 10"),
+    Mutant("reset-observations-not-counted", LOOP, "        self._observe(self.obs)\n", "",
+           "the statistics of steps' observations only (VecNormalize counts each reset's too)"),
+    Mutant("replay-not-normalised", LOOP,
+           "            batch = batch._replace(obs=self.normalizer.normalize(batch.obs),",
+           "            batch = batch._replace(obs=batch.obs,",
+           "the networks learn on raw observations and act on normalised ones"),
+    Mutant("next-observation-not-normalised", LOOP,
+           "next_obs=self.normalizer.normalize(batch.next_obs))", "next_obs=batch.next_obs)",
+           "the target bootstraps from mu'(s') and Q'(s', .) of a raw s'"),
+    Mutant("acting-on-raw-observations", LOOP, "return self.agent.policy(self.normalizer.normalize(obs))",
+           "return self.agent.policy(obs)", "mu acts on raw observations while it learns on normalised ones"),
+    Mutant("saved-actor-without-normalisation", AGENT, "        if statistics is None:\n            self._snapshot",
+           "        if True:\n            self._snapshot",
+           "actor.keras expects normalised observations: a user's raw ones give other actions"),
+    Mutant("best-actor-without-its-statistics", EVALUATION, "                             trainer.observation_"
+           "statistics())", "                             None)",
+           "best_actor.keras without its evaluation's statistics"),
+    Mutant("statistics-not-restored", "ddpg/run_state.py", "        trainer.normalizer.set_state(manifest["
+           "\"normalizer\"])", "        pass", "a resumed run starts its statistics again from the prior"),
+    Mutant("policy-ignores-the-saved-normalisation", NETWORKS,
+           "            x = np.clip((x + offset) * scale, -1, 1) * c\n", "",
+           "load_policy and evaluate feed raw observations to a network that learnt on normalised ones"),
+    Mutant("normalisation-without-clip", "ddpg/normalization.py", "return np.clip(z, -CLIP, CLIP).astype(np.float32)",
+           "return z.astype(np.float32)", "VecNormalize's clip at 10 standard deviations left out"),
     # --- the same bugs in the update compiled by JAX (KERAS_BACKEND=jax) -----------------------------
     Mutant("jax-bootstrap-from-online-networks", JAX_UPDATE,
            "target_critic, target_critic_stats,\n"

@@ -69,3 +69,35 @@ class GridReach(Reach):
 for _id, _entry in (("owntask/DictReach-v0", DictReach), ("owntask/GridReach-v0", GridReach)):
     if _id not in gym.registry:
         gym.register(_id, entry_point=_entry, max_episode_steps=10)
+
+
+class MillimetreReach(gym.Env):
+    """Reach in raw units, the own task of --normalize-observations: a point at x in [-1, 1] (uniform at the reset)
+    moves by 0.2 a per step toward the origin, reward -|x|, 10 steps; it is observed as a sensor reports it, in
+    millimetres from a far reference, obs = 1000 x + 5000 (4000 to 6000 at the reset).
+
+    Without normalisation the networks' first layers see inputs in the thousands, which saturate the actor's tanh
+    from the first step (its gradient vanishes, mu stays at a bound, x runs away: a return near -11); normalised,
+    it is Reach in unit scale (a return near -1.5 once learnt).
+    """
+
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (1,), np.float32)
+    length, millimetres, origin = 10, 1000.0, 5000.0
+
+    def observe(self) -> np.ndarray:
+        return np.array([self.millimetres * self.x + self.origin], np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x, self.t = float(self.np_random.uniform(-1, 1)), 0
+        return self.observe(), {}
+
+    def step(self, action):
+        self.x += 0.2 * float(np.clip(action[0], -1, 1))
+        self.t += 1
+        return self.observe(), -abs(self.x), False, self.t >= self.length, {}
+
+
+if "owntask/MillimetreReach-v0" not in gym.registry:
+    gym.register("owntask/MillimetreReach-v0", entry_point=MillimetreReach, max_episode_steps=10)

@@ -42,6 +42,27 @@ def test_resumed_run_equals_the_uninterrupted_run(tmp_path, update_every):
     assert metrics_returns(tmp_path / "split") == metrics_returns(tmp_path / "full")
 
 
+def test_a_normalised_run_resumed_equals_the_uninterrupted_run(tmp_path):
+    # The observation statistics are in the checkpoint (and the best evaluation's with its actor): the resumed run
+    # acts, learns and saves actors as the uninterrupted one, bit for bit.
+    from ddpg.backend import keras
+
+    config = dataclasses.replace(TINY, update_every=8, normalize_observations=True, eval_every=300, eval_episodes=1)
+    whole = train(config, RunOptions(tmp_path / "full", checkpoint_every=2))
+    train(dataclasses.replace(config, episodes=2), RunOptions(tmp_path / "split", checkpoint_every=2))
+    resumed = train(config, RunOptions(tmp_path / "split", checkpoint_every=2, resume=True))
+    assert resumed.returns == whole.returns
+    assert [(e["step"], e["mean_return"]) for e in resumed.evaluations] == [
+        (e["step"], e["mean_return"]) for e in whole.evaluations]
+    states = [load_checkpoint(tmp_path / run / "checkpoint").manifest for run in ("full", "split")]
+    assert states[0]["normalizer"] == states[1]["normalizer"] and states[0]["best"] == states[1]["best"]
+    assert states[0]["normalizer"]["count"] == 800 + 4 + 1e-4
+    obs = np.random.default_rng(0).uniform(-10, 10, (9, 3)).astype(np.float32)
+    for name in ("actor.keras", "best_actor.keras"):
+        actions = [np.asarray(keras.models.load_model(tmp_path / run / name)(obs)) for run in ("full", "split")]
+        np.testing.assert_array_equal(actions[0], actions[1])
+
+
 def test_checkpoint_holds_the_buffer_and_counters(tmp_path):
     result = train(TINY, RunOptions(tmp_path, checkpoint_every=1))
     state = load_checkpoint(tmp_path / "checkpoint")

@@ -738,7 +738,7 @@ BAD_VALUES = {
     "eval_episodes": "0", "policy_delay": "0", "initializer": "he", "final_layer_init": "all",
 }
 # Flags on the command line (--batch-norm / --no-batch-norm) take no value: a bad one comes in a --config file.
-BAD_FLAG_VALUES = {"update_at_episode_end": "yes", "batch_norm": 2}
+BAD_FLAG_VALUES = {"update_at_episode_end": "yes", "batch_norm": 2, "normalize_observations": "on"}
 
 
 def test_the_bad_value_table_covers_every_config_field():

@@ -11,7 +11,7 @@ import pytest
 @pytest.mark.parametrize("module", ["ddpg", "ddpg.config", "ddpg.noise", "ddpg.replay_buffer", "ddpg.targets",
                                     "ddpg.checkpoint", "ddpg.errors", "ddpg.manifest", "ddpg.memory",
                                     "ddpg.exploration", "ddpg.presets", "ddpg.grid", "ddpg.report", "ddpg.policy",
-                                    "ddpg.callbacks", "ddpg.run_schema"])
+                                    "ddpg.callbacks", "ddpg.run_schema", "ddpg.normalization"])
 def test_pure_modules_load_no_framework(module):
     code = (
         f"import sys, {module}; "

@@ -31,7 +31,8 @@ def written(**changes):
         "losses": {"critic_loss": 0.5, "actor_loss": -3}, "noise": noise.get_state(),
         "buffer": {"size": 400, "next": 400}, "rng": {"buffer": rng_state(2), "env": rng_state(3),
                                                        "warmup": rng_state(4)},
-        "best": None, "replay": None, "wall_seconds": 12.5, "arrays_sha256": "0123456789abcdef" * 4,
+        "best": None, "replay": None, "normalizer": None, "wall_seconds": 12.5,
+        "arrays_sha256": "0123456789abcdef" * 4,
     }
     return json.loads(json.dumps({**manifest, **changes}))
 
@@ -70,7 +71,7 @@ def test_a_full_buffer_at_as_many_steps_as_transitions_passes():
 def test_missing_and_extra_keys_are_named(manifest, missing, extra):
     assert refusal(manifest) == (
         "the keys format, config, episode, steps, returns, losses, noise, buffer, rng, best, replay, "
-        "wall_seconds, arrays_sha256. "
+        "normalizer, wall_seconds, arrays_sha256. "
         f"Received: missing {missing}, extra {extra}")
 
 
@@ -106,6 +107,13 @@ BAD_VALUES = [
     ("rng", {"buffer": GOOD_RNG, "env": {**GOOD_RNG, "has_uint32": -1}, "warmup": GOOD_RNG},
      "{buffer, env, warmup} generator states"),
     ("rng", [GOOD_RNG, GOOD_RNG], "{buffer, env, warmup} generator states"),
+    *[("normalizer", value, "null or the observation statistics {mean, var, count} (finite, var >= 0, count > 0)")
+      for value in ({"mean": [0.0], "var": [1.0]}, {"mean": [0.0, 1.0], "var": [1.0], "count": 1.0},
+                    {"mean": [0.0], "var": [-1.0], "count": 1.0}, {"mean": [0.0], "var": [1.0], "count": 0},
+                    {"mean": [], "var": [], "count": 1.0}, {"mean": ["0"], "var": [1.0], "count": 1.0},
+                    {"mean": [0.0], "var": [1.0], "count": 1.0, "clip": 10}, [[0.0], [1.0], 1.0])],
+    ("best", {"step": 10, "mean_return": -3.0, "normalizer": {"mean": [0.0], "var": [1.0], "count": -1.0}},
+     "null or the best evaluation's {step, mean_return} (and normalizer, its observation statistics)"),
     ("wall_seconds", -0.001, "a number >= 0"), ("wall_seconds", True, "a number >= 0"),
     ("wall_seconds", "1", "a number >= 0"),
     ("arrays_sha256", "a" * 63, "a SHA-256 in hex"), ("arrays_sha256", "a" * 65, "a SHA-256 in hex"),
@@ -221,3 +229,37 @@ def test_an_inconsistent_replay_is_named_with_its_numbers():
         "a replay of one transition per step into the config's ring. Received: replay end=399, "
         f"capacity={CONFIG.buffer_capacity}, buffer={{'size': 400, 'next': 400}}, steps=400, "
         f"buffer_capacity={CONFIG.buffer_capacity}")
+
+
+# --- normalize_observations: the observation statistics -----------------------------------------------------
+
+NORMALIZED = dataclasses.replace(CONFIG, normalize_observations=True)
+STATISTICS = {"mean": [5000.25, -1.5], "var": [1e6, 0.0], "count": 401.0001}
+
+
+def test_a_normalised_runs_statistics_pass_with_its_best_evaluations():
+    best = {"step": 200, "mean_return": -3.5, "normalizer": {**STATISTICS, "count": 201.0001}}
+    assert check_manifest(written(config=dataclasses.asdict(NORMALIZED), normalizer=STATISTICS)) == NORMALIZED
+    assert check_manifest(written(config=dataclasses.asdict(NORMALIZED), normalizer=STATISTICS, best=best)) == (
+        NORMALIZED)
+
+
+def test_a_manifest_written_before_normalize_observations_existed_passes():
+    old = {key: value for key, value in written().items() if key != "normalizer"}
+    del old["config"]["normalize_observations"]
+    assert check_manifest(old) == CONFIG
+
+
+@pytest.mark.parametrize("config, normalizer, best, received", [
+    (NORMALIZED, None, None, "normalize_observations=True, normalizer none, best's none"),
+    (CONFIG, STATISTICS, None, "normalize_observations=False, normalizer given, best's none"),
+    (NORMALIZED, STATISTICS, {"step": 200, "mean_return": -3.5},
+     "normalize_observations=True, normalizer given, best's none"),
+    (CONFIG, None, {"step": 200, "mean_return": -3.5, "normalizer": STATISTICS},
+     "normalize_observations=False, normalizer none, best's given"),
+], ids=["missing", "unasked", "best-without", "best-unasked"])
+def test_statistics_exactly_when_the_config_normalises(config, normalizer, best, received):
+    manifest = written(config=dataclasses.asdict(config), normalizer=normalizer, best=best)
+    assert refusal(manifest) == (
+        "observation statistics (normalizer) in the state and its best evaluation exactly when the config has "
+        f"normalize_observations. Received: {received}")

@@ -1,6 +1,7 @@
 """The actor and critic architectures, and the NumPy policy that acts with the actor's weights."""
 
 import inspect
+import re
 
 import numpy as np
 import pytest
@@ -205,3 +206,98 @@ def test_glorot_keeps_zero_biases_and_the_examples_last_actor_layer():
             fan_out = (actor if name.startswith("hidden") else critic).get_layer(name).kernel.shape[1]
             assert 0.75 * np.sqrt(6 / (fan_in + fan_out)) < kernel <= np.sqrt(6 / (fan_in + fan_out)), name
     assert layer_bounds(actor)["tanh"][0] <= 3e-3
+
+
+# --- observation normalisation built into the saved actor (normalize_observations) ----------------------
+
+def normalised_actor(batch_norm: bool = False, obs_dim: int = 3):
+    """An actor with weights away from their start, and statistics of observations in raw units (a large offset,
+    a large and a tiny scale): (the actor, mean, var, the actor with the normalisation in front)."""
+    from ddpg.networks import with_observation_normalization
+
+    keras.utils.set_random_seed(8)
+    actor = build_actor(obs_dim=obs_dim, action_low=[-2.0, 0.0], action_high=[2.0, 1.0], hidden=(16, 8),
+                        batch_norm=batch_norm)
+    randomise_batch_norm(actor, np.random.default_rng(8))
+    actor.layers[-2].set_weights([w * 100 for w in actor.layers[-2].get_weights()])
+    mean = np.array([5000.0, -3.0, 0.25][:obs_dim])
+    var = np.array([1e6, 4.0, 1e-6][:obs_dim])
+    return actor, mean, var, with_observation_normalization(actor, mean, var)
+
+
+def raw_observations(mean, var, count: int = 50) -> np.ndarray:
+    """Up to 15 standard deviations either side of the mean: a third of them past the clip at 10."""
+    rng = np.random.default_rng(9)
+    return (mean + np.sqrt(var) * rng.uniform(-15, 15, (count, len(mean)))).astype(np.float32)
+
+
+@pytest.mark.parametrize("batch_norm", [False, True], ids=["plain", "batch-norm"])
+def test_the_normalisation_in_front_of_the_actor_is_vecnormalizes(batch_norm):
+    # s - mean, times 1 / (10 sqrt(var + 1e-8)) gives z / 10, hard_tanh clips it to [-1, 1], Rescaling(10) gives
+    # clip(z, -10, 10): the actor's own layers then see normalize(s).
+    from ddpg.normalization import normalize
+
+    actor, mean, var, normalised = normalised_actor(batch_norm)
+    assert [type(layer).__name__ for layer in normalised.layers[:5]] == [
+        "InputLayer", "Rescaling", "Rescaling", "Activation", "Rescaling"]
+    assert normalised.layers[5:] == actor.layers[1:]  # flat: the actor's layers themselves, in order
+    assert len(normalised.weights) == len(actor.weights)  # the statistics are constants, not weights
+    obs = raw_observations(mean, var)
+    z = normalize(obs, mean, var)
+    assert np.abs(z).max() == 10 and np.abs(z).min() < 1  # some clipped, some not
+    np.testing.assert_allclose(np.asarray(normalised(obs)), np.asarray(actor(z)), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("batch_norm", [False, True], ids=["plain", "batch-norm"])
+def test_numpy_policy_mirrors_the_normalisation_in_front(batch_norm):
+    from ddpg.normalization import normalize
+
+    actor, mean, var, normalised = normalised_actor(batch_norm)
+    policy = NumpyPolicy.from_actor(normalised)
+    obs = raw_observations(mean, var)
+    np.testing.assert_allclose(policy(obs), np.asarray(normalised(obs)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(policy(obs[0]), np.asarray(normalised(obs[:1]))[0], rtol=1e-5, atol=1e-5)
+    # The agent's own policy (no normalisation in it) on normalised observations acts alike.
+    np.testing.assert_allclose(policy(obs), NumpyPolicy.from_actor(actor)(normalize(obs, mean, var)), atol=1e-5)
+
+
+def test_a_saved_actor_with_the_normalisation_loads_with_plain_keras_in_a_program_without_ddpg(tmp_path):
+    import subprocess
+    import sys
+
+    _, mean, var, normalised = normalised_actor()
+    normalised.save(tmp_path / "actor.keras")
+    obs = raw_observations(mean, var, 5)
+    np.save(tmp_path / "obs.npy", obs)
+    program = ("import sys, numpy as np, keras; actor = keras.models.load_model(sys.argv[1]); "
+               "np.save(sys.argv[3], np.asarray(actor(np.load(sys.argv[2])))); "
+               "assert not [m for m in sys.modules if m.split('.')[0] == 'ddpg']")
+    done = subprocess.run([sys.executable, "-c", program, str(tmp_path / "actor.keras"), str(tmp_path / "obs.npy"),
+                           str(tmp_path / "actions.npy")], capture_output=True, text=True, cwd=tmp_path,
+                          env={"PATH": "/usr/bin:/bin", "KERAS_BACKEND": "tensorflow"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    np.testing.assert_allclose(np.load(tmp_path / "actions.npy"), np.asarray(normalised(obs)), atol=1e-6)
+
+
+@pytest.mark.parametrize("prefix, refused", [
+    (lambda: [keras.layers.Rescaling(2.0, offset=-1.0), keras.layers.Rescaling(0.1), keras.layers.Activation(
+        "hard_tanh"), keras.layers.Rescaling(10.0)], "Rescaling(2.0, offset)"),
+    (lambda: [keras.layers.Rescaling(1.0, offset=-1.0), keras.layers.Rescaling(0.1, offset=0.5),
+              keras.layers.Activation("hard_tanh"), keras.layers.Rescaling(10.0)], "offset=0.5"),
+    (lambda: [keras.layers.Rescaling(1.0, offset=-1.0), keras.layers.Rescaling(0.1), keras.layers.Activation("tanh"),
+              keras.layers.Rescaling(10.0)], "Activation(tanh)"),
+    (lambda: [keras.layers.Rescaling(1.0, offset=-1.0), keras.layers.Rescaling(0.1),
+              keras.layers.Activation("hard_tanh"), keras.layers.Rescaling(10.0, offset=1.0)],
+     "Rescaling(10.0, offset=1.0)"),
+    (lambda: [keras.layers.Rescaling(1.0, offset=-1.0), keras.layers.Rescaling(0.1), keras.layers.Dense(4)],
+     "Rescaling, Rescaling, Dense"),
+    (lambda: [keras.layers.Normalization(mean=1.0, variance=4.0)], "Normalization"),
+], ids=["centre-scaled", "scale-offset", "not-a-clip", "unclip-offset", "no-clip", "keras-normalization"])
+def test_numpy_policy_refuses_a_normalisation_it_cannot_mirror(prefix, refused):
+    obs = keras.Input((3,))
+    x = obs
+    for layer in prefix():
+        x = layer(x)
+    x = keras.layers.Dense(1, activation="tanh")(keras.layers.Dense(4, activation="relu")(x))
+    with pytest.raises(ValueError, match=f"Expected .*Received: .*{re.escape(refused)}"):
+        NumpyPolicy.from_actor(keras.Model(obs, keras.layers.Rescaling(2.0)(x)))

@@ -17,7 +17,9 @@ from ddpg.config import DDPGConfig
 from ddpg.presets import PRESETS
 
 # Fields a preset leaves to the user: the task and its arguments, the seed, the budget and the evaluation schedule.
-NOT_A_PRESETS = {"env_id", "env_kwargs", "seed", "episodes", "total_steps", "eval_every", "eval_episodes"}
+# normalize_observations too: no source normalises observations, and no preset sets it.
+NOT_A_PRESETS = {"env_id", "env_kwargs", "seed", "episodes", "total_steps", "eval_every", "eval_episodes",
+                 "normalize_observations"}
 
 SOURCES = {
     # The Keras example "Deep Deterministic Policy Gradient (DDPG)" (keras.io/examples/rl/ddpg_pendulum),

@@ -11,7 +11,9 @@ signal is SIGTERM sent from inside the environment's step. The default suite sto
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import json
 import os
 import signal
 from pathlib import Path
@@ -109,8 +111,6 @@ def test_a_stop_at_any_step_then_resume_equals_the_uninterrupted_run(uninterrupt
 def test_a_step_budget_that_cuts_an_episode_then_a_longer_one_equals_the_longer_run(uninterrupted, tmp_path):
     # 6 steps end in the middle of episode 2: its checkpoint is of episode 2's start, so the longer budget
     # replays episode 2 from its reset, as the uninterrupted run played it.
-    import dataclasses
-
     run = tmp_path / "run"
     trip(None)
     train(dataclasses.replace(CONFIG, episodes=None, total_steps=6), options(run))
@@ -120,3 +120,35 @@ def test_a_step_budget_that_cuts_an_episode_then_a_longer_one_equals_the_longer_
     train(dataclasses.replace(CONFIG, episodes=None, total_steps=LENGTH * EPISODES), options(run, resume=True))
     for name in ("metrics.csv", "eval.csv"):
         assert without_timing(run / name) == without_timing(uninterrupted / name), name
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_normalised(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("whole-normalised") / "run"
+    trip(None)
+    train(NORMALISED, options(run))
+    return run
+
+
+# With normalize_observations: a checkpoint of an episode's start holds the statistics as of that start, so the
+# replayed episode acts and learns on the same normalised observations.
+NORMALISED = dataclasses.replace(CONFIG, normalize_observations=True)
+
+
+@pytest.mark.parametrize("action", ["kill", "sigterm"])
+@pytest.mark.parametrize("at", range(1, TOTAL + 1) if DEEP else [5, 11, 19])
+def test_a_normalised_run_stopped_then_resumed_equals_the_uninterrupted_one(uninterrupted_normalised, tmp_path,
+                                                                            action, at):
+    run = tmp_path / "run"
+    trip(at, action)
+    with pytest.raises(Killed if action == "kill" else TrainingInterrupted):
+        train(NORMALISED, options(run))
+    trip(None)
+    if (run / "checkpoint").exists():
+        train(NORMALISED, options(run, resume=True))
+    else:
+        train(NORMALISED, RunOptions(run, overwrite=True, checkpoint_every=2, tensorboard=False))
+    for name in ("metrics.csv", "eval.csv"):
+        assert without_timing(run / name) == without_timing(uninterrupted_normalised / name), name
+    states = [json.loads((path / "checkpoint" / "state.json").read_text()) for path in (run, uninterrupted_normalised)]
+    assert states[0]["normalizer"] == states[1]["normalizer"]

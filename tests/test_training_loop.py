@@ -318,7 +318,8 @@ def test_a_runs_own_config_json_trains_the_same_run(tmp_path):
     dict(noise="none", critic_state_hidden=(), critic_action_hidden=(), critic_weight_decay=0.01, update_every=5),
     dict(update_at_episode_end=True, update_every=3, policy_delay=2, learning_starts=8, initializer="fan_in_uniform",
          final_layer_init="both"),
-], ids=["gaussian-warm-up", "joined-critic-l2", "episode-end-delayed-fan-in"])
+    dict(normalize_observations=True, random_steps=12, update_every=4),
+], ids=["gaussian-warm-up", "joined-critic-l2", "episode-end-delayed-fan-in", "normalised"])
 def test_a_run_resumed_with_the_new_options_equals_the_uninterrupted_one(tmp_path, options):
     # Split at step 40, an episode boundary of the 5-step corridor, and resumed to 70.
     def run(total_steps: int, out, resume: bool = False):
