@@ -4,6 +4,7 @@ metrics.csv) and gives the local engine's table. Needs Ray (`pip install -e ".[r
 runs it, the default environments skip it."""
 
 import csv
+import json
 import os
 import secrets
 import signal
@@ -19,6 +20,7 @@ from helpers import TINY
 pytest.importorskip("ray", reason='Ray is not installed (pip install -e ".[ray]"; tox -e ray runs this)')
 
 RAY = str(Path(sys.executable).with_name("ray"))
+TESTS = str(Path(__file__).parent)  # on the nodes' PYTHONPATH, as a user's package is on theirs
 EPISODES = 6
 GRID = ["--grid", "tau=0.5,0.25", "--grid", "gamma=0.9,0.99", "--seeds", "0-2", "--episodes", EPISODES,
         "--checkpoint-every", 2, "--eval-episodes", 1, *TINY]
@@ -34,7 +36,8 @@ def free_port() -> int:
 def cluster():
     """A head and a second node of one CPU each; token authentication as Ray (2.59 on) has it by default.
     `ray stop --force` at the end stops every Ray process on this machine: run it where no other Ray runs."""
-    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16),
+           "PYTHONPATH": os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")])}
     address = f"127.0.0.1:{free_port()}"
     common = ["--num-cpus", "1", "--disable-usage-stats"]
     try:
@@ -190,3 +193,20 @@ def test_the_connect_bound_holds_where_the_port_answers_but_ray_never_does(monke
         with pytest.raises(UserInputError, match="Received: no Ray cluster answered within 1 s"):
             engine._connect(ray)
         assert time.monotonic() - started < 5
+
+
+def test_a_module_qualified_id_with_env_kwargs_sweeps_on_the_cluster(cluster, tmp_path):
+    # The module that registers the environment is imported in each trial's worker, and env_kwargs reach it there.
+    address, env = cluster
+    driver = sweep("--engine", "ray", "--address", address, "--env-id", "owntask_envs:owntask/Reach-v0",
+                   "--env-kwargs", '{"scale": 2.0}', "--seeds", "0-1", "--episodes", 2, "--eval-episodes", 1, *TINY,
+                   env=env, out=tmp_path / "ray")
+    stdout, stderr = driver.communicate(timeout=600)
+    assert driver.returncode == 0, stderr
+    summary = json.loads((tmp_path / "ray" / "sweep.json").read_text())
+    assert summary, summary
+    for seed in (0, 1):
+        config = json.loads((tmp_path / "ray" / f"seed_{seed}" / "config.json").read_text())
+        assert config["env_id"] == "owntask_envs:owntask/Reach-v0" and config["env_kwargs"] == {"scale": 2.0}
+        assert episodes(tmp_path / "ray" / f"seed_{seed}") == [1, 2]
+    assert "seed_0" in stdout and "seed_1" in stdout, stdout  # a line per finished run
