@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ddpg.config import MAX_SEED, DDPGConfig, Interval, LayerSizes, _plain, non_empty_string, setting
+from ddpg.config import MAX_SEED, DDPGConfig, Interval, LayerSizes, _plain, env_kwargs, non_empty_string, setting
 
 SEED_DEFAULTS = {
     "env_id": "Pendulum-v1",
@@ -68,6 +68,15 @@ def test_every_field_is_documented():
         ("critic_hidden", (256, 0),
          "Expected critic_hidden to be one or more integers >= 1. Received: critic_hidden=(256, 0)"),
         ("env_id", "", "Expected env_id to be a non-empty string. Received: env_id=''"),
+        ("batch_norm", 1, "Expected batch_norm to be true or false. Received: batch_norm=1"),
+        ("normalize_observations", "false",
+         "Expected normalize_observations to be true or false. Received: normalize_observations='false'"),
+        # env_kwargs: what is not a JSON object is received as given (a list's text is not re-spaced, a number not
+        # made text); a dict JSON cannot write is named as such.
+        ("env_kwargs", "[1,2]", "Expected env_kwargs to be a JSON object. Received: env_kwargs='[1,2]'"),
+        ("env_kwargs", 5, "Expected env_kwargs to be a JSON object. Received: env_kwargs=5"),
+        ("env_kwargs", "{g: 1}", "Expected env_kwargs to be a JSON object. Received: env_kwargs='{g: 1}'"),
+        ("env_kwargs", {"g": {1, 2}}, "Expected env_kwargs to be a JSON object. Received: env_kwargs='not JSON'"),
     ],
 )
 def test_out_of_range_names_field_value_and_range(field, value, message):
@@ -315,3 +324,13 @@ def test_a_config_json_gives_its_fields_or_says_what_it_is_instead():
         assert str(error.value) == reason
     with pytest.raises(ValueError, match="Expecting"):
         config_from_json("{not json")
+
+
+def test_env_kwargs_are_kept_as_canonical_json_text_and_read_back_as_a_dict():
+    # Sorted keys at every depth, json.dumps's spacing: two spellings of the same arguments are one config.
+    config = DDPGConfig(env_kwargs='{"max_episode_steps":5, "g": {"y": 2, "x": 1.5}}')
+    assert config.env_kwargs == '{"g": {"x": 1.5, "y": 2}, "max_episode_steps": 5}'
+    assert DDPGConfig(env_kwargs={"max_episode_steps": 5, "g": {"y": 2, "x": 1.5}}) == config  # a dict, written
+    assert env_kwargs(config) == {"g": {"x": 1.5, "y": 2}, "max_episode_steps": 5}
+    assert (DDPGConfig().env_kwargs, env_kwargs(DDPGConfig())) == ("{}", {})
+    hash(config)

@@ -93,6 +93,16 @@ def test_none_is_a_value_only_where_the_field_may_be_none_or_empty():
         parse_grid(["gamma=none"])
 
 
+def test_a_switch_is_true_or_false_in_any_case_and_nothing_else():
+    # As the flag's true/false: bool("false") would be True.
+    assert parse_grid(["batch_norm=true,False", "normalize-observations=FALSE,True"]) == [
+        ("batch_norm", [True, False]), ("normalize_observations", [False, True])]
+    for spec in ("batch_norm=yes", "batch_norm=1,0", "batch_norm=true,t"):
+        with pytest.raises(UserInputError) as error:
+            parse_grid([spec])
+        assert str(error.value) == f"Expected true or false for batch_norm. Received: --grid {spec}"
+
+
 def test_the_messages_name_what_is_expected_in_full():
     with pytest.raises(UserInputError) as error:
         parse_grid(["preset=nope"])

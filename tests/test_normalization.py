@@ -1,5 +1,7 @@
 """Golden tests for observation normalisation (ddpg.normalization), against hand-computed values."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -64,6 +66,16 @@ def test_normalize_by_hand():
     np.testing.assert_allclose(z[:, 0], [1.0, -0.5, 10.0, -10.0], rtol=1e-7)
 
 
+def test_normalize_subtracts_in_float64_whatever_the_dtypes_given():
+    # float32 observation 1, mean float32(0.2) = 0.20000000298..., var 3: the difference 0.79999999701... is exact
+    # in float64, and its float32 rounding 0.8 divided by sqrt(3) in float32 rounds the other way.
+    obs, mean, var = np.array([1.0], np.float32), np.array([0.2], np.float32), np.array([3.0], np.float32)
+    z = normalize(obs, mean, var)
+    exact = (1.0 - float(mean[0])) / float(np.sqrt(var[0] + np.float32(EPSILON)))
+    assert z[0] == np.float32(exact) == np.float32(0.4618802)
+    assert ((obs - mean) / np.sqrt(var + EPSILON))[0] == np.float32(0.46188024)  # float32 throughout: not it
+
+
 def test_a_constant_dimension_is_scaled_by_epsilon_not_divided_by_zero():
     # var 0: (x - mean) / sqrt(1e-8) = (x - mean) * 1e4; 1e-4 away gives 1, 1 away is clipped to 10.
     z = normalize(np.array([3.0001, 4.0, 3.0]), np.array([3.0, 3.0, 3.0]), np.zeros(3))
@@ -85,8 +97,6 @@ def test_one_observation_is_a_batch_of_one():
 
 
 def test_state_round_trips_exactly_as_json_values():
-    import json
-
     statistics = RunningMeanStd(2)
     statistics.update(np.array([[0.1, 1e3], [0.7, -3e3], [1 / 3, 2.0]]))
     state = json.loads(json.dumps(statistics.get_state()))
@@ -96,6 +106,25 @@ def test_state_round_trips_exactly_as_json_values():
     np.testing.assert_array_equal(restored.var, statistics.var)
     assert restored.count == statistics.count
     assert restored.mean.dtype == restored.var.dtype == np.float64
+
+
+def test_set_state_holds_float64_whatever_numbers_it_is_given():
+    # A statistics file written by hand (or by another tool) may hold integers, or NumPy's float32 from a caller:
+    # they are held, and given back by get_state, as the float64 the statistics are computed in.
+    statistics = RunningMeanStd(2)
+    statistics.set_state({"mean": [0, 3], "var": [np.float32(0.1), np.float32(2.0)], "count": 3})
+    assert statistics.mean.dtype == statistics.var.dtype == np.float64
+    assert json.dumps(statistics.get_state()) == '{"mean": [0.0, 3.0], "var": [0.10000000149011612, 2.0], "count": 3.0}'
+
+
+@pytest.mark.parametrize("count", [PRIOR_COUNT, 0.5, 1.0])
+def test_any_count_above_zero_is_a_count_a_fresh_ones_too(count):
+    statistics = RunningMeanStd(1)
+    statistics.set_state({"mean": [2.0], "var": [4.0], "count": count})
+    assert statistics.get_state() == {"mean": [2.0], "var": [4.0], "count": count}
+    fresh = RunningMeanStd(1).get_state()
+    statistics.set_state(fresh)
+    assert statistics.get_state() == fresh == {"mean": [0.0], "var": [1.0], "count": 1e-4}
 
 
 def test_get_state_is_a_copy():
@@ -125,6 +154,28 @@ def test_a_damaged_state_is_refused_in_one_line_and_changes_nothing(state, fragm
     assert statistics.get_state() == before
 
 
+def test_a_long_damaged_value_is_quoted_to_200_characters():
+    # str of 50 floats 0.5 is "[0.5, 0.5, ..." (5 characters each): 249 characters, cut to its first 200.
+    long = [0.5] * 50
+    quoted = str(long)[:200]
+    assert len(str(long)) > 200 and len(quoted) == 200
+    for state, message in [
+            ({"mean": long, "var": long}, f"Expected observation statistics {{mean, var, count}}. Received: "
+                                          f"{str({'mean': long, 'var': long})[:200]}"),
+            ({"mean": long, "var": [1.0], "count": 1.0},
+             f"Expected the statistics' mean of 1 numbers. Received: mean={quoted}"),
+            ({"mean": [0.0], "var": long, "count": 1.0},
+             f"Expected the statistics' var of 1 numbers >= 0. Received: var={quoted}"),
+            ({"mean": [0.0], "var": [1.0], "count": -2.5}, "Expected the statistics' count > 0. Received: count=-2.5")]:
+        with pytest.raises(ValueError) as caught:
+            RunningMeanStd(1).set_state(state)
+        assert str(caught.value) == message
+
+
 def test_an_observation_of_another_length_is_refused():
     with pytest.raises(ValueError, match="Expected observations of length 2"):
         RunningMeanStd(2).update(np.zeros((4, 3)))
+    for observations, shape in [(np.zeros((4, 3)), "(4, 3)"), (np.zeros(3), "(3,)"), ([[[1.0, 2.0]]], "(1, 1, 2)")]:
+        with pytest.raises(ValueError) as caught:
+            RunningMeanStd(2).update(observations)
+        assert str(caught.value) == f"Expected observations of length 2. Received: a batch of shape {shape}"

@@ -14,7 +14,7 @@ import pytest
 
 from ddpg.cli import main
 from ddpg.config import DDPGConfig
-from ddpg.presets import PRESETS
+from ddpg.presets import PRESETS, check_preset
 
 # Fields a preset leaves to the user: the task and its arguments, the seed, the budget and the evaluation schedule.
 # normalize_observations too: no source normalises observations, and no preset sets it.
@@ -116,3 +116,20 @@ def test_fujimoto2018_is_refused_naming_what_it_became(capsys, args):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "fujimoto2018" in err and "ourddpg2018" in err and "ourddpg-retuned" in err
+    # The list of presets names ourddpg2018 and ourddpg-retuned anyway: what it became is said after it.
+    assert err.endswith("; it held the TD3 repository's later re-tune, not the paper's Table 1 code: use ourddpg2018 "
+                        "(the paper's) or ourddpg-retuned (the re-tune)")
+
+
+def test_a_retired_preset_is_named_as_retired_and_an_unknown_one_is_not():
+    among = "Expected a preset among cleanrl, keras-example, lillicrap2016, ourddpg-retuned, ourddpg2018"
+    retired = ("it held the TD3 repository's later re-tune, not the paper's Table 1 code: use ourddpg2018 (the "
+               "paper's) or ourddpg-retuned (the re-tune)")
+    for name, received, message in [
+            ("fujimoto2018", None, f"{among}. Received: --preset fujimoto2018; {retired}"),
+            ("fujimoto2018", "--grid preset=fujimoto2018", f"{among}. Received: --grid preset=fujimoto2018; {retired}"),
+            ("nope", None, f"{among}. Received: --preset nope")]:
+        with pytest.raises(ValueError) as error:
+            check_preset(name, received)
+        assert str(error.value) == message
+    assert check_preset("cleanrl") is PRESETS["cleanrl"]
