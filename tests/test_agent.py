@@ -375,6 +375,7 @@ def test_a_saved_actor_with_batch_norm_acts_as_the_policy(tmp_path):
                                rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_checkpoint_holds_the_moving_statistics():
     # get_state / set_state round trip: a restored agent acts and learns exactly as the one it was taken from.
     agent = make_agent(batch_norm=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from helpers import SHORT_ENV, tiny_config
 
 import ddpg
@@ -36,6 +37,7 @@ def test_a_callback_stops_the_run_cleanly(tmp_path):
     assert read_manifest(run / "checkpoint")[1]["episode"] == 2
 
 
+@pytest.mark.slow
 def test_early_stopping_on_an_evaluation_threshold(tmp_path):
     stop = EarlyStopping(threshold=-1e9)  # any evaluation reaches it
     result = ddpg.train(tiny_config(env_id=SHORT_ENV, episodes=5, eval_every=20, eval_episodes=1), tmp_path / "r",

@@ -25,6 +25,7 @@ def metrics_returns(run_dir):
         return [(int(row["episode"]), float(row["return"])) for row in csv.DictReader(file)]
 
 
+@pytest.mark.slow
 def test_same_seed_same_returns(tmp_path):
     first = train(TINY, RunOptions(tmp_path / "a")).returns
     second = train(TINY, RunOptions(tmp_path / "b")).returns
@@ -32,6 +33,7 @@ def test_same_seed_same_returns(tmp_path):
     assert metrics_returns(tmp_path / "a") == metrics_returns(tmp_path / "b")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("update_every", [1, 8], ids=["graph", "xla"])
 def test_resumed_run_equals_the_uninterrupted_run(tmp_path, update_every):
     config = dataclasses.replace(TINY, update_every=update_every)
@@ -74,6 +76,7 @@ def test_checkpoint_holds_the_buffer_and_counters(tmp_path):
     assert state.manifest["returns"] == result.returns
 
 
+@pytest.mark.slow
 def test_resume_truncates_metrics_to_the_checkpoint(tmp_path):
     train(dataclasses.replace(TINY, episodes=3), RunOptions(tmp_path, checkpoint_every=2))
     # The run ended at episode 3 with its final checkpoint; pretend episode 3's checkpoint was lost
@@ -88,6 +91,7 @@ def test_resume_truncates_metrics_to_the_checkpoint(tmp_path):
     assert [episode for episode, _ in metrics_returns(tmp_path)] == [1, 2, 3, 4]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["missing", "empty", "bad_json", "bad_arrays", "truncated_arrays"])
 def test_damaged_checkpoint_is_a_clear_error(tmp_path, damage):
     train(dataclasses.replace(TINY, episodes=1), RunOptions(tmp_path, checkpoint_every=1))
@@ -114,6 +118,7 @@ def test_manifest_is_json_with_the_config(tmp_path):
     assert np.isfinite(manifest["wall_seconds"])
 
 
+@pytest.mark.slow
 def test_each_state_is_checkpointed_once(tmp_path, monkeypatch):
     # Episodes 2 and 4 checkpoint in the loop; the end of the run is episode 4 again, not a third write.
     import ddpg.run_files

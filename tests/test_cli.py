@@ -34,6 +34,7 @@ def test_train_writes_the_runs_files(run_dir):
     assert (run_dir / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_saved_actor_loads_with_plain_keras_and_acts_within_bounds(run_dir):
     code = f"""
 import ddpg, keras, numpy as np
@@ -49,6 +50,7 @@ print("ok")
     assert result.stdout.strip() == "ok", result.stderr
 
 
+@pytest.mark.slow
 def test_evaluate_reads_what_train_wrote_and_writes_nothing_into_it(run_dir, tmp_path):
     before = {path.name: path.stat().st_mtime_ns for path in run_dir.iterdir()}
     result = ddpg("evaluate", run_dir, "--episodes", 2, "--seed", 5, "--json", tmp_path / "a.json")
@@ -63,6 +65,7 @@ def test_evaluate_reads_what_train_wrote_and_writes_nothing_into_it(run_dir, tmp
     assert {path.name: path.stat().st_mtime_ns for path in run_dir.iterdir()} == before
 
 
+@pytest.mark.slow
 def test_sweep_writes_a_row_per_seed(tmp_path):
     result = ddpg("sweep", "--seeds", "0-1", "--workers", 2, "--episodes", 1, "--eval-episodes", 1,
                   "--out", tmp_path, *TINY)
@@ -107,6 +110,7 @@ def finished_lines(result) -> dict[str, str]:
     return dict(line.split(":")[0].split(" ") for line in result.stdout.splitlines() if line.startswith("["))
 
 
+@pytest.mark.slow
 def test_a_sweep_run_again_finishes_what_is_left_and_gives_the_same_table(tmp_path):
     args = ["sweep", "--seeds", "0-1", "--workers", 2, "--eval-episodes", 1, "--out", tmp_path, *TINY]
     # As if a first driver was killed with seed 1 one episode in and seed 0 not started: seed 1's run
@@ -133,6 +137,7 @@ def test_a_sweep_run_again_finishes_what_is_left_and_gives_the_same_table(tmp_pa
     assert finished_lines(again) == {"[1/2]": "seed_0", "[2/2]": "seed_1"}
 
 
+@pytest.mark.slow
 def test_a_sweep_refuses_a_run_of_another_config_in_its_place(tmp_path):
     assert ddpg("train", "--seed", 0, "--episodes", 1, "--tau", 0.01, "--out", tmp_path / "seed_0",
                 *TINY).returncode == 0
@@ -158,6 +163,7 @@ def test_the_solved_threshold_is_the_environments(env_id, threshold):
         assert table.endswith(f"{int(960.0 >= threshold)} of 1 seeds >= {threshold:g}")
 
 
+@pytest.mark.slow
 def test_a_stopped_sweep_says_so_in_one_line_and_the_same_command_finishes_it(tmp_path):
     import signal
     import subprocess

@@ -106,6 +106,7 @@ def run_main(args: list[str]) -> tuple[int, str]:
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                         HealthCheck.too_slow])
+@pytest.mark.slow
 @given(args=argv())
 def test_any_command_line_ends_in_success_or_one_line(a_run, args):
     base = Path(tempfile.mkdtemp(prefix="ddpg-fuzz-"))

@@ -181,6 +181,7 @@ def first_of_each(writes: list[str]) -> list[int]:
     return sorted(first.values())
 
 
+@pytest.mark.slow
 def test_a_full_disk_at_every_write_of_a_run(capsys, tmp_path):
     writes = count_writes(tmp_path)
     kinds = {write.split()[0] for write in writes}
@@ -191,6 +192,7 @@ def test_a_full_disk_at_every_write_of_a_run(capsys, tmp_path):
         check_failed_write(capsys, tmp_path, fail_at, errno.ENOSPC)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("code", [errno.EACCES, errno.EROFS])
 def test_a_refused_write_in_a_checkpoint_and_in_the_run_files(capsys, tmp_path, code):
     writes = count_writes(tmp_path)
@@ -441,6 +443,7 @@ EDGES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", range(len(EDGES)), ids=[f"obs={o}-reward={r}" for o, r, _ in EDGES])
 def test_values_at_the_edges_of_float32(capsys, tmp_path, case):
     obs, reward, finite = EDGES[case]
@@ -648,6 +651,7 @@ def test_a_run_is_never_made_inside_another(capsys, finished_run):
 
 # --- signals, banners, progress --------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_second_sigterm_during_the_final_checkpoint_says_which_checkpoint_is_left(tmp_path):
     # Both signals arrive while the final checkpoint's arrays are being written: the first asks to
     # stop, the second stops at once. The checkpoint before it (episode 1) is what is left, and said.
@@ -675,6 +679,7 @@ sys.exit(main(["train", "--episodes", "2", "--out", {str(run)!r}, *test_faults.R
     assert leftovers(run) == []
 
 
+@pytest.mark.slow
 def test_no_tensorflow_banner_reaches_the_terminal(tmp_path):
     from helpers import run_cli
 

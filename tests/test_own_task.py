@@ -61,6 +61,7 @@ def test_env_kwargs_not_an_object_on_the_command_line_is_one_line(tmp_path, caps
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_a_module_qualified_id_trains_evaluates_and_sweeps_in_fresh_processes(tmp_path):
     env = {"PYTHONPATH": os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")])}
     run = tmp_path / "run"

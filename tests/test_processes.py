@@ -43,6 +43,7 @@ def checkpoint_state(run: Path):
 # --- SIGKILL ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [11, 12])
 def test_sigkill_at_a_random_moment_then_resume(tmp_path, seed):
     # Killed after a random 0-2 s past its second episode: during an episode, an update or a
@@ -67,6 +68,7 @@ def test_sigkill_at_a_random_moment_then_resume(tmp_path, seed):
         np.testing.assert_array_equal(final.arrays[name][: len(rows)], rows)
 
 
+@pytest.mark.slow
 def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one(tmp_path):
     # The third checkpoint dies between writing arrays.npz and state.json in checkpoint.tmp/.
     run = tmp_path / "run"
@@ -100,6 +102,7 @@ sys.exit(main(["train", "--episodes", "5", "--checkpoint-every", "1", "--out", {
 # --- SIGINT / SIGTERM ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_finishes_the_step_checkpoints_and_says_how_to_resume(tmp_path, sig, status):
     run = tmp_path / "run"
@@ -117,6 +120,7 @@ def test_signal_finishes_the_step_checkpoints_and_says_how_to_resume(tmp_path, s
     assert saved.manifest["steps"] >= 200 * saved.manifest["episode"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_during_a_long_evaluation_stops_within_a_second(tmp_path, sig):
     # The evaluation at step 200, episode 1's end, is 2000 episodes of 200 steps (some 20 s): the signal used to
@@ -134,6 +138,7 @@ def test_a_signal_during_a_long_evaluation_stops_within_a_second(tmp_path, sig):
     assert (run / "eval.csv").read_text().splitlines()[1:] == []  # not done; a resume does it (test_stops.py)
 
 
+@pytest.mark.slow
 def test_a_sweep_stopped_mid_episode_and_run_again_gives_the_uninterrupted_table(tmp_path):
     # SIGTERM in the middle of episode 2 (of 200 steps): the run's checkpoint is of episode 2's start, so the
     # sweep run again replays that episode as the uninterrupted sweep played it, and the tables agree.
@@ -173,6 +178,7 @@ def worker_pids(driver: int) -> list[int]:
     return pids
 
 
+@pytest.mark.slow
 def test_a_local_sweeps_killed_worker_is_one_line_naming_its_run_and_the_rerun_finishes_it(tmp_path):
     # As the out-of-memory killer would: SIGKILL to the worker of seed_1, which has a checkpoint. It used to end
     # in BrokenProcessPool's traceback.
@@ -192,6 +198,7 @@ def test_a_local_sweeps_killed_worker_is_one_line_naming_its_run_and_the_rerun_f
     assert "[2/2] seed_1" in again.stdout
 
 
+@pytest.mark.slow
 def test_ctrl_c_to_a_sweeps_process_group_is_reported_as_sigint(tmp_path):
     # A terminal's Ctrl-C reaches the driver and every worker; it was reported as SIGTERM.
     args = ["sweep", "--seeds", "0-4", "--workers", 2, "--episodes", 20, "--eval-episodes", 1, *TINY, "--out",
@@ -205,6 +212,7 @@ def test_ctrl_c_to_a_sweeps_process_group_is_reported_as_sigint(tmp_path):
     assert stderr.strip().splitlines()[-1].startswith("ddpg sweep: stopped by SIGINT;"), stderr
 
 
+@pytest.mark.slow
 def test_resume_after_a_clean_finish_can_extend_the_run(tmp_path):
     assert run_cli("train", "--episodes", 1, "--out", tmp_path, *TINY).returncode == 0
     result = run_cli("train", "--resume", tmp_path, "--episodes", 2)
@@ -238,6 +246,7 @@ sys.exit(main(["train", "--env-id", "ddpg_tests/NaNPendulum-v0", "--episodes", "
 # --- determinism across processes ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_same_seed_same_returns_across_processes(tmp_path):
     def returns(run):
         result = run_cli("train", "--episodes", 2, "--seed", 9, "--out", run, *TINY)

@@ -92,6 +92,7 @@ def uninterrupted(tmp_path_factory) -> Path:
 SAMPLE = [1, 5, 8, 11, 19, 24, TOTAL]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("action", ["kill", "sigterm"])
 @pytest.mark.parametrize("at", range(1, TOTAL + 1) if DEEP else SAMPLE)
 def test_a_stop_at_any_step_then_resume_equals_the_uninterrupted_run(uninterrupted, tmp_path, action, at):

@@ -29,6 +29,7 @@ GRID = ["sweep", "--grid", "tau=0.5,0.25", "--grid", "gamma=0.9", "--seeds", "0-
         "--episodes", 1, "--eval-episodes", 1, *TINY]
 
 
+@pytest.mark.slow
 def test_a_grid_sweep_runs_each_point_and_seed_and_summarises_each_point(tmp_path):
     result = run_cli(*GRID, "--out", tmp_path)
     assert result.returncode == 0, result.stderr
@@ -103,6 +104,7 @@ def test_the_ray_engine_without_ray_names_the_extra(capsys, tmp_path, monkeypatc
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_a_trial_on_a_node_without_the_drivers_files_works_on_a_copy_and_returns_every_file(tmp_path):
     # run_trial as a Ray worker on another machine runs it: --out is not there (no token), so the run is
     # trained in the node's temporary directory and its files come back to the driver, which writes them.

@@ -55,6 +55,7 @@ def test_each_step_stores_its_own_transition():
     assert len(set(stored.action[:15, 0])) == 15  # the exploring policy's actions, not one repeated
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("update_every", [1, 3, 10])
 def test_one_update_per_step_from_the_first_full_batch(update_every):
     # Learning starts once the buffer holds one batch (README, deviations), and then every update_every
@@ -239,6 +240,7 @@ def test_evaluating_during_training_changes_nothing_of_training(evaluated_run, t
     assert plain.returns == result.returns  # its own environment and generator: training's streams untouched
 
 
+@pytest.mark.slow
 def test_evaluations_resume_exactly(evaluated_run, tmp_path):
     result, out = evaluated_run
     split = tmp_path / "split"
@@ -320,6 +322,7 @@ def test_a_runs_own_config_json_trains_the_same_run(tmp_path):
          final_layer_init="both"),
     dict(normalize_observations=True, random_steps=12, update_every=4),
 ], ids=["gaussian-warm-up", "joined-critic-l2", "episode-end-delayed-fan-in", "normalised"])
+@pytest.mark.slow
 def test_a_run_resumed_with_the_new_options_equals_the_uninterrupted_one(tmp_path, options):
     # Split at step 40, an episode boundary of the 5-step corridor, and resumed to 70.
     def run(total_steps: int, out, resume: bool = False):
@@ -339,6 +342,7 @@ def updates_made(result) -> tuple[int, int]:
     return int(result.agent.critic_optimizer.iterations), int(result.agent.actor_optimizer.iterations)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("length, time_limit", [(5, 10), (9, 5)], ids=["terminated", "truncated"])
 def test_updates_wait_for_the_episodes_end_then_match_its_steps(length, time_limit):
     # Episodes of 5 steps, whether the corridor ends or the time limit cuts it; a budget of 12 steps ends two
