@@ -47,28 +47,32 @@ class SeedAxisUpdate:
         self.jitted = {which: jax.jit(jax.vmap(function), donate_argnums=0)
                        for which, function in self.updates[0].pure.items()}
 
-    def update(self, batches: Sequence[Batch]) -> list[dict[str, float]]:
-        """One update per agent, batches[s] ([B, ...]) for agent s; each agent's losses, as DDPGAgent.update."""
-        return self._run("one", batches)
+    def update(self, batches: Sequence[Batch], among: Sequence[int] | None = None) -> list[dict[str, float]]:
+        """One update per agent, batches[s] ([B, ...]) for agent s; each agent's losses, as DDPGAgent.update.
+        `among`: the indices of the agents to update (all when None), batches in their order."""
+        return self._run("one", batches, among)
 
-    def update_many(self, batches: Sequence[Batch]) -> list[dict[str, float]]:
+    def update_many(self, batches: Sequence[Batch], among: Sequence[int] | None = None) -> list[dict[str, float]]:
         """K updates per agent, batches[s] stacked as [K, B, ...] for agent s; each agent's losses of its last
-        update, as DDPGAgent.update_many (which also calls K = 1 as one update)."""
+        update, as DDPGAgent.update_many (which also calls K = 1 as one update). `among` as in `update`."""
         if all(len(batch.obs) == 1 for batch in batches):
-            return self._run("one", [Batch(*(column[0] for column in batch)) for batch in batches])
-        return self._run("many", batches)
+            return self._run("one", [Batch(*(column[0] for column in batch)) for batch in batches], among)
+        return self._run("many", batches, among)
 
-    def _run(self, which: str, batches: Sequence[Batch]) -> list[dict[str, float]]:
-        if len(batches) != len(self.agents):
-            raise ValueError(f"Expected a batch for each of the {len(self.agents)} agents. Received: {len(batches)}")
+    def _run(self, which: str, batches: Sequence[Batch], among: Sequence[int] | None) -> list[dict[str, float]]:
+        """One jitted call over the chosen agents; each subset's size is traced once."""
+        among = range(len(self.agents)) if among is None else among
+        if len(batches) != len(among):
+            raise ValueError(f"Expected a batch for each of the {len(among)} agents. Received: {len(batches)}")
+        agents, updates = [self.agents[i] for i in among], [self.updates[i] for i in among]
         state, critic_losses, actor_losses = self.jitted[which](
-            stack_seeds([update.read_state() for update in self.updates]),
-            stack_seeds([update.scalars() for update in self.updates]),
+            stack_seeds([update.read_state() for update in updates]),
+            stack_seeds([update.scalars() for update in updates]),
             stack_seeds([tuple(batch) for batch in batches]))
         state = jax.tree.map(np.asarray, state)  # one host copy per variable; each seed's slice a view into it
         critic_losses, actor_losses = np.asarray(critic_losses), np.asarray(actor_losses)
         losses = []
-        for s, (agent, update) in enumerate(zip(self.agents, self.updates, strict=True)):
+        for s, (agent, update) in enumerate(zip(agents, updates, strict=True)):
             agent.policy.use_weights(update.write_state(jax.tree.map(lambda stacked, s=s: stacked[s], state)))
             losses.append({"critic_loss": float(critic_losses[s]), "actor_loss": float(actor_losses[s])})
         return losses
