@@ -7,8 +7,10 @@ The grouping of the update calls (call_rounds) and the refusals are tested every
 
 import csv
 import importlib.util
+import itertools
 import math
 import os
+import signal
 
 import pytest
 from helpers import SEEDED_CORRIDOR, SHORT_ENV, tiny_config
@@ -17,6 +19,7 @@ import ddpg.lockstep
 from ddpg.lockstep import call_rounds
 from ddpg.run_options import RunOptions
 from ddpg.seed_training import train_seeds
+from ddpg.training import TrainingInterrupted, train
 
 ON_JAX = importlib.util.find_spec("jax") is not None and os.environ.get("KERAS_BACKEND") == "jax"
 needs_jax_backend = pytest.mark.skipif(not ON_JAX, reason="Keras on JAX only: KERAS_BACKEND=jax (tox -e jax)")
@@ -59,8 +62,6 @@ def assert_same_rows(together: list[dict], alone: list[dict], what: str) -> None
 def trained_both_ways(tmp_path, monkeypatch, **overrides) -> list[tuple[int, list[int]]]:
     """SEEDS trained together into tmp_path/together/seed_N and each alone into tmp_path/alone/seed_N, compared
     file by file; the update rounds of the lock steps (size, seeds)."""
-    from ddpg.training import train
-
     rounds = []
 
     def spy(calls):
@@ -98,3 +99,30 @@ def test_seeds_whose_episodes_end_apart_share_what_they_can_and_update_alone_oth
     rounds = trained_both_ways(tmp_path, monkeypatch, env_id=SEEDED_CORRIDOR, episodes=6, update_every=2,
                                update_at_episode_end=True, learning_starts=4, policy_delay=2, batch_norm=True)
     assert any(len(seeds) > 1 for _, seeds in rounds) and any(len(seeds) == 1 for _, seeds in rounds)
+
+
+@needs_jax_backend
+def test_a_signal_stops_every_seed_at_a_checkpoint_and_each_resumes_to_its_own_run(tmp_path, monkeypatch):
+    configs = [tiny_config(seed=seed, env_id=SHORT_ENV, episodes=3, update_every=2) for seed in SEEDS]
+    dirs = [tmp_path / "together" / f"seed_{seed}" for seed in SEEDS]
+    step, steps = ddpg.lockstep.LockstepTrainers.step, itertools.count(1)
+
+    def step_then_signal(self, active):
+        rows = step(self, active)
+        if next(steps) == 30:  # in the second episode of 20 steps
+            os.kill(os.getpid(), signal.SIGINT)
+        return rows
+
+    monkeypatch.setattr(ddpg.lockstep.LockstepTrainers, "step", step_then_signal)
+    with pytest.raises(TrainingInterrupted) as stopped:
+        train_seeds(configs, [RunOptions(run, checkpoint_every=1, tensorboard=False) for run in dirs])
+    message = str(stopped.value)
+    assert message.startswith("stopped by SIGINT: seed 0 after episode 1 (step 30); ")
+    for run in dirs:  # each left its checkpoint as the interrupted episode began, and says so
+        assert f"{run / 'checkpoint'} holds episode 1 (step 20). Resume with: ddpg train --resume {run}" in message
+    monkeypatch.setattr(ddpg.lockstep.LockstepTrainers, "step", step)
+    train_seeds(configs, [RunOptions(run, resume=True, checkpoint_every=1, tensorboard=False) for run in dirs])
+    for config, run in zip(configs, dirs, strict=True):
+        alone = tmp_path / "alone" / run.name
+        train(config, RunOptions(alone, checkpoint_every=1, tensorboard=False))
+        assert_same_rows(rows_of(run / "metrics.csv"), rows_of(alone / "metrics.csv"), run.name)
