@@ -3,8 +3,8 @@
     initialise mu, Q, their targets mu' <- mu, Q' <- Q, and the replay buffer R   Trainer.__init__
     for each episode: initialise the noise N, observe s_1                         _begin_episode
         for each step t: a_t = mu(s_t) + N_t (uniform random while warming up)   Explorer.act
-            execute a_t, observe r_t, s_{t+1}; store (s_t, a_t, r_t, s_{t+1})     step
-            sample N transitions from R; update Q, then mu, then mu' and Q'      DDPGAgent.update_many
+            execute a_t, observe r_t, s_{t+1}; store (s_t, a_t, r_t, s_{t+1})     explore
+            sample N transitions from R; update Q, then mu, then mu' and Q'      updates_due, DDPGAgent.update_many
             (or, with update_at_episode_end, as many updates at the episode's end)
 
 With normalize_observations, as Stable-Baselines3 runs an off-policy algorithm on a VecNormalize: every
