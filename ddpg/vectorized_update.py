@@ -42,8 +42,9 @@ class SeedAxisUpdate:
         check_one_config(agents)
         self.agents = list(agents)
         self.updates = [agent.jax_update for agent in self.agents]
-        # The first agent's networks and optimisers trace the update for all: only the values differ. Its state
-        # is stacked afresh for every call, so donating it costs no agent its variables.
+        # The first agent's networks and optimisers trace the update for all: only the values differ (its
+        # tracing_count counts these traces too). The state is stacked afresh for every call, so donating it costs
+        # no agent its variables.
         self.jitted = {which: jax.jit(jax.vmap(function), donate_argnums=0)
                        for which, function in self.updates[0].pure.items()}
 
