@@ -181,6 +181,11 @@ class DDPGAgent:
             variable.assign(arrays[name])
         self.policy.use_weights([w.numpy() for w in self.actor.weights])
 
+    @property
+    def jax_update(self):
+        """The update compiled by JAX (ddpg.jax_update.JaxUpdate) on Keras's JAX backend; None on TensorFlow."""
+        return self._jax
+
     def tracing_count(self) -> int:
         """How often an update function has been traced at most: 1 after any calls, or it is retracing.
         On JAX, every batch shape is traced once: the count of traces, over every function and shape."""

@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import itertools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -220,7 +221,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def engine(args: argparse.Namespace):
-    """The sweep's engine, checked: the local pool's workers, or Ray's presence."""
+    """The sweep's engine, checked: the seeds together in this process (--vectorize), the local pool's workers, or
+    Ray's presence."""
+    if args.vectorize:
+        from ddpg.vectorized_engine import VectorizedEngine
+
+        return VectorizedEngine()
     if args.engine == "ray":
         from ddpg.ray_engine import CONNECT_TIMEOUT, RayEngine
 
@@ -265,6 +271,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def check_engine_options(args: argparse.Namespace) -> None:
+    if args.vectorize:
+        check_vectorize(args)
     if args.engine != "ray":
         for flag, value in (("--address", args.address), ("--cpus-per-trial", args.cpus_per_trial),
                             ("--connect-timeout", args.connect_timeout)):
@@ -276,6 +284,18 @@ def check_engine_options(args: argparse.Namespace) -> None:
     elif args.connect_timeout is not None and not 0 < args.connect_timeout < 1e6:  # nan too
         raise UserInputError(f"Expected 0 < --connect-timeout < 1000000 seconds. Received: --connect-timeout "
                              f"{args.connect_timeout}")
+
+
+def check_vectorize(args: argparse.Namespace) -> None:
+    """--vectorize trains the seeds together in this process, through the update vectorised by JAX: the local
+    engine on Keras's JAX backend only (checked before Keras loads, as ddpg.backend reads the variable)."""
+    if args.engine != "local":
+        raise UserInputError(f"Expected --vectorize with --engine local: the seeds train together in this process. "
+                             f"Received: --vectorize with --engine {args.engine}")
+    backend = os.environ.get("KERAS_BACKEND") or "tensorflow"
+    if backend != "jax":
+        raise UserInputError("Expected KERAS_BACKEND=jax with --vectorize: the vectorised update is JAX's. "
+                             f"Received: KERAS_BACKEND={backend}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -352,6 +372,9 @@ def _add_sweep(commands) -> None:
                        help="with --engine ray: how long to try to reach --address before giving up (default: 30)")
     sweep.add_argument("--cpus-per-trial", type=int, help="with --engine ray: cores each run asks Ray for, and "
                                                           "TensorFlow's threads (default: 1)")
+    sweep.add_argument("--vectorize", action="store_true",
+                       help="train the seeds of each config together in this process, their updates batched into "
+                       "one compiled call (KERAS_BACKEND=jax only; --workers does not apply)")
     add_config_options(sweep, leave_out=("seed",))  # --seeds sets it, one run each
     sweep.set_defaults(run=cmd_sweep)
 

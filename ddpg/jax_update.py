@@ -51,18 +51,30 @@ class JaxUpdate:
         # The old state is donated: XLA writes the new one into its buffers instead of allocating (faster at one
         # update per call: docs/speed_levers.md). Its arrays are the variables' until the call returns and
         # reassigns them; one that NumPy still views (the acting policy's weights) JAX copies instead.
-        self.jitted = {"one": jax.jit(self._one_update, donate_argnums=0),
-                       "many": jax.jit(self._update_loop, donate_argnums=0)}
+        # The update as a pure function (state, scalars, batch) -> (state, critic loss, actor loss): one batch
+        # [B, ...], or K stacked [K, B, ...]; ddpg.vectorized_update maps them over many seeds' states.
+        self.pure = {"one": self._one_update, "many": self._update_loop}
+        self.jitted = {which: jax.jit(function, donate_argnums=0) for which, function in self.pure.items()}
 
     def run(self, which: str, batch: Batch) -> tuple[float, float, list[np.ndarray]]:
-        state = [[v.value for v in variables] for variables in self.holders]
-        scalars = (self.agent.gamma.value, self.agent.tau.value)
-        state, critic_loss_, actor_loss_ = self.jitted[which](state, scalars, tuple(batch))
+        state, critic_loss_, actor_loss_ = self.jitted[which](self.read_state(), self.scalars(), tuple(batch))
+        return float(critic_loss_), float(actor_loss_), self.write_state(state)
+
+    def read_state(self) -> list[list]:
+        """The state the update takes: the variables' values, in the order of `holders`."""
+        return [[v.value for v in variables] for variables in self.holders]
+
+    def scalars(self) -> tuple:
+        """(gamma, tau), the update's other inputs."""
+        return self.agent.gamma.value, self.agent.tau.value
+
+    def write_state(self, state: list[list]) -> list[np.ndarray]:
+        """A state the update returned, into the Keras variables; the acting policy's weights in it, in the order
+        of actor.weights."""
         for variables, values in zip(self.holders, state, strict=True):
             for variable, value in zip(variables, values, strict=True):
                 variable.assign(value)
-        actor_weights = [np.asarray(state[holder][i]) for holder, i in self.actor_weights]
-        return float(critic_loss_), float(actor_loss_), actor_weights
+        return [np.asarray(state[holder][i]) for holder, i in self.actor_weights]
 
     def _one_update(self, state, scalars, batch):
         self.traces += 1  # Python runs here only while JAX traces

@@ -3,8 +3,8 @@
     initialise mu, Q, their targets mu' <- mu, Q' <- Q, and the replay buffer R   Trainer.__init__
     for each episode: initialise the noise N, observe s_1                         _begin_episode
         for each step t: a_t = mu(s_t) + N_t (uniform random while warming up)   Explorer.act
-            execute a_t, observe r_t, s_{t+1}; store (s_t, a_t, r_t, s_{t+1})     step
-            sample N transitions from R; update Q, then mu, then mu' and Q'      DDPGAgent.update_many
+            execute a_t, observe r_t, s_{t+1}; store (s_t, a_t, r_t, s_{t+1})     explore
+            sample N transitions from R; update Q, then mu, then mu' and Q'      updates_due, DDPGAgent.update_many
             (or, with update_at_episode_end, as many updates at the episode's end)
 
 With normalize_observations, as Stable-Baselines3 runs an off-policy algorithm on a VecNormalize: every
@@ -85,9 +85,15 @@ class Trainer:
                               "critic_loss": 0.0, "actor_loss": 0.0})
 
     def step(self) -> dict | None:
-        """One environment step of Algorithm 1, and the updates due after it; the episode's metrics row
-        when the step ended it, else None."""
-        config = self.config
+        """One environment step of Algorithm 1, and the updates due after it; the episode's metrics row when the
+        step ended it, else None."""
+        terminated, truncated = self.explore()
+        self._update(self.updates_due(terminated, truncated))
+        return self.end_episode() if terminated or truncated else None
+
+    def explore(self) -> tuple[bool, bool]:
+        """Act, step the environment, store the transition and move on to s'; (terminated, truncated). The
+        updates due after it (`updates_due`) are the caller's: `step`'s, or ddpg.lockstep's for many seeds."""
         if self.obs is None:
             self._begin_episode()
         action = self.explorer.act(self.obs, self.steps)  # a = clip(mu(s) + N, low, high)
@@ -100,14 +106,20 @@ class Trainer:
         self.buffer.add(self.obs, action, reward, next_obs, terminated)
         self._episode["return"] += float(reward)
         self._episode["steps"] += 1
+        self.obs = next_obs
+        return bool(terminated), bool(truncated)
+
+    def updates_due(self, terminated: bool, truncated: bool) -> int:
+        """How many updates are due after the step just taken: update_every after every update_every-th step, or
+        with update_at_episode_end as many as the episode had steps at its end; none before learning_starts."""
+        config = self.config
         if self.steps >= config.learning_starts:
             if config.update_at_episode_end:  # the TD3 paper's DDPG: as many updates as the episode had steps
                 if terminated or truncated:
-                    self._update(self._episode["steps"])
+                    return self._episode["steps"]
             elif self.steps % config.update_every == 0:
-                self._update(config.update_every)
-        self.obs = next_obs
-        return self._end_episode() if terminated or truncated else None
+                return config.update_every
+        return 0
 
     def _observe(self, obs: np.ndarray) -> None:
         """An observation received from the environment updates the running statistics (VecNormalize's reset and
@@ -125,15 +137,23 @@ class Trainer:
         return None if self.normalizer is None else self.normalizer.get_state()
 
     def _update(self, count: int) -> None:
-        """count updates, in compiled calls of update_every updates each and single ones for the rest (two
-        batch shapes only, so nothing retraces); each call's losses are one for the episode's means."""
+        """count updates, in compiled calls (`update_calls`); each call's losses are one for the episode's means."""
+        for size in self.update_calls(count):
+            self.record_losses(self.agent.update_many(self.sample(size)))
+
+    def update_calls(self, count: int) -> list[int]:
+        """count updates as the sizes of their compiled calls: update_every updates each and single ones for the
+        rest (two batch shapes only, so nothing retraces)."""
         calls = [self.config.update_every] * (count // self.config.update_every)
         calls += [1] * (count % self.config.update_every)
-        for size in calls:
-            self.losses = self.agent.update_many(self._sample(size))
-            self._episode["updates"] += 1
-            self._episode["critic_loss"] += self.losses["critic_loss"]
-            self._episode["actor_loss"] += self.losses["actor_loss"]
+        return calls
+
+    def record_losses(self, losses: dict[str, float]) -> None:
+        """One update call's losses (of its last update): the latest, and one more for the episode's means."""
+        self.losses = losses
+        self._episode["updates"] += 1
+        self._episode["critic_loss"] += self.losses["critic_loss"]
+        self._episode["actor_loss"] += self.losses["actor_loss"]
 
     def run_episode(self) -> dict:
         """Steps to the end of the current (or a new) episode; its metrics row."""
@@ -141,7 +161,8 @@ class Trainer:
             pass
         return row
 
-    def _end_episode(self) -> dict:
+    def end_episode(self) -> dict:
+        """The episode just ended: its counters closed, its metrics row."""
         seconds = time.perf_counter() - self._episode["start"]
         self.episode += 1
         self.returns.append(self._episode["return"])
@@ -155,7 +176,7 @@ class Trainer:
                 "mean_critic_loss": self._episode["critic_loss"] / calls if calls else math.nan,
                 "mean_actor_loss": self._episode["actor_loss"] / calls if calls else math.nan}
 
-    def _sample(self, count: int) -> Batch:
+    def sample(self, count: int) -> Batch:
         """count minibatches drawn at once, stacked as [count, batch_size, ...]; with normalisation, s and s'
         normalised with the statistics now (as SB3's ReplayBuffer.sample normalises with its VecNormalize's)."""
         batch = self.buffer.sample(self.config.batch_size * count)

@@ -60,7 +60,7 @@ class TrainingInterrupted(Exception):
         return type(self), (self.signal_name, str(self))
 
 
-class _SecondSignal(BaseException):
+class SecondSignal(BaseException):
     """A second SIGINT or SIGTERM: stop now, even inside a checkpoint write (BaseException: nothing swallows it)."""
 
     def __init__(self, signal_name: str) -> None:
@@ -103,6 +103,16 @@ def train(config: DDPGConfig, options: RunOptions | str | os.PathLike | None = N
         callbacks: objects with on_episode_end(row) and/or on_evaluation_end(row) (ddpg.callbacks); a hook
             returning True stops the run, which finishes as a spent budget does.
     """
+    with opened_session(config, options, progress, env, callbacks) as session:
+        return _train(session)
+
+
+@contextlib.contextmanager
+def opened_session(config: DDPGConfig, options: RunOptions | str | os.PathLike | None = None,
+                   progress: Callable[[dict], None] | None = None, env: Callable[[], gym.Env] | None = None,
+                   callbacks: Sequence[object] = ()) -> Iterator[Session]:
+    """`train`'s run, everything validated and its files begun, ready to step (`train` says what the arguments
+    are); its environments closed at the end. ddpg.seed_training opens one per seed."""
     if options is not None and not isinstance(options, RunOptions):  # an out_dir: a new run there
         options = RunOptions(options)
     if options is not None and not options.resume:  # refused in a second, not after TensorFlow's import
@@ -120,10 +130,10 @@ def train(config: DDPGConfig, options: RunOptions | str | os.PathLike | None = N
         import ddpg.backend  # noqa: F401  Keras's backend refused (KERAS_BACKEND) before the run directory is made
         with contextlib.ExitStack() as stack:
             run = _open_run(stack, config, options) if options is not None else None
-            session = _Session(Trainer(config, env), evaluator, run, progress)
+            session = Session(Trainer(config, env), evaluator, run, progress)
             session.callbacks, session.from_factory = list(callbacks), factory is not None
             session.begin()
-            return _train(session)
+            yield session
     finally:
         env.close()
         evaluator.close()
@@ -157,27 +167,17 @@ def _open_run(stack: contextlib.ExitStack, config: DDPGConfig, options: RunOptio
                 read_evaluations(files.evaluations, manifest["steps"], config.eval_every, manifest["best"]))
 
 
-def _train(session: _Session) -> TrainResult:
+def _train(session: Session) -> TrainResult:
     """Algorithm 1's steps under the budget, and around them what a run adds: record each episode, evaluate,
     checkpoint, and stop on a signal (a checkpoint first) or a non-finite transition."""
     trainer = session.trainer
     try:
-        with _stop_on_signals(trainer):
+        with stop_on_signals(trainer):
             session.evaluate_if_missed()
             stop = False  # a callback's wish: the run then finishes as if its budget were spent
-            while not stop and not _budget_spent(trainer.config, trainer):
+            while not stop and not budget_spent(trainer.config, trainer):
                 session.before_step()
-                row = trainer.step()
-                if row is not None:
-                    session.record(row)
-                if session.evaluator.due(trainer.steps):  # before this step's checkpoint, which then holds it
-                    evaluation = session.evaluate()
-                    stop = evaluation is not None and any_stops(session.callbacks, "on_evaluation_end", evaluation)
-                if row is not None:
-                    if session.checkpoint_due():
-                        session.checkpoint()
-                    session.report(row)
-                    stop = any_stops(session.callbacks, "on_episode_end", row) or stop
+                stop = session.after_step(trainer.step())
                 if trainer.stop_requested:
                     raise TrainingInterrupted(trainer.stop_requested, "")
             return session.finish()
@@ -187,7 +187,7 @@ def _train(session: _Session) -> TrainResult:
             raise session.interrupted(stop.signal_name, f"stopped by {stop.signal_name} after episode "
                                                         f"{trainer.episode} (step {trainer.steps})") from None
         raise
-    except _SecondSignal as second:
+    except SecondSignal as second:
         raise session.interrupted(second.signal_name, f"stopped at once by a second {second.signal_name}") from None
     except TensorBoardError as error:  # its disk filled, say: a checkpoint first, as on a signal, if it can be written
         session.checkpoint_on_stop()
@@ -196,7 +196,7 @@ def _train(session: _Session) -> TrainResult:
         session.close()
 
 
-class _Session:
+class Session:
     """One call of `train`: the trainer, the evaluator, the run's files (None: no files), the clock, and the
     result that they fill in."""
 
@@ -239,6 +239,22 @@ class _Session:
             if self.trainer.obs is None:
                 self.episode_start.capture(self.trainer, self.evaluator)
             self.episode_start.before_step(self.trainer)
+
+    def after_step(self, row: dict | None) -> bool:
+        """What a run adds to a step (`row`: the episode's metrics row if it ended): record it, evaluate if due,
+        checkpoint if due, report; True when a callback asks the run to stop."""
+        stop = False
+        if row is not None:
+            self.record(row)
+        if self.evaluator.due(self.trainer.steps):  # before this step's checkpoint, which then holds it
+            evaluation = self.evaluate()
+            stop = evaluation is not None and any_stops(self.callbacks, "on_evaluation_end", evaluation)
+        if row is not None:
+            if self.checkpoint_due():
+                self.checkpoint()
+            self.report(row)
+            stop = any_stops(self.callbacks, "on_episode_end", row) or stop
+        return stop
 
     def record(self, row: dict) -> None:
         """An episode's metrics row, as it ends: in the result and in metrics.csv."""
@@ -301,10 +317,10 @@ class _Session:
         """A checkpoint of the run as the current episode began (`at_episode_start`: a signal), or of the last
         good state (a non-finite transition, which a resume would meet again). A second signal during this write
         still leaves a complete checkpoint: this one, or the previous one."""
-        with _stop_on_signals(self.trainer, second_stops=True):
+        with stop_on_signals(self.trainer, second_stops=True):
             try:
                 self.checkpoint(at_episode_start)
-            except _SecondSignal as second:
+            except SecondSignal as second:
                 raise self.interrupted(second.signal_name, f"a second {second.signal_name} stopped the checkpoint "
                                                            "write") from None
 
@@ -347,20 +363,22 @@ class _Session:
             self.run.files.close()
 
 
-def _budget_spent(config: DDPGConfig, trainer: Trainer) -> bool:
+def budget_spent(config: DDPGConfig, trainer: Trainer) -> bool:
+    """config.episodes finished, or config.total_steps taken."""
     if config.total_steps is not None:
         return trainer.steps >= config.total_steps  # may end mid-episode
     return trainer.episode >= config.episodes
 
 
 @contextlib.contextmanager
-def _stop_on_signals(trainer: Trainer, second_stops: bool = False) -> Iterator[None]:
-    """SIGINT and SIGTERM ask the trainer to stop after the current step; a second one stops at once."""
+def stop_on_signals(*trainers: Trainer, second_stops: bool = False) -> Iterator[None]:
+    """SIGINT and SIGTERM ask the trainers to stop after the current step; a second one stops at once."""
     def request_stop(signum, frame):
         name = signal.Signals(signum).name
-        if trainer.stop_requested or second_stops:
-            raise _SecondSignal(name)
-        trainer.stop_requested = name
+        if any(trainer.stop_requested for trainer in trainers) or second_stops:
+            raise SecondSignal(name)
+        for trainer in trainers:
+            trainer.stop_requested = name
 
     with stop_signals_handled(request_stop):
         yield

@@ -17,7 +17,7 @@ from ddpg.evaluation import evaluate
 from ddpg.run_files import write_atomically
 from ddpg.run_options import RunOptions
 from ddpg.run_schema import TRIAL_FILE
-from ddpg.training import TrainingInterrupted, train
+from ddpg.training import TrainingInterrupted, TrainResult, train
 
 
 def train_and_evaluate(config: DDPGConfig, options: RunOptions) -> dict:
@@ -25,8 +25,19 @@ def train_and_evaluate(config: DDPGConfig, options: RunOptions) -> dict:
     its row of sweep.csv. Without options.overwrite, a run there with a checkpoint is resumed (or found
     finished); without a checkpoint, nothing was kept yet (a run stopped before its first one): it starts
     again."""
+    options = trial_options(options)
+    return finish_trial(config, options, train(config, options))
+
+
+def trial_options(options: RunOptions) -> RunOptions:
+    """The options a trial trains with: resume the run there if it has a checkpoint (and overwrite is not asked),
+    else start it anew."""
     resume = not options.overwrite and checkpoint_exists(options.out_dir / "checkpoint")
-    result = train(config, dataclasses.replace(options, resume=resume, overwrite=not resume))
+    return dataclasses.replace(options, resume=resume, overwrite=not resume)
+
+
+def finish_trial(config: DDPGConfig, options: RunOptions, result: TrainResult) -> dict:
+    """A trained run evaluated over its eval_episodes, its row of sweep.csv kept in RUN_DIR/trial.json."""
     report = evaluate(options.out_dir, episodes=config.eval_episodes)
     row = {"seed": config.seed, "final_average_return_40": result.average_returns[-1] if result.average_returns
            else float("nan"), "eval_mean_return": report["mean_return"], "eval_std_return": report["std_return"],

@@ -80,6 +80,21 @@ def corridor(length: int, time_limit: int) -> str:
     return env_id
 
 
+class SeededCorridor(Corridor):
+    """A Corridor whose length is drawn at each reset from its seeded generator (2 to 6 steps): runs of different
+    seeds end their episodes at different steps."""
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.left = int(self.np_random.integers(2, 7))
+        return np.array([self.left], np.float32), {}
+
+
+SEEDED_CORRIDOR = "ddpg_tests/SeededCorridor-v0"
+if SEEDED_CORRIDOR not in gym.registry:
+    gym.register(SEEDED_CORRIDOR, entry_point=SeededCorridor, kwargs={"length": 6}, max_episode_steps=50)
+
+
 def run_cli(*args, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`python -m ddpg ARGS` in a fresh process, output captured; `env` is set on top of this process's."""
     return subprocess.run([sys.executable, "-m", "ddpg", *map(str, args)], capture_output=True, text=True,

@@ -1,0 +1,105 @@
+"""Many seeds' updates in one compiled call, for Keras on JAX (issue 25): `jax.vmap` of ddpg.jax_update's pure
+update over a leading seed axis.
+
+S agents of one config but for its seed have the same networks, optimisers and update; only their variables'
+values differ. So their S states stack into one with a leading axis [S, ...], their batches into [S, B, ...] (or
+[S, K, B, ...]), their (gamma, tau) into [S], and the pure update maps over them, in one call:
+
+    (theta_s', L_s, J_s) = update(theta_s, (gamma_s, tau_s), batch_s)    for s = 1, ..., S
+
+Seed s's slice of the result is what its own update returns from its state and batch, to float tolerance: XLA may
+sum a batched matrix product in another order (property_tests/test_vectorized_update_properties.py). Each
+agent's Keras variables and acting policy are then written from its slice, as JaxUpdate.run does for one.
+
+Under vmap, policy_delay's `lax.cond` on each seed's critic step count becomes a select: both branches are
+computed and each seed keeps its own, so seeds whose actors are due at different steps still share the call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ddpg.replay_buffer import Batch
+
+if TYPE_CHECKING:  # the agent imports ddpg.jax_update, which this module only reaches through it
+    from ddpg.agent import DDPGAgent
+
+
+class SeedAxisUpdate:
+    """The updates of S agents of one config (their seeds aside) in one jitted call, over a leading seed axis.
+
+    Args:
+        agents: S DDPGAgents on Keras's JAX backend, of one config but for the seed, on one environment's spaces.
+    """
+
+    def __init__(self, agents: Sequence[DDPGAgent]) -> None:
+        check_one_config(agents)
+        self.agents = list(agents)
+        self.updates = [agent.jax_update for agent in self.agents]
+        # The first agent's networks and optimisers trace the update for all: only the values differ (its
+        # tracing_count counts these traces too). The state is stacked afresh for every call, so donating it costs
+        # no agent its variables.
+        self.jitted = {which: jax.jit(jax.vmap(function), donate_argnums=0)
+                       for which, function in self.updates[0].pure.items()}
+
+    def update(self, batches: Sequence[Batch], among: Sequence[int] | None = None) -> list[dict[str, float]]:
+        """One update per agent, batches[s] ([B, ...]) for agent s; each agent's losses, as DDPGAgent.update.
+        `among`: the indices of the agents to update (all when None), batches in their order."""
+        return self._run("one", batches, among)
+
+    def update_many(self, batches: Sequence[Batch], among: Sequence[int] | None = None) -> list[dict[str, float]]:
+        """K updates per agent, batches[s] stacked as [K, B, ...] for agent s; each agent's losses of its last
+        update, as DDPGAgent.update_many (which also calls K = 1 as one update). `among` as in `update`."""
+        if all(len(batch.obs) == 1 for batch in batches):
+            return self._run("one", [Batch(*(column[0] for column in batch)) for batch in batches], among)
+        return self._run("many", batches, among)
+
+    def _run(self, which: str, batches: Sequence[Batch], among: Sequence[int] | None) -> list[dict[str, float]]:
+        """One jitted call over the chosen agents; each subset's size is traced once."""
+        among = range(len(self.agents)) if among is None else among
+        if len(batches) != len(among):
+            raise ValueError(f"Expected a batch for each of the {len(among)} agents. Received: {len(batches)}")
+        agents, updates = [self.agents[i] for i in among], [self.updates[i] for i in among]
+        state, critic_losses, actor_losses = self.jitted[which](
+            stack_seeds([update.read_state() for update in updates]),
+            stack_seeds([update.scalars() for update in updates]),
+            stack_seeds([tuple(batch) for batch in batches]))
+        state = jax.tree.map(np.asarray, state)  # one host copy per variable; each seed's slice a view into it
+        critic_losses, actor_losses = np.asarray(critic_losses), np.asarray(actor_losses)
+        losses = []
+        for s, (agent, update) in enumerate(zip(agents, updates, strict=True)):
+            agent.policy.use_weights(update.write_state(jax.tree.map(lambda stacked, s=s: stacked[s], state)))
+            losses.append({"critic_loss": float(critic_losses[s]), "actor_loss": float(actor_losses[s])})
+        return losses
+
+
+def stack_seeds(trees: list):
+    """S trees of one structure -> one tree of arrays with a leading axis [S, ...]."""
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *trees)
+
+
+def check_one_config(agents: Sequence[DDPGAgent]) -> None:
+    """Agents that can share one vectorised update: on JAX, of one config but for the seed, on the same spaces."""
+    if not agents:
+        raise ValueError("Expected at least one agent. Received: none")
+    first = agents[0]
+    for agent in agents:
+        if agent.jax_update is None:
+            raise ValueError("Expected agents on Keras's JAX backend (KERAS_BACKEND=jax). Received: an agent on "
+                             "TensorFlow")
+        differ = [field.name for field in dataclasses.fields(first.config) if field.name != "seed"
+                  and getattr(agent.config, field.name) != getattr(first.config, field.name)]
+        if agent.obs_dim != first.obs_dim:
+            differ.append("obs_dim")
+        if not (np.array_equal(agent.action_low, first.action_low)
+                and np.array_equal(agent.action_high, first.action_high)):
+            differ.append("the action bounds")
+        if differ:
+            raise ValueError(f"Expected agents of one config but for their seeds. Received: {', '.join(differ)} "
+                             "differ" + ("s" if len(differ) == 1 else ""))
