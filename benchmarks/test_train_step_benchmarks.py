@@ -23,6 +23,8 @@ from keras_example import keras_example_episode, keras_example_setup
 from ddpg.config import DDPGConfig
 from ddpg.training import Trainer
 
+pytestmark = pytest.mark.slow  # whole training loops and many update shapes: the newest Python runs them
+
 STEPS = 200  # one Pendulum episode
 def bound_per_step(benchmark, config: DDPGConfig, obs_dim: int, action_dim: int) -> None:
     """One update's products at the large-GEMM rate: a step's bound at one update per step."""

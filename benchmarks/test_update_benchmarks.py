@@ -18,6 +18,8 @@ from ddpg.config import DDPGConfig
 from ddpg.networks import build_actor, build_critic
 from ddpg.replay_buffer import Batch
 
+pytestmark = pytest.mark.slow  # whole training loops and many update shapes: the newest Python runs them
+
 UPDATES_PER_CALL = 32  # K: measured per update, K=32 amortises the call (1.2 ms against 4-6 ms for K=1)
 CASES = [(batch, hidden) for hidden in ((256, 256), (400, 300)) for batch in (64, 256, 1024)]
 

@@ -44,6 +44,7 @@ def test_resumed_run_equals_the_uninterrupted_run(tmp_path, update_every):
     assert metrics_returns(tmp_path / "split") == metrics_returns(tmp_path / "full")
 
 
+@pytest.mark.slow
 def test_a_normalised_run_resumed_equals_the_uninterrupted_run(tmp_path):
     # The observation statistics are in the checkpoint (and the best evaluation's with its actor): the resumed run
     # acts, learns and saves actors as the uninterrupted one, bit for bit.

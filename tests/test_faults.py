@@ -231,6 +231,7 @@ def hold_lock(run: Path) -> subprocess.Popen:
     return holder
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_and_a_killed_holder_leaves_no_lock(capsys, finished_run):
     run = copy_of(finished_run)
     before = snapshot(run)
@@ -312,6 +313,7 @@ def finished_manifest(finished_run) -> dict:
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                         HealthCheck.too_slow])
+@pytest.mark.slow
 @given(data=st.data())
 def test_a_tampered_manifest_is_refused_before_anything_changes(capsys, finished_run, finished_manifest, data):
     manifest = data.draw(tampered(finished_manifest))
@@ -795,6 +797,7 @@ def test_out_dir_holding_a_run(capsys, finished_run):
     assert_one_line(*ddpg(capsys, "train", "--out", finished_run), "--resume", "--overwrite")
 
 
+@pytest.mark.slow
 def test_out_dir_that_cannot_be_written(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -906,6 +909,7 @@ def test_an_environment_that_cannot_be_made_is_one_line(capsys, tmp_path, env_mo
     assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
 
 
+@pytest.mark.slow
 def test_a_module_qualified_id_trains_and_its_sweep_has_a_summary(capsys, tmp_path, env_modules):
     from ddpg.sweep_report import solved_threshold
 
@@ -942,6 +946,7 @@ class ChangingShape(gym.Env):
         return self.observation(), -1.0, False, False, {}
 
 
+@pytest.mark.slow
 def test_an_environment_that_changes_its_observations_shape_stops_with_a_checkpoint(capsys, tmp_path):
     env_id = "ddpg_tests/ChangingShape-v0"
     if env_id not in gym.registry:
@@ -1071,6 +1076,7 @@ def test_a_read_only_tensorboard_directory_is_refused_before_anything_is_written
     assert snapshot(run) == {}
 
 
+@pytest.mark.slow
 def test_a_full_disk_under_tensorboard_mid_run_is_one_line_with_a_checkpoint(capsys, tmp_path, monkeypatch):
     # The 5th flush is episode 3's row (each episode's scalars are flushed as written, and as the writer's
     # default-context closes: twice).

@@ -261,6 +261,7 @@ def test_numpy_policy_mirrors_the_normalisation_in_front(batch_norm):
     np.testing.assert_allclose(policy(obs), NumpyPolicy.from_actor(actor)(normalize(obs, mean, var)), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_saved_actor_with_the_normalisation_loads_with_plain_keras_in_a_program_without_ddpg(tmp_path):
     import subprocess
     import sys

@@ -87,6 +87,7 @@ def reach():
     return gym.wrappers.TimeLimit(Reach(scale=3.0), 10)
 
 
+@pytest.mark.slow
 def test_train_takes_a_factory_and_an_out_dir(tmp_path):
     calls = []
 
@@ -130,6 +131,7 @@ MILLIMETRE_RECIPE = dict(env_id="owntask/MillimetreReach-v0", episodes=30, actor
                          gaussian_sigma=0.3, eval_episodes=50, seed=1)
 
 
+@pytest.mark.slow
 def test_a_task_in_millimetres_learns_with_normalize_observations_and_not_without(tmp_path):
     # Returns over 50 evaluation episodes: the best policy gets -0.6, standing still -5.1, a random one -5.4, and
     # running to a bound -11.6. Normalised, seed 1 gets -0.7 (seeds 0-9: -2.2 at worst); raw, the actor's tanh

@@ -221,6 +221,7 @@ def test_resume_after_a_clean_finish_can_extend_the_run(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["episodes"] == 2
 
 
+@pytest.mark.slow
 def test_nan_from_the_environment_stops_with_a_checkpoint(tmp_path):
     run = tmp_path / "run"
     code = f"""

@@ -207,6 +207,7 @@ def test_a_module_qualified_id_with_env_kwargs_sweeps_on_the_cluster(cluster, tm
     assert summary, summary
     for seed in (0, 1):
         config = json.loads((tmp_path / "ray" / f"seed_{seed}" / "config.json").read_text())
-        assert config["env_id"] == "owntask_envs:owntask/Reach-v0" and config["env_kwargs"] == {"scale": 2.0}
+        assert config["env_id"] == "owntask_envs:owntask/Reach-v0"  # env_kwargs: kept as canonical JSON text
+        assert json.loads(config["env_kwargs"]) == {"scale": 2.0}
         assert episodes(tmp_path / "ray" / f"seed_{seed}") == [1, 2]
     assert "seed_0" in stdout and "seed_1" in stdout, stdout  # a line per finished run

@@ -136,6 +136,7 @@ def uninterrupted_normalised(tmp_path_factory) -> Path:
 NORMALISED = dataclasses.replace(CONFIG, normalize_observations=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("action", ["kill", "sigterm"])
 @pytest.mark.parametrize("at", range(1, TOTAL + 1) if DEEP else [5, 11, 19])
 def test_a_normalised_run_stopped_then_resumed_equals_the_uninterrupted_one(uninterrupted_normalised, tmp_path,

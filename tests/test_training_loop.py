@@ -234,6 +234,7 @@ def test_the_best_actor_is_the_one_of_the_best_evaluation(evaluated_run):
                                                                       "mean_return": best["mean_return"]}
 
 
+@pytest.mark.slow
 def test_evaluating_during_training_changes_nothing_of_training(evaluated_run, tmp_path):
     result, _ = evaluated_run
     plain = train(dataclasses.replace(result.config, eval_every=0))
@@ -304,6 +305,7 @@ def test_a_config_file_sits_between_the_preset_and_the_options(tmp_path):
         0.02, 0.8, 256, 3, None)
 
 
+@pytest.mark.slow
 def test_a_runs_own_config_json_trains_the_same_run(tmp_path):
     first = run_config(tmp_path, "--seed", "4", "--critic-state-hidden", "--critic-action-hidden", *TINY_CLI,
                        steps=12)
@@ -361,6 +363,7 @@ def test_updates_at_an_episodes_end_wait_for_learning_starts():
     assert updates_made(train(tiny_config(total_steps=10, **options))) == (5, 5)
 
 
+@pytest.mark.slow
 def test_an_episodes_updates_are_the_same_in_calls_of_any_size():
     # update_every only groups the episode's updates into compiled calls (7 updates: 3 + 3 + 1, or 7 single
     # ones): the same batches in the same order, so the same networks.
