@@ -2,6 +2,8 @@
 environments (a short Pendulum, a corridor, one that turns NaN), a run's episodes, damaged checkpoints.
 The fixtures built on them are in conftest.py."""
 
+import csv
+import math
 import os
 import shutil
 import subprocess
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import pytest
 from gymnasium.envs.classic_control.pendulum import PendulumEnv
 
 from ddpg.config import DDPGConfig
@@ -165,3 +168,26 @@ def cancelled_by_batch_norm(model) -> list[int]:
             cancelled.append(layer.beta)
     position = {id(v): i for i, v in enumerate(model.variables)}
     return sorted(position[id(v)] for v in cancelled)
+
+
+TIMINGS = {"wall_seconds", "steps_per_second"}  # the clock's columns, not the run's
+
+
+def rows_of(path) -> list[dict[str, str]]:
+    """A CSV file's rows, as text."""
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def assert_same_rows(ours: list[dict], theirs: list[dict], what: str) -> None:
+    """The same rows and columns: numbers equal to float tolerance (NaN to NaN), text equal, timings aside."""
+    assert len(ours) == len(theirs) > 0, what
+    for mine, other in zip(ours, theirs, strict=True):
+        assert mine.keys() == other.keys()
+        for name in mine.keys() - TIMINGS:
+            try:
+                a, b = float(mine[name]), float(other[name])
+            except ValueError:  # a text column: the same text
+                assert mine[name] == other[name], (what, name)
+                continue
+            assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-5, abs=1e-6), (what, name)

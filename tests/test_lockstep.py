@@ -5,15 +5,13 @@ The grouping of the update calls (call_rounds) and the refusals are tested every
 (KERAS_BACKEND=jax: `tox -e jax`) and are skipped elsewhere.
 """
 
-import csv
 import importlib.util
 import itertools
-import math
 import os
 import signal
 
 import pytest
-from helpers import SEEDED_CORRIDOR, SHORT_ENV, tiny_config
+from helpers import SEEDED_CORRIDOR, SHORT_ENV, assert_same_rows, rows_of, tiny_config
 
 import ddpg.lockstep
 from ddpg.lockstep import call_rounds
@@ -23,7 +21,6 @@ from ddpg.training import TrainingInterrupted, train
 
 ON_JAX = importlib.util.find_spec("jax") is not None and os.environ.get("KERAS_BACKEND") == "jax"
 needs_jax_backend = pytest.mark.skipif(not ON_JAX, reason="Keras on JAX only: KERAS_BACKEND=jax (tox -e jax)")
-TIMINGS = {"wall_seconds", "steps_per_second"}  # the clock's, not the run's
 SEEDS = [0, 1, 2]
 
 
@@ -43,20 +40,6 @@ def test_configs_that_differ_beyond_their_seeds_are_refused_before_any_file(tmp_
     with pytest.raises(ValueError, match=r"^Expected configs equal but for their seeds\. Received: tau differ$"):
         train_seeds(configs, [tmp_path / "a", tmp_path / "b"])
     assert list(tmp_path.iterdir()) == []
-
-
-def rows_of(path) -> list[dict[str, str]]:
-    with open(path) as f:
-        return list(csv.DictReader(f))
-
-
-def assert_same_rows(together: list[dict], alone: list[dict], what: str) -> None:
-    assert len(together) == len(alone) > 0, what
-    for ours, theirs in zip(together, alone, strict=True):
-        assert ours.keys() == theirs.keys()
-        for name in ours.keys() - TIMINGS:
-            a, b = float(ours[name]), float(theirs[name])
-            assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-5, abs=1e-6), (what, name)
 
 
 def trained_both_ways(tmp_path, monkeypatch, **overrides) -> list[tuple[int, list[int]]]:

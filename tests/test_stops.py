@@ -92,19 +92,25 @@ def uninterrupted(tmp_path_factory) -> Path:
 SAMPLE = [1, 5, 8, 11, 19, 24, TOTAL]
 
 
+def stop_then_resume(config, run: Path, at: int, action: str) -> None:
+    """Train, stopped at step `at` overall (killed, or by SIGTERM), then the same run finished: resumed from its
+    checkpoint, or started again when it was stopped before its first."""
+    trip(at, action)
+    with pytest.raises(Killed if action == "kill" else TrainingInterrupted):
+        train(config, options(run))
+    trip(None)
+    if (run / "checkpoint").exists():
+        train(config, options(run, resume=True))
+    else:  # nothing kept: the run starts again
+        train(config, RunOptions(run, overwrite=True, checkpoint_every=2, tensorboard=False))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("action", ["kill", "sigterm"])
 @pytest.mark.parametrize("at", range(1, TOTAL + 1) if DEEP else SAMPLE)
 def test_a_stop_at_any_step_then_resume_equals_the_uninterrupted_run(uninterrupted, tmp_path, action, at):
     run = tmp_path / "run"
-    trip(at, action)
-    with pytest.raises(Killed if action == "kill" else TrainingInterrupted):
-        train(CONFIG, options(run))
-    trip(None)
-    if (run / "checkpoint").exists():
-        train(CONFIG, options(run, resume=True))
-    else:  # stopped before its first checkpoint: nothing kept, the run starts again
-        train(CONFIG, RunOptions(run, overwrite=True, checkpoint_every=2, tensorboard=False))
+    stop_then_resume(CONFIG, run, at, action)
     for name in ("metrics.csv", "eval.csv"):
         assert without_timing(run / name) == without_timing(uninterrupted / name), name
 
@@ -142,14 +148,7 @@ NORMALISED = dataclasses.replace(CONFIG, normalize_observations=True)
 def test_a_normalised_run_stopped_then_resumed_equals_the_uninterrupted_one(uninterrupted_normalised, tmp_path,
                                                                             action, at):
     run = tmp_path / "run"
-    trip(at, action)
-    with pytest.raises(Killed if action == "kill" else TrainingInterrupted):
-        train(NORMALISED, options(run))
-    trip(None)
-    if (run / "checkpoint").exists():
-        train(NORMALISED, options(run, resume=True))
-    else:
-        train(NORMALISED, RunOptions(run, overwrite=True, checkpoint_every=2, tensorboard=False))
+    stop_then_resume(NORMALISED, run, at, action)
     for name in ("metrics.csv", "eval.csv"):
         assert without_timing(run / name) == without_timing(uninterrupted_normalised / name), name
     states = [json.loads((path / "checkpoint" / "state.json").read_text()) for path in (run, uninterrupted_normalised)]

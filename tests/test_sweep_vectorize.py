@@ -4,20 +4,17 @@ table that the process pool leaves, to float tolerance; refused in one line wher
 The refusals run everywhere; the sweeps need Keras on JAX (KERAS_BACKEND=jax: `tox -e jax`).
 """
 
-import csv
 import importlib.util
-import math
 import os
 
 import pytest
-from helpers import TINY, assert_one_line
+from helpers import TINY, assert_one_line, assert_same_rows, rows_of
 
 from ddpg.cli import main
 
 ON_JAX = importlib.util.find_spec("jax") is not None and os.environ.get("KERAS_BACKEND") == "jax"
 # Pendulum itself: the pool's workers are fresh processes, where the tests' own environments are unknown.
 SWEEP = ["sweep", "--seeds", "0-1", "--episodes", "1", "--eval-episodes", "2", "--update-every", "5", *TINY]
-TIMINGS = {"wall_seconds", "steps_per_second"}
 
 
 def test_vectorize_with_ray_is_refused_in_one_line(tmp_path, capsys):
@@ -33,24 +30,6 @@ def test_vectorize_on_tensorflow_is_refused_in_one_line(tmp_path, capsys, monkey
     assert_one_line(status, capsys.readouterr().err, "Expected KERAS_BACKEND=jax with --vectorize",
                     "Received: KERAS_BACKEND=tensorflow")
     assert not (tmp_path / "sweep").exists()
-
-
-def rows_of(path) -> list[dict[str, str]]:
-    with open(path) as f:
-        return list(csv.DictReader(f))
-
-
-def assert_same_rows(ours: list[dict], theirs: list[dict], what: str) -> None:
-    assert len(ours) == len(theirs) > 0, what
-    for mine, other in zip(ours, theirs, strict=True):
-        assert mine.keys() == other.keys()
-        for name in mine.keys() - TIMINGS:
-            try:
-                a, b = float(mine[name]), float(other[name])
-            except ValueError:  # a text column: the same text
-                assert mine[name] == other[name], (what, name)
-                continue
-            assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-5, abs=1e-6), (what, name)
 
 
 @pytest.mark.skipif(not ON_JAX, reason="Keras on JAX only: KERAS_BACKEND=jax (tox -e jax)")
