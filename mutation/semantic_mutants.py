@@ -34,8 +34,7 @@ COPIED = ("ddpg", "tests", "property_tests", "mutation", "setup.cfg", "pyproject
 FIRST = ("tests/test_losses.py", "tests/test_agent.py", "tests/test_exploration.py", "tests/test_training_loop.py",
          "tests/test_normalize_observations.py", "tests/test_normalization.py",
          "property_tests/test_agent_properties.py", "tests/test_learning.py",
-         "tests/test_networks.py", "tests/test_checkpoint.py", "tests/test_preset_runs.py",
-         "tests/test_normalize_observations.py", "tests/test_normalization.py")
+         "tests/test_networks.py", "tests/test_checkpoint.py", "tests/test_preset_runs.py")
 JAX_FIRST = ("tests/test_jax_backend.py", *FIRST)  # for the JAX update's mutants: its own tests first
 TIMEOUT_SECONDS = 30 * 60
 OWN_TEST = "tests/test_mutation_catalogue.py"
