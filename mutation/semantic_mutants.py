@@ -9,6 +9,10 @@ applied to a fresh copy of the project and run against the whole suite. Every on
     python mutation/semantic_mutants.py NAME [NAME]   # only these mutants
     python mutation/semantic_mutants.py --list        # the catalogue
 
+Each mutant first runs the test that killed it in the last run (docs/semantic_mutants_last_run.md, or
+--last-run FILE): a test of the suite that still fails on it kills it in seconds; only where that test no
+longer exists or now passes does the whole suite decide, the fast tests first.
+
 Exit status 0 when every mutant was killed, 1 when one survived, 2 when the catalogue no longer
 applies to the code (a mutant's text is not found exactly once) or the unmutated suite fails.
 """
@@ -33,11 +37,12 @@ COPIED = ("ddpg", "tests", "property_tests", "mutation", "setup.cfg", "pyproject
 # only a survivor runs everything. (Two runs, since pytest orders by directory whatever it is given.)
 FIRST = ("tests/test_losses.py", "tests/test_agent.py", "tests/test_exploration.py", "tests/test_training_loop.py",
          "tests/test_normalize_observations.py", "tests/test_normalization.py",
-         "property_tests/test_agent_properties.py", "tests/test_learning.py",
-         "tests/test_networks.py", "tests/test_checkpoint.py", "tests/test_preset_runs.py")
+         "property_tests/test_agent_properties.py", "tests/test_networks.py", "tests/test_checkpoint.py",
+         "tests/test_preset_runs.py", "tests/test_learning.py")
 JAX_FIRST = ("tests/test_jax_backend.py", *FIRST)  # for the JAX update's mutants: its own tests first
 TIMEOUT_SECONDS = 30 * 60
 OWN_TEST = "tests/test_mutation_catalogue.py"
+LAST_RUN = ROOT / "docs" / "semantic_mutants_last_run.md"
 
 
 @dataclass(frozen=True)
@@ -363,8 +368,30 @@ def suite_env(copy: Path) -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def run_suite(copy: Path, first: tuple[str, ...] = FIRST) -> tuple[str, str, float]:
-    """(survived | killed | timeout, the first failing test, seconds) for the suite run in `copy`, `first` first."""
+def last_killers(table: Path) -> dict[str, str]:
+    """{mutant: the test that killed it} from a last run's table; survivors and timeouts have none."""
+    if not table.exists():
+        return {}
+    rows = re.findall(r"^\| (\S+) \| \S+ \| (\S+::\S+) \| \d+ \|$", table.read_text(), re.MULTILINE)
+    return dict(rows)
+
+
+def run_pytest(copy: Path, tests: list[str] | tuple[str, ...]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-rfE", "-p", "no:cacheprovider", *tests],
+                          cwd=copy, env=suite_env(copy), capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
+
+
+def first_failure(result: subprocess.CompletedProcess) -> str | None:
+    failed = re.search(r"^(?:FAILED|ERROR) (\S+)", result.stdout, re.MULTILINE)
+    return failed.group(1) if failed else None
+
+
+def run_suite(copy: Path, first: tuple[str, ...] = FIRST, killer: str | None = None) -> tuple[str, str, float]:
+    """(survived | killed | timeout, the first failing test, seconds) for the suite run in `copy`, `first` first.
+
+    `killer`, the test that killed this mutant last time, runs before all: it kills only by failing (pytest's
+    exit 1 with a failed test named), not by being gone (exit 4) or deselected (exit 5).
+    """
     found = subprocess.run([sys.executable, "-c", "import ddpg; print(ddpg.__file__)"], cwd=copy,
                            env=suite_env(copy), capture_output=True, text=True)
     if not found.stdout.strip().startswith(str(copy)):
@@ -375,33 +402,41 @@ def run_suite(copy: Path, first: tuple[str, ...] = FIRST) -> tuple[str, str, flo
                   for path in (copy / folder).glob("test_*.py")
                   if str(path.relative_to(copy)) not in (*first, OWN_TEST))
     start = time.monotonic()
-    for tests in (first, rest):
+    if killer is not None:
         try:
-            result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-rfE", "-p", "no:cacheprovider",
-                                     *tests], cwd=copy, env=suite_env(copy), capture_output=True, text=True,
-                                    timeout=TIMEOUT_SECONDS)
+            result = run_pytest(copy, [killer])
+        except subprocess.TimeoutExpired:
+            return "timeout", f"no result in {TIMEOUT_SECONDS} s", time.monotonic() - start
+        if result.returncode == 1 and first_failure(result):
+            return "killed", first_failure(result), time.monotonic() - start
+    for tests in (first, rest):
+        if not tests:
+            continue
+        try:
+            result = run_pytest(copy, tests)
         except subprocess.TimeoutExpired:
             return "timeout", f"no result in {TIMEOUT_SECONDS} s", time.monotonic() - start
         if result.returncode != 0:
-            failed = re.search(r"^(?:FAILED|ERROR) (\S+)", result.stdout, re.MULTILINE)
-            return "killed", failed.group(1) if failed else f"pytest exit {result.returncode}", time.monotonic() - start
+            return "killed", first_failure(result) or f"pytest exit {result.returncode}", time.monotonic() - start
     return "survived", "", time.monotonic() - start
 
 
-def run_mutant(mutant: Mutant | None, project: Path) -> tuple[str, str, float]:
+def run_mutant(mutant: Mutant | None, project: Path, killer: str | None = None) -> tuple[str, str, float]:
     with tempfile.TemporaryDirectory(prefix="ddpg-mutant-") as directory:
         copy = Path(directory)
         copy_project(copy, project)
         if mutant is not None:
             path = copy / mutant.path
             path.write_text(path.read_text().replace(mutant.old, mutant.new))
-        return run_suite(copy, JAX_FIRST if mutant is not None and mutant.path == JAX_UPDATE else FIRST)
+        return run_suite(copy, JAX_FIRST if mutant is not None and mutant.path == JAX_UPDATE else FIRST, killer)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="run only these mutants")
     parser.add_argument("--list", action="store_true", help="print the catalogue and stop")
+    parser.add_argument("--last-run", type=Path, default=LAST_RUN,
+                        help="a last run's table: each mutant's killer there runs first (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.list:
         for mutant in CATALOGUE:
@@ -421,10 +456,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ddpg-snapshot-") as snapshot:
         # Every mutant is made from one snapshot: edits to the tree during the run do not leak in.
         copy_project(Path(snapshot))
-        return run_catalogue(selected, Path(snapshot), baseline=not args.names)
+        return run_catalogue(selected, Path(snapshot), baseline=not args.names, killers=last_killers(args.last_run))
 
 
-def run_catalogue(selected: list[Mutant], project: Path, baseline: bool) -> int:
+def run_catalogue(selected: list[Mutant], project: Path, baseline: bool, killers: dict[str, str]) -> int:
     start = time.monotonic()
     if baseline:
         status, failed, seconds = run_mutant(None, project)
@@ -435,7 +470,7 @@ def run_catalogue(selected: list[Mutant], project: Path, baseline: bool) -> int:
     survivors = []
     print("| mutant | file | killed by | seconds |\n| --- | --- | --- | ---: |", flush=True)
     for mutant in selected:
-        status, failed, seconds = run_mutant(mutant, project)
+        status, failed, seconds = run_mutant(mutant, project, killers.get(mutant.name))
         if status == "survived":
             survivors.append(mutant.name)
         print(f"| {mutant.name} | {mutant.path} | {failed if status == 'killed' else status.upper()} | {seconds:.0f} |",
