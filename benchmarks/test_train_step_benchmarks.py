@@ -1,12 +1,12 @@
 """The whole training step (act, env.step, add, update), in ms per environment step.
 
-Ours runs `Trainer.run_episode` (200 Pendulum steps) after a warm-up episode has filled a batch
-and compiled the update; the baseline runs 200 steps of the Keras example's loop. The bound of a
-step with one update per step is one update's matrix products (`bound.update_matmul_shapes`, 97.5
-MFLOP at batch 64) at this machine's own large-GEMM rate, a 1024^3 float32 product through NumPy
-timed in the same run.
+Ours runs `Trainer.run_episode` (200 Pendulum steps; at K = 1 as one TensorFlow call, Trainer.advance)
+after a warm-up episode has filled a batch and compiled the update; the baseline runs 200 steps of the
+Keras example's loop. The bound of a step with one update per step is one update's matrix products
+(`bound.update_matmul_shapes`, 97.5 MFLOP at batch 64) at this machine's own large-GEMM rate, a 1024^3
+float32 product through NumPy timed in the same run.
 
-At MuJoCo scale (group "train_step HalfCheetah-v5"): the `fujimoto2018` preset (batch 256, 256-256,
+At MuJoCo scale (group "train_step HalfCheetah-v5"): the `ourddpg-retuned` preset (batch 256, 256-256,
 (s, a) joined at the critic's input, Gaussian noise 0.1), on HalfCheetah-v5, with learning from the
 first 256 steps instead of the preset's 25,000 (warm-up steps are not what is timed), 200 steps per
 round; skipped with the reason where MuJoCo is not installed.
@@ -26,6 +26,8 @@ from ddpg.training import Trainer
 pytestmark = pytest.mark.slow  # whole training loops and many update shapes: the newest Python runs them
 
 STEPS = 200  # one Pendulum episode
+
+
 def bound_per_step(benchmark, config: DDPGConfig, obs_dim: int, action_dim: int) -> None:
     """One update's products at the large-GEMM rate: a step's bound at one update per step."""
     shapes = update_matmul_shapes(config.batch_size, obs_dim, action_dim, config.actor_hidden,
@@ -68,14 +70,8 @@ def test_bound_large_gemm_rate(benchmark):
 def test_ours_mujoco_training_loop(benchmark, update_every):
     tag(benchmark, "ours", per=STEPS, unit="step")
     trainer = Trainer(mujoco_config(update_every), env=mujoco_env())
-    for _ in range(2 * 256):  # past learning_starts, the update compiled
-        trainer.step()
-
-    def steps():
-        for _ in range(STEPS):
-            trainer.step()
-
-    benchmark.pedantic(steps, rounds=5, iterations=1)
+    trainer.run_steps(2 * 256)  # past learning_starts, the update compiled
+    benchmark.pedantic(trainer.run_steps, args=(STEPS,), rounds=5, iterations=1)
     assert np.isfinite(trainer.losses["critic_loss"]) and trainer.agent.critic_optimizer.iterations.numpy() > 0
 
 

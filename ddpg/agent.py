@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -16,6 +19,26 @@ from ddpg.targets import polyak, td_target
 # copies every variable in and out: faster with many updates per call, slower with one (measured in
 # docs/performance.md, "XLA only pays with several updates per call"). So XLA from this many on:
 XLA_FROM_UPDATES_PER_CALL = 2
+# Inside a block of steps (run_steps), the update as a nested XLA call or as plain graph ops: measured in
+# docs/speed_levers.md ("Steps in the graph").
+XLA_UPDATE_IN_STEPS = False
+
+
+class StepsTaken(NamedTuple):
+    """What `DDPGAgent.run_steps` did: steps taken, updates made, the sums of their losses (float64, as Python
+    sums them), the last update's losses (nan before any), and what host_step raised (None if nothing)."""
+
+    steps: int
+    updates: int
+    critic_loss_sum: float
+    actor_loss_sum: float
+    critic_loss: float
+    actor_loss: float
+    error: BaseException | None
+
+
+# host_step(actor weights) -> (the batch to learn from after this step, or None; whether the block ends here)
+HostStep = Callable[[list[np.ndarray]], tuple[Batch | None, bool]]
 
 
 def network_options(config: DDPGConfig) -> dict:
@@ -96,6 +119,15 @@ class DDPGAgent:
         self._traced = {"one": tf.function(self._one_update, input_signature=batch_spec, **options),
                         "many": tf.function(self._update_loop, input_signature=stacked_spec, **options)}
         self._compiled = {}
+        self._host_step: HostStep | None = None
+        self._host_error: BaseException | None = None
+        self._batch_spec = batch_spec
+        self._steps = tf.function(self._steps_loop, input_signature=[tf.TensorSpec((), tf.int32)], autograph=False)
+
+    @property
+    def runs_steps(self) -> bool:
+        """Whether `run_steps` can run here: on TensorFlow (JAX's per-call cost is small already)."""
+        return self._jax is None
 
     def _build_actor(self, name: str) -> keras.Model:
         return build_actor(self.obs_dim, self.action_low, self.action_high, self.config.actor_hidden, name=name,
@@ -132,6 +164,70 @@ class DDPGAgent:
             self._compiled[which] = self._traced[which].get_concrete_function()
         critic_loss, actor_loss, *actor_weights = self._compiled[which](*batch)
         return float(critic_loss), float(actor_loss), [w.numpy() for w in actor_weights]
+
+    def run_steps(self, host_step: HostStep, limit: int) -> StepsTaken:
+        """Up to `limit` environment steps in one TensorFlow call, each followed by its update (one update per
+        step, as update_every = 1): Python enters TensorFlow once per block of steps, not once per step.
+
+        Each step, the graph hands the actor's weights to host_step (tf.numpy_function), which acts, steps the
+        environment and stores the transition in NumPy as `Trainer.explore` does, and returns the batch to learn
+        from (None: no update yet) and whether the block ends after this step; the update then runs in the graph
+        before the next step's action. Order and arithmetic are those of a `step` and an `update` per step.
+        An exception in host_step ends the block at that step (its update not made) and is returned in `error`,
+        for the caller to raise once it has counted the steps before it.
+        """
+        self._host_step, self._host_error = host_step, None
+        try:
+            steps, _, updates, critic_sum, actor_sum, critic_last, actor_last, *weights = self._steps(
+                tf.constant(limit))
+        finally:
+            self._host_step = None
+        self.policy.use_weights([w.numpy() for w in weights])
+        return StepsTaken(int(steps), int(updates), float(critic_sum), float(actor_sum), float(critic_last),
+                          float(actor_last), self._host_error)
+
+    def _call_host_step(self, *weights: np.ndarray) -> tuple:
+        """The graph's call into Python for one step: the batch as five arrays (empty without an update), whether
+        to update, whether the block ends."""
+        empty = [np.zeros((0, spec.shape[1]), np.float32) for spec in self._batch_spec]
+        try:
+            # Copies: the arrays TensorFlow lends here are its tensors' buffers, reused after the call.
+            batch, ends = self._host_step([np.array(w) for w in weights])
+        except BaseException as error:  # noqa: BLE001 (raised again by run_steps, outside the graph)
+            self._host_error = error
+            return (*empty, False, True)
+        if batch is None:
+            return (*empty, False, bool(ends))
+        return (*(np.asarray(column, np.float32) for column in batch), True, bool(ends))
+
+    def _steps_loop(self, limit):
+        float64 = tf.float64
+        nan = tf.constant(float("nan"))
+        step_update = (tf.function(self._update_step, jit_compile=True, autograph=False) if XLA_UPDATE_IN_STEPS
+                       else self._update_step)
+
+        def one_step(i, _, updates, critic_sum, actor_sum, critic_last, actor_last, *weights):
+            *batch, learn, ends = tf.numpy_function(self._call_host_step, weights, [tf.float32] * 5 + [tf.bool] * 2,
+                                                    stateful=True)
+            for column, spec in zip(batch, self._batch_spec, strict=True):
+                column.set_shape(spec.shape)
+
+            def update():
+                critic_loss, actor_loss = step_update(*batch)
+                return (updates + 1, critic_sum + tf.cast(critic_loss, float64),
+                        actor_sum + tf.cast(actor_loss, float64), critic_loss, actor_loss)
+
+            def no_update():
+                return updates, critic_sum, actor_sum, critic_last, actor_last
+
+            learned = tf.cond(learn, update, no_update)
+            with tf.control_dependencies(learned):  # the next step acts with the weights after this update
+                weights = [tf.identity(w) for w in self._actor_weights()]
+            return (i + 1, tf.reshape(ends, ()), *learned, *weights)
+
+        zero = tf.constant(0.0, float64)
+        start = (tf.constant(0), tf.constant(False), tf.constant(0), zero, zero, nan, nan, *self._actor_weights())
+        return tf.while_loop(lambda i, ends, *_: tf.logical_and(i < limit, tf.logical_not(ends)), one_step, start)
 
     def save_actor(self, path, weights: list[np.ndarray] | None = None, statistics: dict | None = None) -> None:
         """Save mu as a .keras file that plain `keras.models.load_model` loads; with `weights` (in the order
@@ -191,7 +287,7 @@ class DDPGAgent:
         On JAX, every batch shape is traced once: the count of traces, over every function and shape."""
         if self._jax is not None:
             return self._jax.traces
-        return max(traced.experimental_get_tracing_count() for traced in self._traced.values())
+        return max(traced.experimental_get_tracing_count() for traced in (*self._traced.values(), self._steps))
 
     def _one_update(self, obs, action, reward, next_obs, terminated):
         critic_loss, actor_loss = self._update_step(obs, action, reward, next_obs, terminated)

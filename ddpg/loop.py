@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import gymnasium as gym
@@ -34,6 +35,21 @@ from ddpg.run_schema import trailing_average
 
 if TYPE_CHECKING:  # the agent loads TensorFlow; importing ddpg.loop must not
     from ddpg.agent import DDPGAgent
+
+# With one update per step on TensorFlow, steps run in blocks of one TensorFlow call each (DDPGAgent.run_steps):
+# a call costs about as much as an update's arithmetic (docs/speed_levers.md). A block ends with its episode, or
+# where the run wants control back (an evaluation, the budget, a signal), or after this many steps, which bounds
+# how long a signal waits: Python runs its handler only between TensorFlow calls.
+STEPS_IN_GRAPH = True
+BLOCK_STEPS = 1000
+
+
+def _nothing() -> None:
+    pass
+
+
+def _never() -> bool:
+    return False
 
 
 class Trainer:
@@ -90,6 +106,43 @@ class Trainer:
         terminated, truncated = self.explore()
         self._update(self.updates_due(terminated, truncated))
         return self.end_episode() if terminated or truncated else None
+
+    def advance(self, before_step: Callable[[], None], hand_back: Callable[[], bool]) -> dict | None:
+        """`step`, with before_step() before it; or, where steps run in the graph (`steps_in_graph`), as many such
+        steps as until the episode ends or hand_back() (asked after each step) wants control back. The episode's
+        metrics row if the last step ended it, else None; the same steps, updates and rows either way."""
+        if not self.steps_in_graph:
+            before_step()
+            return self.step()
+        ended = False
+
+        def host_step(actor_weights: list[np.ndarray]) -> tuple[Batch | None, bool]:
+            nonlocal ended
+            self.agent.policy.use_weights(actor_weights)
+            before_step()
+            terminated, truncated = self.explore()
+            ended = terminated or truncated
+            due = self.updates_due(terminated, truncated)  # 0 or 1: update_every is 1
+            batch = Batch(*(column[0] for column in self.sample(1))) if due else None
+            return batch, ended or bool(self.stop_requested) or hand_back()
+
+        taken = self.agent.run_steps(host_step, BLOCK_STEPS)
+        if taken.updates:
+            self.losses = {"critic_loss": taken.critic_loss, "actor_loss": taken.actor_loss}
+            self._episode["updates"] += taken.updates
+            self._episode["critic_loss"] += taken.critic_loss_sum
+            self._episode["actor_loss"] += taken.actor_loss_sum
+        if taken.error is not None:
+            raise taken.error
+        return self.end_episode() if ended else None
+
+    @property
+    def steps_in_graph(self) -> bool:
+        """Whether `advance` runs blocks of steps in one TensorFlow call: one update after every step, on
+        TensorFlow (STEPS_IN_GRAPH)."""
+        config = self.config
+        return (STEPS_IN_GRAPH and config.update_every == 1 and not config.update_at_episode_end
+                and self.agent.runs_steps)
 
     def explore(self) -> tuple[bool, bool]:
         """Act, step the environment, store the transition and move on to s'; (terminated, truncated). The
@@ -156,10 +209,17 @@ class Trainer:
         self._episode["actor_loss"] += self.losses["actor_loss"]
 
     def run_episode(self) -> dict:
-        """Steps to the end of the current (or a new) episode; its metrics row."""
-        while (row := self.step()) is None:
+        """Steps to the end of the current (or a new) episode (in blocks where steps run in the graph); its
+        metrics row."""
+        while (row := self.advance(_nothing, _never)) is None:
             pass
         return row
+
+    def run_steps(self, count: int) -> None:
+        """count steps (in blocks where steps run in the graph), across episodes as they end."""
+        target = self.steps + count
+        while self.steps < target:
+            self.advance(_nothing, lambda: self.steps >= target)
 
     def end_episode(self) -> dict:
         """The episode just ended: its counters closed, its metrics row."""

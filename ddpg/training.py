@@ -176,8 +176,8 @@ def _train(session: Session) -> TrainResult:
             session.evaluate_if_missed()
             stop = False  # a callback's wish: the run then finishes as if its budget were spent
             while not stop and not budget_spent(trainer.config, trainer):
-                session.before_step()
-                stop = session.after_step(trainer.step())
+                row = trainer.advance(session.before_step, session.wants_control)
+                stop = session.after_step(row)
                 if trainer.stop_requested:
                     raise TrainingInterrupted(trainer.stop_requested, "")
             return session.finish()
@@ -239,6 +239,12 @@ class Session:
             if self.trainer.obs is None:
                 self.episode_start.capture(self.trainer, self.evaluator)
             self.episode_start.before_step(self.trainer)
+
+    def wants_control(self) -> bool:
+        """Whether the step just taken needs the run's attention though its episode goes on (an evaluation is due,
+        or the budget is spent): where steps run in blocks (Trainer.advance), the block ends there."""
+        trainer = self.trainer
+        return self.evaluator.due(trainer.steps) or budget_spent(trainer.config, trainer)
 
     def after_step(self, row: dict | None) -> bool:
         """What a run adds to a step (`row`: the episode's metrics row if it ended): record it, evaluate if due,
