@@ -72,6 +72,9 @@ class DDPGAgent:
         self.action_high = np.asarray(action_high, np.float32).reshape(-1)
         action_dim = len(self.action_low)
         self.config, self.obs_dim, self._snapshot, self._read_all = config, obs_dim, None, None
+        # Set by ddpg.vectorized_update while it holds this agent's state newer than its variables: called (by
+        # write_back_pending) before anything reads or writes them.
+        self.pending_write_back: Callable[[], None] | None = None
 
         def critic(name: str) -> keras.Model:
             return build_critic(obs_dim, action_dim, config.critic_state_hidden, config.critic_action_hidden,
@@ -150,7 +153,13 @@ class DDPGAgent:
             return self._run("one", Batch(*(column[0] for column in batches)))
         return self._run("many", batches)
 
+    def write_back_pending(self) -> None:
+        """A state held elsewhere (ddpg.vectorized_update's stacked seeds) into the variables, if any is."""
+        if self.pending_write_back is not None:
+            self.pending_write_back()
+
     def _run(self, which: str, batch: Batch) -> dict[str, float]:
+        self.write_back_pending()
         run = self._jax.run if self._jax is not None else self._run_tensorflow
         critic_loss, actor_loss, actor_weights = run(which, batch)
         self.policy.use_weights(actor_weights)
@@ -234,6 +243,7 @@ class DDPGAgent:
         of `actor.weights`), an actor of the same shape holding those instead. With observation `statistics`
         ({mean, var, ...}: normalize_observations), the normalisation with them in front (with_observation_
         normalization), so that the file maps raw observations to mu(normalize(s))."""
+        self.write_back_pending()
         if weights is None and statistics is None:
             self.actor.save(path)
             return
@@ -247,6 +257,7 @@ class DDPGAgent:
 
     def variables(self) -> dict[str, keras.Variable]:
         """Every variable a checkpoint must hold: the four networks and both optimisers' state."""
+        self.write_back_pending()
         owners = {"actor": self.actor, "critic": self.critic, "target_actor": self.target_actor,
                   "target_critic": self.target_critic, "actor_optimizer": self.actor_optimizer,
                   "critic_optimizer": self.critic_optimizer}

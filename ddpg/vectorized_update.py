@@ -9,7 +9,10 @@ values differ. So their S states stack into one with a leading axis [S, ...], th
 
 Seed s's slice of the result is what its own update returns from its state and batch, to float tolerance: XLA may
 sum a batched matrix product in another order (property_tests/test_vectorized_update_properties.py). Each
-agent's Keras variables and acting policy are then written from its slice, as JaxUpdate.run does for one.
+agent's acting policy is written from its slice after every call, as JaxUpdate.run does for one; the stacked state
+itself stays on the device for the next call, and is written back into the agents' Keras variables only when one
+of them is read or written (DDPGAgent.variables, save_actor, its own update: DDPGAgent.write_back_pending). Stacking
+and writing back every variable of every seed at every call cost ten times the update (docs/speed_levers.md).
 
 Under vmap, policy_delay's `lax.cond` on each seed's critic step count becomes a select: both branches are
 computed and each seed keeps its own, so seeds whose actors are due at different steps still share the call.
@@ -47,6 +50,12 @@ class SeedAxisUpdate:
         # no agent its variables.
         self.jitted = {which: jax.jit(jax.vmap(function), donate_argnums=0)
                        for which, function in self.updates[0].pure.items()}
+        for agent in self.agents:  # another SeedAxisUpdate's state of them, if any, into their variables first
+            agent.write_back_pending()
+        # The chosen agents' state after the last call, stacked [S, ...]: newer than their Keras variables until
+        # write_back; None when it must be stacked afresh from them.
+        self._stacked: list | None = None
+        self._among: tuple[int, ...] = ()
 
     def update(self, batches: Sequence[Batch], among: Sequence[int] | None = None) -> list[dict[str, float]]:
         """One update per agent, batches[s] ([B, ...]) for agent s; each agent's losses, as DDPGAgent.update.
@@ -65,18 +74,36 @@ class SeedAxisUpdate:
         among = range(len(self.agents)) if among is None else among
         if len(batches) != len(among):
             raise ValueError(f"Expected a batch for each of the {len(among)} agents. Received: {len(batches)}")
+        among = tuple(among)
+        if among != self._among:
+            self.write_back()
+            self._stacked = None
         agents, updates = [self.agents[i] for i in among], [self.updates[i] for i in among]
+        state = self._stacked if self._stacked is not None else stack_seeds([u.read_state() for u in updates])
+        self._stacked = None  # donated to the call
         state, critic_losses, actor_losses = self.jitted[which](
-            stack_seeds([update.read_state() for update in updates]),
-            stack_seeds([update.scalars() for update in updates]),
+            state, stack_seeds([update.scalars() for update in updates]),
             stack_seeds([tuple(batch) for batch in batches]))
-        state = jax.tree.map(np.asarray, state)  # one host copy per variable; each seed's slice a view into it
+        self._stacked, self._among = state, among
+        # Only the actors' weights to the host, for acting: one copy of each, each seed's slice a view into it.
+        actor_weights = [np.asarray(state[holder][i]) for holder, i in updates[0].actor_weights]
         critic_losses, actor_losses = np.asarray(critic_losses), np.asarray(actor_losses)
         losses = []
-        for s, (agent, update) in enumerate(zip(agents, updates, strict=True)):
-            agent.policy.use_weights(update.write_state(jax.tree.map(lambda stacked, s=s: stacked[s], state)))
+        for s, agent in enumerate(agents):
+            agent.policy.use_weights([weight[s] for weight in actor_weights])
+            agent.pending_write_back = self.write_back
             losses.append({"critic_loss": float(critic_losses[s]), "actor_loss": float(actor_losses[s])})
         return losses
+
+    def write_back(self) -> None:
+        """The stacked state into each chosen agent's Keras variables; it is then stacked afresh for the next call,
+        since whoever asked may change the variables."""
+        if self._stacked is None:
+            return
+        state, self._stacked = jax.tree.map(np.asarray, self._stacked), None
+        for s, i in enumerate(self._among):
+            self.updates[i].write_state(jax.tree.map(lambda stacked, s=s: stacked[s], state))
+            self.agents[i].pending_write_back = None
 
 
 def stack_seeds(trees: list):

@@ -32,10 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("ddpg", "tests", "property_tests", "mutation", "setup.cfg", "pyproject.toml")
+COPIED = ("ddpg", "tests", "property_tests", "mutation", "docs", "setup.cfg", "pyproject.toml")  # docs: its data
 # Fast, strong tests first, each run stopping at its first failure: a killed mutant costs seconds,
 # only a survivor runs everything. (Two runs, since pytest orders by directory whatever it is given.)
 FIRST = ("tests/test_losses.py", "tests/test_agent.py", "tests/test_exploration.py", "tests/test_training_loop.py",
+         "tests/test_steps_in_graph.py",
          "tests/test_normalize_observations.py", "tests/test_normalization.py",
          "property_tests/test_agent_properties.py", "tests/test_networks.py", "tests/test_checkpoint.py",
          "tests/test_preset_runs.py", "tests/test_learning.py")
@@ -162,6 +163,14 @@ CATALOGUE = (
            "self.steps > config.learning_starts", "an off-by-one in the warm-up"),
     Mutant("evaluation-replays-one-episode", EVALUATION, "env.reset(seed=seed if episode == 0 else None)",
            "env.reset(seed=seed)", "every evaluation episode the same one (issue 10, change 7)"),
+    Mutant("steps-in-graph-act-with-stale-actor", LOOP, "            self.agent.policy.use_weights(actor_weights)\n",
+           "", "in a block of steps, acting with the actor of the block's start, not of the last update"),
+    Mutant("steps-in-graph-updates-not-counted", LOOP, '            self._episode["updates"] += taken.updates\n', "",
+           "a block's updates left out of the episode's loss means"),
+    Mutant("steps-in-graph-next-step-before-the-update", AGENT,
+           "            with tf.control_dependencies(learned):  # the next step acts",
+           "            with tf.control_dependencies([]):  # the next step acts",
+           "the weights handed to the next step read without waiting for this step's update"),
     Mutant("state-not-advanced", LOOP, "        self.obs = next_obs\n", "",
            "the policy acts on the episode's first observation every step"),
     Mutant("next-state-stored-as-state", LOOP, STORE, "self.buffer.add(next_obs, action, reward, next_obs, terminated)",
