@@ -44,7 +44,7 @@ def needs_jax() -> None:
 def test_process_pool_sweep(benchmark, tmp_path, update_every):
     benchmark.group = f"sweep {SEEDS} seeds K={update_every}"
     tag(benchmark, "baseline", per=STEPS, unit="step")
-    benchmark.pedantic(sweep, args=(tmp_path, update_every, "--workers", "2"), rounds=2, iterations=1)
+    benchmark.pedantic(sweep, args=(tmp_path, update_every, "--workers", "2"), rounds=1, iterations=1)
 
 
 @pytest.mark.parametrize("update_every", [1, 10])
@@ -53,7 +53,7 @@ def test_process_pool_sweep_on_jax(benchmark, tmp_path, update_every):
     benchmark.group = f"sweep {SEEDS} seeds K={update_every}"
     tag(benchmark, "peer", per=STEPS, unit="step", peer="pool-on-JAX", update_every=update_every)
     benchmark.pedantic(sweep, args=(tmp_path, update_every, "--workers", "2"), kwargs={"backend": "jax"},
-                       rounds=2, iterations=1)
+                       rounds=1, iterations=1)
 
 
 @pytest.mark.parametrize("update_every", [1, 10])
@@ -62,4 +62,4 @@ def test_vectorized_sweep(benchmark, tmp_path, update_every):
     benchmark.group = f"sweep {SEEDS} seeds K={update_every}"
     tag(benchmark, "ours", per=STEPS, unit="step")
     benchmark.pedantic(sweep, args=(tmp_path, update_every, "--vectorize"), kwargs={"backend": "jax"},
-                       rounds=2, iterations=1)
+                       rounds=1, iterations=1)

@@ -111,15 +111,20 @@ class Trainer:
         """`step`, with before_step() before it; or, where steps run in the graph (`steps_in_graph`), as many such
         steps as until the episode ends or hand_back() (asked after each step) wants control back. The episode's
         metrics row if the last step ended it, else None; the same steps, updates and rows either way."""
+        before_step()
         if not self.steps_in_graph:
-            before_step()
             return self.step()
-        ended = False
+        # The block's first before_step ran above, outside TensorFlow: at an episode's start (always a block's first
+        # step) it copies the agent's variables, a TensorFlow call, which inside the block's call would wait forever
+        # for a thread where TensorFlow has one inter-op thread (a sweep's workers). Later steps' are NumPy only.
+        ended, first = False, True
 
         def host_step(actor_weights: list[np.ndarray]) -> tuple[Batch | None, bool]:
-            nonlocal ended
+            nonlocal ended, first
             self.agent.policy.use_weights(actor_weights)
-            before_step()
+            if not first:
+                before_step()
+            first = False
             terminated, truncated = self.explore()
             ended = terminated or truncated
             due = self.updates_due(terminated, truncated)  # 0 or 1: update_every is 1

@@ -5,6 +5,9 @@ it (an episode's end, an evaluation, the budget, a signal) and raises what the e
 
 import dataclasses
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,3 +122,27 @@ def test_a_run_with_steps_in_graph_writes_the_files_of_a_run_without(monkeypatch
                 np.testing.assert_allclose(mine[name], theirs[name], rtol=1e-5, atol=1e-6, err_msg=name)
             else:
                 np.testing.assert_array_equal(mine[name], theirs[name], err_msg=name)
+
+
+ONE_THREAD_RUN = """
+import sys
+sys.path.insert(0, {tests!r})
+from ddpg.trial import use_threads
+use_threads(1)  # as a sweep's worker: one intra-op and one inter-op thread
+from helpers import SHORT_ENV, tiny_config
+from ddpg.run_options import RunOptions
+from ddpg.training import train
+result = train(tiny_config(env_id=SHORT_ENV, update_every=1, learning_starts=30, episodes=3),
+               RunOptions(out_dir={out!r}, checkpoint_every=1, tensorboard=False))
+print(len(result.returns))
+"""
+
+
+@pytest.mark.slow
+def test_a_run_with_one_inter_op_thread_does_not_wait_forever(tmp_path):
+    # A TensorFlow call inside the block's (the checkpoint's copy of the variables at an episode's start) would
+    # wait for the only inter-op thread, which runs the block: a sweep's workers hung so
+    code = ONE_THREAD_RUN.format(tests=str(Path(__file__).parent), out=str(tmp_path / "run"))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-1] == "3"
