@@ -378,10 +378,10 @@ def suite_env(copy: Path) -> dict[str, str]:
 
 
 def last_killers(table: Path) -> dict[str, str]:
-    """{mutant: the test that killed it} from a last run's table; survivors and timeouts have none."""
+    """{mutant: the test that killed it (or a test file)} from a last run's table; survivors and timeouts have none."""
     if not table.exists():
         return {}
-    rows = re.findall(r"^\| (\S+) \| \S+ \| (\S+::\S+) \| \d+ \|$", table.read_text(), re.MULTILINE)
+    rows = re.findall(r"^\| (\S+) \| \S+ \| (\S+\.py(?:::\S+)?) \| \d+ \|$", table.read_text(), re.MULTILINE)
     return dict(rows)
 
 
