@@ -125,6 +125,7 @@ class DDPGAgent:
         self._host_step: HostStep | None = None
         self._host_error: BaseException | None = None
         self._batch_spec = batch_spec
+        self._no_batch = tuple(np.zeros((0, spec.shape[1]), np.float32) for spec in batch_spec)  # a step without update
         self._steps = tf.function(self._steps_loop, input_signature=[tf.TensorSpec((), tf.int32)], autograph=False)
 
     @property
@@ -198,15 +199,14 @@ class DDPGAgent:
     def _call_host_step(self, *weights: np.ndarray) -> tuple:
         """The graph's call into Python for one step: the batch as five arrays (empty without an update), whether
         to update, whether the block ends."""
-        empty = [np.zeros((0, spec.shape[1]), np.float32) for spec in self._batch_spec]
         try:
             # Copies: the arrays TensorFlow lends here are its tensors' buffers, reused after the call.
             batch, ends = self._host_step([np.array(w) for w in weights])
         except BaseException as error:  # noqa: BLE001 (raised again by run_steps, outside the graph)
             self._host_error = error
-            return (*empty, False, True)
+            return (*self._no_batch, False, True)
         if batch is None:
-            return (*empty, False, bool(ends))
+            return (*self._no_batch, False, bool(ends))
         return (*(np.asarray(column, np.float32) for column in batch), True, bool(ends))
 
     def _steps_loop(self, limit):

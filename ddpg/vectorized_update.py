@@ -76,8 +76,7 @@ class SeedAxisUpdate:
             raise ValueError(f"Expected a batch for each of the {len(among)} agents. Received: {len(batches)}")
         among = tuple(among)
         if among != self._among:
-            self.write_back()
-            self._stacked = None
+            self.write_back()  # and stacked afresh below
         agents, updates = [self.agents[i] for i in among], [self.updates[i] for i in among]
         state = self._stacked if self._stacked is not None else stack_seeds([u.read_state() for u in updates])
         self._stacked = None  # donated to the call
