@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,8 +117,8 @@ def _worker_died(pool, started: _Started, runs: list[tuple[DDPGConfig, RunOption
     died = []
     for pid, index in running.items():
         process = processes.get(pid)
-        if process is not None and process.exitcode is None and index not in rows:
-            process.join(1)  # the dead one is reaped at once; one the pool is stopping may take a moment
+        if process is not None and index not in rows:
+            _join_racing_the_pool(process)
         code = getattr(process, "exitcode", None)
         if index not in rows and code is not None and code not in (0, -signal.SIGTERM):
             died.append(f"{run_name(runs[index][1].out_dir)} (" + (f"killed by {signal.Signals(-code).name}"
@@ -128,6 +129,14 @@ def _worker_died(pool, started: _Started, runs: list[tuple[DDPGConfig, RunOption
     return UserInputError(f"Expected each run's worker process to finish it. Received: the worker of "
                           f"{', '.join(died)} died, as the out-of-memory killer ends one; finished: {done}; the "
                           "others keep their checkpoints. Run the same command again to finish")
+
+
+def _join_racing_the_pool(process, seconds: float = 10) -> None:
+    """Wait for `process`'s exit code. The pool's own thread is joining its processes too: when it reaps one
+    first, our join finds no child and returns with no code until that thread records it (seen under load)."""
+    deadline = time.monotonic() + seconds
+    while process.exitcode is None and time.monotonic() < deadline:
+        process.join(0.1)
 
 
 class _Forward:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import TINY, episodes_in, run_cli
+from helpers import TINY, episodes_in, run_cli, tiny_config
 
 HERE = Path(__file__).parent
 
@@ -196,6 +196,35 @@ def test_a_local_sweeps_killed_worker_is_one_line_naming_its_run_and_the_rerun_f
     assert again.returncode == 0, again.stderr
     assert episodes_in(tmp_path / "seed_1") == [1, 2, 3, 4]
     assert "[2/2] seed_1" in again.stdout
+
+
+class ReapedByThePool:
+    """A worker the pool's own thread reaped first: our join finds no child and returns at once, and its exit
+    code appears only when that thread records it, a moment later."""
+
+    def __init__(self, code: int, after: float) -> None:
+        self.code, self.ready = code, time.monotonic() + after
+
+    @property
+    def exitcode(self) -> int | None:
+        return self.code if time.monotonic() >= self.ready else None
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
+
+
+def test_a_killed_worker_is_named_with_its_signal_when_the_pool_reaped_it_first(tmp_path):
+    # Under load, the one line said "the worker of seed_1 died" without "(killed by SIGKILL)".
+    from types import SimpleNamespace
+
+    from ddpg.local_engine import _worker_died
+    from ddpg.run_options import RunOptions
+
+    runs = [(tiny_config(), RunOptions(out_dir=tmp_path / f"seed_{seed}")) for seed in (0, 1)]
+    pool = SimpleNamespace(_processes={41: ReapedByThePool(-signal.SIGKILL, after=0.3)})
+    started = SimpleNamespace(read=lambda: {40: 0, 41: 1})
+    error = _worker_died(pool, started, runs, rows={0: {}})
+    assert "the worker of seed_1 (killed by SIGKILL) died" in str(error) and "finished: seed_0" in str(error)
 
 
 @pytest.mark.slow
