@@ -81,8 +81,8 @@ class SeedAxisUpdate:
         state = self._stacked if self._stacked is not None else stack_seeds([u.read_state() for u in updates])
         self._stacked = None  # donated to the call
         state, critic_losses, actor_losses = self.jitted[which](
-            state, stack_seeds([update.scalars() for update in updates]),
-            stack_seeds([tuple(batch) for batch in batches]))
+            state, stack_on_host([update.scalars() for update in updates]),
+            stack_on_host([tuple(batch) for batch in batches]))
         self._stacked, self._among = state, among
         # Only the actors' weights to the host, for acting: one copy of each, each seed's slice a view into it.
         actor_weights = [np.asarray(state[holder][i]) for holder, i in updates[0].actor_weights]
@@ -106,8 +106,14 @@ class SeedAxisUpdate:
 
 
 def stack_seeds(trees: list):
-    """S trees of one structure -> one tree of arrays with a leading axis [S, ...]."""
+    """S trees of one structure -> one tree of arrays with a leading axis [S, ...], on the device."""
     return jax.tree.map(lambda *leaves: jnp.stack(leaves), *trees)
+
+
+def stack_on_host(trees: list):
+    """As stack_seeds, by NumPy, for the batches and scalars of each call: a jnp.stack per field is an eager
+    dispatch of its own (docs/speed_levers.md has the figure); the jitted call copies each stacked field once."""
+    return jax.tree.map(lambda *leaves: np.stack(leaves), *trees)
 
 
 def check_one_config(agents: Sequence[DDPGAgent]) -> None:
