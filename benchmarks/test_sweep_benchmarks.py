@@ -40,6 +40,14 @@ def needs_jax() -> None:
         pytest.skip("JAX is not installed (pip install -e '.[jax]'); --vectorize needs it")
 
 
+@pytest.fixture(autouse=True)
+def timed_only(benchmark):
+    """Whole sweeps only when they are timed: with --benchmark-disable (the test run) they would add minutes and
+    prove nothing that tests/test_cli.py's and tests/test_sweep_vectorize.py's sweeps do not."""
+    if benchmark.disabled:
+        pytest.skip("a whole sweep, run only to be timed (pytest --benchmark-only)")
+
+
 @pytest.mark.parametrize("update_every", [1, 10])
 def test_process_pool_sweep(benchmark, tmp_path, update_every):
     benchmark.group = f"sweep {SEEDS} seeds K={update_every}"
