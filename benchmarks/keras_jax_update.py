@@ -42,7 +42,7 @@ def _config(case: str, k: int):
     return DDPGConfig(**{**PRESETS[CASES[case][3]], "update_every": k})
 
 
-def _batches(rng: np.random.Generator, config, k: int, obs_dim: int, action_dim: int) -> tuple[np.ndarray, ...]:
+def random_batches(rng: np.random.Generator, config, k: int, obs_dim: int, action_dim: int) -> tuple[np.ndarray, ...]:
     shape = (k, config.batch_size)
     return (rng.standard_normal((*shape, obs_dim), np.float32),
             rng.uniform(-1, 1, (*shape, action_dim)).astype(np.float32),
@@ -67,14 +67,14 @@ def measure(backend: str, case: str, k: int, weights: Path) -> dict:
         agent.set_state(dict(np.load(weights)))
     fixed = np.random.default_rng(0)
     start = time.perf_counter()
-    agent.update_many(Batch(*_batches(fixed, config, k, obs_dim, action_dim)))
+    agent.update_many(Batch(*random_batches(fixed, config, k, obs_dim, action_dim)))
     first_call = time.perf_counter() - start
     for _ in range(CHECK_CALLS - 1):
-        losses = agent.update_many(Batch(*_batches(fixed, config, k, obs_dim, action_dim)))
+        losses = agent.update_many(Batch(*random_batches(fixed, config, k, obs_dim, action_dim)))
     actor = [w.numpy().tolist() for w in agent.actor.weights]
     rng = np.random.default_rng(1)
     calls = max(TIMED_CALLS // k, 20)
-    batches = [Batch(*_batches(rng, config, k, obs_dim, action_dim)) for _ in range(calls + 1)]
+    batches = [Batch(*random_batches(rng, config, k, obs_dim, action_dim)) for _ in range(calls + 1)]
     agent.update_many(batches[0])
     start = time.perf_counter()
     for batch in batches[1:]:

@@ -2,10 +2,11 @@
 
     KERAS_BACKEND=jax python benchmarks/seed_axis_update.py [--seeds 5] [--rounds 5] [--calls 100]
 
-S agents of the default config (Pendulum's spaces, batch 64) and one random batch each: each round times `calls`
-calls of `SeedAxisUpdate.update` (the S updates in one jitted call over a seed axis) and as many rounds of each
-agent's own `DDPGAgent.update`, both warmed up first. Prints ms per S updates and, for the vmapped call, the
-process's CPU time over wall time (how many cores the call keeps busy). A script, not a test: Keras on JAX only.
+S agents of the default config (Pendulum's spaces, batch 64) and one random batch each (keras_jax_update's
+`random_batches`, K = 1): each round times `calls` calls of `SeedAxisUpdate.update_many` (the S updates in one
+jitted call over a seed axis) and as many rounds of each agent's own `DDPGAgent.update_many`, both warmed up
+first. Prints ms per S updates and, for the vmapped call, the process's CPU time over wall time (how many cores
+the call keeps busy). A script, not a test: Keras on JAX only.
 """
 
 from __future__ import annotations
@@ -19,19 +20,12 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np  # noqa: E402
+from keras_jax_update import random_batches  # noqa: E402  (beside this script)
 
 from ddpg.agent import DDPGAgent  # noqa: E402
 from ddpg.config import DDPGConfig  # noqa: E402
 from ddpg.replay_buffer import Batch  # noqa: E402
 from ddpg.vectorized_update import SeedAxisUpdate  # noqa: E402
-
-
-def random_batch(rng: np.random.Generator, size: int) -> Batch:
-    def normal(width: int) -> np.ndarray:
-        return rng.normal(size=(size, width)).astype(np.float32)
-
-    return Batch(normal(3), rng.uniform(-2, 2, size=(size, 1)).astype(np.float32), normal(1), normal(3),
-                 np.zeros((size, 1), np.float32))
 
 
 def cpu_seconds() -> float:
@@ -47,15 +41,15 @@ def main() -> None:
     args = parser.parse_args()
     agents = [DDPGAgent(3, [-2.0], [2.0], DDPGConfig(seed=seed)) for seed in range(args.seeds)]
     rng = np.random.default_rng(0)
-    batches = [random_batch(rng, agents[0].config.batch_size) for _ in agents]
+    batches = [Batch(*random_batches(rng, agents[0].config, 1, 3, 1)) for _ in agents]  # K = 1: [1, B, ...]
     vectorized = SeedAxisUpdate(agents)
 
     def each_alone() -> None:
         vectorized.write_back()  # a no-op after the first: the agents' own updates then hold the state
         for agent, batch in zip(agents, batches, strict=True):
-            agent.update(batch)
+            agent.update_many(batch)
 
-    cases = {"vmapped": lambda: vectorized.update(batches), "each alone": each_alone}
+    cases = {"vmapped": lambda: vectorized.update_many(batches), "each alone": each_alone}
     times: dict[str, list[float]] = {name: [] for name in cases}
     busy: list[float] = []
     for _ in range(20):

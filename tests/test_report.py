@@ -301,15 +301,21 @@ def test_per_seed_prints_each_seeds_final_and_best(capsys):
     assert f"| Pendulum-v1 | 2 | 45.00 | 600 | 45.00 | 600 | yes | {FIXTURE / 'seed_2'} |" in out
 
 
+def mujoco_page_and_report(capsys, runs: str, *options: str) -> tuple[str, str]:
+    """docs/mujoco.md, which names the command, and what `ddpg report RUNS OPTIONS` prints from the committed files,
+    its paths relative to the repository as the page writes them."""
+    root = Path(__file__).parent.parent
+    page = (root / "docs" / "mujoco.md").read_text()
+    assert f"`ddpg report {' '.join([runs, *options])}`" in page
+    assert main(["report", str(root / runs), *options]) == 0
+    return page, capsys.readouterr().out.replace(str(root) + "/", "")
+
+
 def test_the_mujoco_pages_numbers_are_what_the_command_prints(capsys):
     # docs/mujoco.md states the re-tuned HalfCheetah run's numbers as `ddpg report` prints them from its committed
     # files; a change to either the files or the page shows here.
-    root = Path(__file__).parent.parent
-    run = "docs/mujoco/retuned/HalfCheetah-v5"
-    page = (root / "docs" / "mujoco.md").read_text()
-    assert f"`ddpg report {run} --statistic table1 --per-seed`" in page
-    assert main(["report", str(root / run), "--statistic", "table1", "--per-seed"]) == 0
-    printed = capsys.readouterr().out.replace(str(root) + "/", "")
+    page, printed = mujoco_page_and_report(capsys, "docs/mujoco/retuned/HalfCheetah-v5", "--statistic", "table1",
+                                           "--per-seed")
     rows = [line for line in printed.splitlines() if line.startswith("| HalfCheetah-v5 ")]
     assert len(rows) == 2 and all(row in page for row in rows), rows
 
@@ -318,11 +324,7 @@ def test_the_mujoco_pages_numbers_are_what_the_command_prints(capsys):
 def test_the_mujoco_pages_rows_of_the_runs_so_far_are_what_the_command_prints(capsys, statistic, extra):
     # The Table 1 runs committed so far: every row `ddpg report` prints from docs/mujoco/runs is on the page, and
     # the anchor table's cell for each environment with runs starts with the value printed for it.
-    root = Path(__file__).parent.parent
-    page = (root / "docs" / "mujoco.md").read_text()
-    assert f"`ddpg report docs/mujoco/runs --statistic {' '.join([statistic, *extra])}`" in page
-    assert main(["report", str(root / "docs/mujoco/runs"), "--statistic", statistic, *extra]) == 0
-    printed = capsys.readouterr().out.replace(str(root) + "/", "")
+    page, printed = mujoco_page_and_report(capsys, "docs/mujoco/runs", "--statistic", statistic, *extra)
     rows = [line for line in printed.splitlines() if line.startswith("| ") and "-v5 |" in line]
     assert rows and all(row in page for row in rows), [row for row in rows if row not in page]
     for row in rows:
