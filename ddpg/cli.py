@@ -248,22 +248,37 @@ def run_printer(total: int):
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ddpg.report import format_seed_table, format_table, report
+    from ddpg.report import (
+        check_compute_options,
+        compute_report,
+        format_compute_seed_table,
+        format_compute_table,
+        format_seed_table,
+        format_table,
+        report,
+    )
     from ddpg.run_files import write_atomically, write_beside
 
-    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise UserInputError(f"Expected --plot FILE ending in .png, .pdf or .svg. Received: --plot {args.plot}")
-    result = report(args.dirs, args.statistic, at=args.at, window=args.window, resamples=args.bootstrap,
-                    confidence=args.confidence)
+    if args.compute:
+        check_compute_options({"--statistic": args.statistic, "--at": args.at, "--window": args.window,
+                               "--plot": args.plot})
+        result = compute_report(args.dirs)
+        table, seed_table = format_compute_table, format_compute_seed_table
+    else:
+        if args.plot and Path(args.plot).suffix.lower() not in (".png", ".pdf", ".svg"):
+            raise UserInputError(f"Expected --plot FILE ending in .png, .pdf or .svg. Received: --plot {args.plot}")
+        result = report(args.dirs, args.statistic, at=args.at, window=args.window, resamples=args.bootstrap,
+                        confidence=args.confidence)
+        table, seed_table = format_table, format_seed_table
     if args.json:
         write_atomically(Path(args.json), json.dumps(result, indent=2) + "\n")
     if args.plot:
         from ddpg.plots import plot_report
 
         write_beside(Path(args.plot), lambda path: plot_report(result, path))
-    print(format_table(result))
+    print(table(result))
     if args.per_seed:
-        print("\n" + format_seed_table(result))
+        print("\n" + seed_table(result))
     written = [name for name in (args.json, args.plot) if name]
     if written:
         print(f"\nwrote {' and '.join(written)}")
@@ -381,15 +396,20 @@ def _add_sweep(commands) -> None:
 
 def _add_report(commands) -> None:
     report = commands.add_parser("report", help="recompute a results page's statistic per environment from run "
-                                 "directories' eval.csv and metrics.csv, with a bootstrap interval over seeds",
+                                 "directories' eval.csv and metrics.csv, with a bootstrap interval over seeds "
+                                 "(--compute: what the runs cost)",
                                  allow_abbrev=False)
     report.add_argument("dirs", nargs="+", metavar="RUN_DIR",
                         help="a run directory (config.json, eval.csv, metrics.csv), or a directory holding runs")
-    report.add_argument("--statistic", required=True, choices=("table1", "final", "best", "train"),
+    report.add_argument("--statistic", choices=("table1", "final", "best", "train"),
                         help="table1: max over evaluation steps of the mean over seeds (Fujimoto et al. 2018, "
                              "Table 1); final: mean of each seed's last common evaluation; best: mean of each "
                              "seed's best evaluation; train: mean training return with noise over --window "
-                             "steps (CleanRL's)")
+                             "steps (CleanRL's); required unless --compute")
+    report.add_argument("--compute", action="store_true",
+                        help="instead of a statistic, what the runs cost: per environment the steps, training wall "
+                             "seconds (core-seconds of a run on one core), steps per second and core-hours, from "
+                             "each run's metrics.csv")
     report.add_argument("--at", type=int, metavar="STEP",
                         help="use evaluations up to STEP (train: the window ends at STEP; default: the last "
                              "step every seed has)")
@@ -399,7 +419,8 @@ def _add_report(commands) -> None:
     report.add_argument("--bootstrap", type=int, default=10_000, metavar="N",
                         help="resamples of the seeds for the interval (default: 10000; generator seed 0)")
     report.add_argument("--confidence", type=float, default=0.95, help="the interval's level (default: 0.95)")
-    report.add_argument("--per-seed", action="store_true", help="also print each seed's final and best evaluation")
+    report.add_argument("--per-seed", action="store_true", help="also print each seed's final and best evaluation "
+                                                            "(with --compute: each run's steps and seconds)")
     report.add_argument("--json", metavar="FILE", help="also write every number to FILE")
     report.add_argument("--plot", metavar="FILE", help="also draw each environment's mean curve and its "
                                                        "interval (.png, .pdf or .svg)")

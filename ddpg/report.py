@@ -16,8 +16,12 @@ computed per environment over its seeds from config.json, eval.csv and metrics.c
 Only the evaluation steps every seed has are used (the step budget is the last of them), up to `at` if
 given. Each statistic comes with a percentile bootstrap interval over seeds: the seeds are resampled with
 replacement and the whole statistic recomputed (for table1, the max over steps of the resampled mean
-curve), with a generator seeded with BOOTSTRAP_SEED, so the same files give the same numbers. NumPy and
-the standard library.
+curve), with a generator seeded with BOOTSTRAP_SEED, so the same files give the same numbers.
+
+Instead of a statistic, `--compute` states what the runs cost (issue 26): each run's steps and training wall
+seconds, the last line of its metrics.csv (both cumulative across resumes, with the evaluations before that
+line: not one due at the run's last step, which follows it), their ratio, and per environment the core-hours,
+so that a page can say what its numbers took. NumPy and the standard library.
 """
 
 from __future__ import annotations
@@ -49,17 +53,24 @@ BOOTSTRAP_SEED = 0
 WITHIN = 0.1  # a final evaluation within 10 % of its seed's best: |best - final| <= 0.1 |best|
 # What may differ between the seeds of one row: anything else is another experiment, not another seed.
 SEED_AND_BUDGET = ("seed", *BUDGET_FIELDS)
+COMPUTE = "compute"  # read_run's other reading: metrics.csv's last line, for --compute
+COMPUTE_DEFINITION = ("each run's steps and training wall seconds are the last line of its metrics.csv (both "
+                      "cumulative across resumes, with the evaluations before that line); steps per second is their "
+                      "ratio, averaged over runs; core-hours are the runs' wall seconds summed (a run's core-seconds "
+                      "when it ran on one core)")
 
 
 @dataclass(frozen=True)
 class Run:
     """One run's files, read and checked: its evaluations (step, mean return) and episodes (end step,
-    return), each None when the statistic does not need them and the file is absent."""
+    return), each None when the statistic does not need them and the file is absent; with COMPUTE, its
+    steps and training wall seconds so far (metrics.csv's last line) instead."""
 
     directory: Path
     config: DDPGConfig
     evaluations: tuple[np.ndarray, np.ndarray] | None
     episodes: tuple[np.ndarray, np.ndarray] | None
+    elapsed: tuple[int, float] | None = None
 
 
 # --- the arithmetic ------------------------------------------------------------------------------
@@ -150,28 +161,37 @@ def _runs_below(path: Path) -> Iterator[Path]:
 
 def read_run(directory: Path, statistic: str) -> Run:
     """A run's config and the files its statistic reads (eval.csv for table1, final and best; metrics.csv
-    for train, and eval.csv too where there is one), each checked as `ddpg train` wrote it."""
+    for train, and eval.csv too where there is one; metrics.csv alone for COMPUTE), each checked as
+    `ddpg train` wrote it."""
     config = load_run_config(directory)
-    evaluations = episodes = None
+    evaluations = episodes = elapsed = None
     path = directory / "eval.csv"
     if statistic in EVALUATION_STATISTICS and not path.exists():
         raise UserInputError(f"Expected {path} for --statistic {statistic}, which reads the evaluations during "
                              f"training (ddpg train --eval-every N). Received: no such file; --statistic train "
                              f"reads metrics.csv alone")
-    if path.exists():
+    if path.exists() and statistic != COMPUTE:
         rows = read_evaluations(path)
         if not rows:
             raise UserInputError(f"Expected evaluations in {path}. Received: its header and no rows")
         evaluations = _columns(path, rows, "step", "mean_return")
-    if statistic == "train":
+    if statistic in ("train", COMPUTE):
         path = directory / "metrics.csv"
         if not path.exists():
-            raise UserInputError(f"Expected {path} for --statistic train. Received: no such file")
+            flag = "--compute" if statistic == COMPUTE else "--statistic train"
+            raise UserInputError(f"Expected {path} for {flag}. Received: no such file")
         rows = read_metrics(path)
         if not rows:
             raise UserInputError(f"Expected episodes in {path}. Received: its header and no rows")
-        episodes = _columns(path, rows, "steps", "return")
-    return Run(directory, config, evaluations, episodes)
+        if statistic == COMPUTE:
+            steps, seconds = _columns(path, rows, "steps", "wall_seconds")
+            if seconds[-1] <= 0:
+                raise UserInputError(f"Expected a positive wall_seconds on the last line of {path}, the run's "
+                                     f"training time. Received: {rows[-1]['wall_seconds']} at steps {steps[-1]}")
+            elapsed = int(steps[-1]), float(seconds[-1])
+        else:
+            episodes = _columns(path, rows, "steps", "return")
+    return Run(directory, config, evaluations, episodes, elapsed)
 
 
 def _columns(path: Path, rows: list[dict[str, str]], step: str, value: str) -> tuple[np.ndarray, np.ndarray]:
@@ -321,8 +341,10 @@ def _training_curves(runs: list[Run], at: int, window: int) -> tuple[np.ndarray,
     return grid[keep], curves[:, keep]
 
 
-def check_options(statistic: str, at: int | None, window: int | None, resamples: int, confidence: float) -> None:
+def check_options(statistic: str | None, at: int | None, window: int | None, resamples: int, confidence: float) -> None:
     """Each option in its range, in one line, before any file is read."""
+    if statistic is None:
+        raise UserInputError(f"Expected --statistic {'|'.join(STATISTICS)}, or --compute. Received: neither")
     if statistic not in STATISTICS:
         raise UserInputError(f"Expected --statistic to be one of {', '.join(STATISTICS)}. "
                              f"Received: --statistic {statistic}")
@@ -389,4 +411,65 @@ def format_seed_table(result: dict) -> str:
                 cells = "— | — | — | — | —"
             lines.append(f"| {group['env_id']} | {entry['seed']} | {cells} |"
                          + (f" {entry['train']:.2f} |" if train else "") + f" {entry['run']} |")
+    return "\n".join(lines)
+
+
+# --- the compute: --compute ----------------------------------------------------------------------
+
+
+def check_compute_options(given: dict[str, object]) -> None:
+    """--compute reads each run's metrics.csv alone: an option of the statistic table given with it
+    ({flag: value, None when not given}) would be ignored, so it is refused, in one line, before any file
+    is read."""
+    for flag, value in given.items():
+        if value is not None:
+            raise UserInputError(f"Expected --compute without {flag}, an option of the statistic table. "
+                                 f"Received: --compute and {flag} {value}")
+
+
+def compute_report(paths: Iterable[str | os.PathLike]) -> dict:
+    """What the runs found in `paths` cost, grouped and refused as report groups them: per run, its steps
+    and training wall seconds (metrics.csv's last line) and their ratio; per environment, the mean, least
+    and most wall seconds, the mean steps per second over runs, and the core-hours (the wall seconds
+    summed, each run's core-seconds when it ran on one core), as format_compute_table prints them."""
+    groups = group_runs([read_run(path, COMPUTE) for path in find_runs(paths)])
+    rows = []
+    for env_id, runs in groups.items():
+        per_seed = [{"seed": run.config.seed, "run": str(run.directory), "steps": run.elapsed[0],
+                     "wall_seconds": run.elapsed[1], "steps_per_second": run.elapsed[0] / run.elapsed[1]}
+                    for run in runs]
+        seconds = np.array([entry["wall_seconds"] for entry in per_seed])
+        rows.append({"env_id": env_id, "seeds": [run.config.seed for run in runs],
+                     "runs": [str(run.directory) for run in runs],
+                     "steps": [entry["steps"] for entry in per_seed],
+                     "wall_seconds_mean": float(seconds.mean()), "wall_seconds_min": float(seconds.min()),
+                     "wall_seconds_max": float(seconds.max()),
+                     "steps_per_second_mean": float(np.mean([entry["steps_per_second"] for entry in per_seed])),
+                     "core_hours": float(seconds.sum() / 3600), "per_seed": per_seed})
+    return {"definition": COMPUTE_DEFINITION, "groups": rows}
+
+
+def format_compute_table(result: dict) -> str:
+    """compute_report as Markdown: a line saying what each column is, then one row per environment."""
+    lines = [f"Compute: {result['definition']}.", "",
+             "| environment | runs | steps per run | wall seconds per run (mean) | min | max | steps per second "
+             "(mean over runs) | total core-hours |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for group in result["groups"]:
+        low, high = min(group["steps"]), max(group["steps"])
+        steps = f"{low}" if low == high else f"{low}–{high}"
+        lines.append(f"| {group['env_id']} | {len(group['runs'])} | {steps} | {group['wall_seconds_mean']:.1f} | "
+                     f"{group['wall_seconds_min']:.1f} | {group['wall_seconds_max']:.1f} | "
+                     f"{group['steps_per_second_mean']:.1f} | {group['core_hours']:.2f} |")
+    return "\n".join(lines)
+
+
+def format_compute_seed_table(result: dict) -> str:
+    """Each run's own compute, a row per run: its steps, wall seconds and steps per second."""
+    lines = ["| environment | seed | steps | wall seconds | steps per second | run |",
+             "| --- | ---: | ---: | ---: | ---: | --- |"]
+    for group in result["groups"]:
+        for entry in group["per_seed"]:
+            lines.append(f"| {group['env_id']} | {entry['seed']} | {entry['steps']} | {entry['wall_seconds']:.1f} | "
+                         f"{entry['steps_per_second']:.1f} | {entry['run']} |")
     return "\n".join(lines)

@@ -27,7 +27,9 @@ from helpers import run_cli
 from ddpg.cli import main
 from ddpg.errors import UserInputError
 from ddpg.report import bootstrap_interval, find_runs, report
+from ddpg.run_schema import EVAL_FIELDS, METRICS_FIELDS
 
+ROOT = Path(__file__).parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "report"
 
 
@@ -301,14 +303,97 @@ def test_per_seed_prints_each_seeds_final_and_best(capsys):
     assert f"| Pendulum-v1 | 2 | 45.00 | 600 | 45.00 | 600 | yes | {FIXTURE / 'seed_2'} |" in out
 
 
+# --- the compute: --compute ----------------------------------------------------------------------
+
+# Three fake HalfCheetah-v5 runs: each row of metrics.csv as (cumulative steps, cumulative wall_seconds).
+COMPUTE_RUNS = {0: [(1000, 9.0), (2000, 15.0), (3000, 20.0)],
+                1: [(1000, 12.0), (2000, 24.0), (3000, 30.0)],
+                2: [(1000, 5.0), (2000, 8.0)]}  # a run still going: 2000 steps so far
+
+
+@pytest.fixture
+def compute_runs(tmp_path) -> Path:
+    """COMPUTE_RUNS as run directories: the committed HalfCheetah-v5 seed 0's config.json but for its seed, a
+    metrics.csv of those rows and a one-row eval.csv, with csv's \\r\\n as `ddpg train` writes them."""
+    config = json.loads((ROOT / "docs/mujoco/runs/HalfCheetah-v5/seed_0/config.json").read_text())
+    for seed, rows in COMPUTE_RUNS.items():
+        run_dir = tmp_path / "compute" / f"seed_{seed}"
+        run_dir.mkdir(parents=True)
+        (run_dir / "config.json").write_text(json.dumps({**config, "seed": seed}, indent=2) + "\n")
+        lines = [",".join(METRICS_FIELDS), *(f"{episode},{steps},-300.0,-300.0,{seconds},100.0,nan,nan,nan,nan"
+                                             for episode, (steps, seconds) in enumerate(rows, start=1))]
+        (run_dir / "metrics.csv").write_text("\r\n".join(lines) + "\r\n")
+        (run_dir / "eval.csv").write_text(",".join(EVAL_FIELDS) + "\r\n1000,-300.0,10.0,10,4.0\r\n")
+    return tmp_path / "compute"
+
+
+def test_compute_prints_each_environments_steps_seconds_and_speed(compute_runs, tmp_path, capsys):
+    assert main(["report", str(compute_runs), "--compute", "--per-seed", "--json", str(tmp_path / "c.json")]) == 0
+    out = capsys.readouterr().out
+    # Each run's last row: seed_0 3000 steps / 20 s = 150.0 steps/s; seed_1 3000 / 30 s = 100.0; seed_2 2000 / 8 s =
+    # 250.0. Wall seconds: mean (20 + 30 + 8) / 3 = 19.33, min 8, max 30; steps per second (150 + 100 + 250) / 3 =
+    # 166.67; core-hours (20 + 30 + 8) / 3600 = 0.0161.
+    assert "| HalfCheetah-v5 | 3 | 2000–3000 | 19.3 | 8.0 | 30.0 | 166.7 | 0.02 |" in out
+    assert f"| HalfCheetah-v5 | 0 | 3000 | 20.0 | 150.0 | {compute_runs / 'seed_0'} |" in out
+    assert f"| HalfCheetah-v5 | 1 | 3000 | 30.0 | 100.0 | {compute_runs / 'seed_1'} |" in out
+    assert f"| HalfCheetah-v5 | 2 | 2000 | 8.0 | 250.0 | {compute_runs / 'seed_2'} |" in out
+    assert "interval" not in out  # no statistic table
+    group = only_group(json.loads((tmp_path / "c.json").read_text()))
+    assert group["seeds"] == [0, 1, 2] and group["wall_seconds_mean"] == pytest.approx(58 / 3)
+    assert group["steps_per_second_mean"] == pytest.approx(500 / 3)
+    assert group["core_hours"] == pytest.approx(58 / 3600)
+    assert [entry["steps_per_second"] for entry in group["per_seed"]] == [150.0, 100.0, 250.0]
+    # Runs of one length say it once; without --per-seed, no run's row.
+    shutil.rmtree(compute_runs / "seed_2")
+    assert main(["report", str(compute_runs), "--compute"]) == 0
+    out = capsys.readouterr().out
+    # (20 + 30) / 2 = 25.0; (150 + 100) / 2 = 125.0; 50 / 3600 = 0.0139.
+    assert "| HalfCheetah-v5 | 2 | 3000 | 25.0 | 20.0 | 30.0 | 125.0 | 0.01 |" in out
+    assert "| HalfCheetah-v5 | 0 |" not in out
+
+
+@pytest.mark.parametrize("args, says", [
+    pytest.param(["--statistic", "table1"], "--statistic table1", id="statistic"),
+    pytest.param(["--at", "1000"], "--at 1000", id="at"),
+    pytest.param(["--window", "300"], "--window 300", id="window"),
+    pytest.param(["--plot", "c.png"], "--plot c.png", id="plot"),
+])
+def test_compute_with_an_option_of_the_statistics_is_one_line(compute_runs, args, says, capsys):
+    err = _one_line_error(["report", str(compute_runs), "--compute", *args], capsys)
+    assert says in err and "--compute" in err
+
+
+def test_neither_statistic_nor_compute_is_one_line(capsys):
+    err = _one_line_error(["report", str(FIXTURE)], capsys)
+    assert "--statistic" in err and "--compute" in err
+
+
+def test_compute_refuses_unlike_runs_as_the_statistics_do(compute_runs, capsys):
+    edit_config(compute_runs / "seed_1", tau=0.01)
+    assert "tau" in _one_line_error(["report", str(compute_runs), "--compute"], capsys)
+
+
+@pytest.mark.parametrize("text, says", [
+    pytest.param(None, "no such file", id="no-metrics"),
+    pytest.param(",".join(METRICS_FIELDS) + "\r\n", "no rows", id="no-rows"),
+    pytest.param(",".join(METRICS_FIELDS) + "\r\n1,1000,0,0,0.0,0,0,0,0,0\r\n", "wall_seconds", id="zero-seconds"),
+])
+def test_compute_without_a_runs_time_is_one_line(compute_runs, text, says, capsys):
+    path = compute_runs / "seed_1" / "metrics.csv"
+    path.unlink()
+    if text is not None:
+        path.write_text(text)
+    err = _one_line_error(["report", str(compute_runs), "--compute"], capsys)
+    assert str(path) in err and says in err
+
+
 def mujoco_page_and_report(capsys, runs: str, *options: str) -> tuple[str, str]:
     """docs/mujoco.md, which names the command, and what `ddpg report RUNS OPTIONS` prints from the committed files,
     its paths relative to the repository as the page writes them."""
-    root = Path(__file__).parent.parent
-    page = (root / "docs" / "mujoco.md").read_text()
+    page = (ROOT / "docs" / "mujoco.md").read_text()
     assert f"`ddpg report {' '.join([runs, *options])}`" in page
-    assert main(["report", str(root / runs), *options]) == 0
-    return page, capsys.readouterr().out.replace(str(root) + "/", "")
+    assert main(["report", str(ROOT / runs), *options]) == 0
+    return page, capsys.readouterr().out.replace(str(ROOT) + "/", "")
 
 
 def test_the_mujoco_pages_numbers_are_what_the_command_prints(capsys):
@@ -333,3 +418,11 @@ def test_the_mujoco_pages_rows_of_the_runs_so_far_are_what_the_command_prints(ca
             cell = f"{cells[3]}, {cells[1]} of 10 seeds so far"
             anchor = f"| {cells[0].removesuffix('-v5')} | "
             assert any(line.startswith(anchor) and f"| {cell}" in line for line in page.splitlines()), cell
+
+
+def test_the_mujoco_pages_compute_rows_are_what_the_command_prints(capsys):
+    # The page's "Compute" section holds every row `ddpg report docs/mujoco/runs --compute --per-seed` prints.
+    page, printed = mujoco_page_and_report(capsys, "docs/mujoco/runs", "--compute", "--per-seed")
+    rows = [line for line in printed.splitlines() if line.startswith("| ") and "-v5 |" in line]
+    section = page[page.index("\n## Compute\n"):page.index("\n## Checkpoints at this scale\n")]
+    assert rows and all(row in section for row in rows), [row for row in rows if row not in section]
