@@ -249,33 +249,39 @@ def run_printer(total: int):
 
 def cmd_report(args: argparse.Namespace) -> int:
     from ddpg.report import (
+        check_anchor_environments,
         check_compute_options,
         compute_report,
         format_compute_seed_table,
         format_compute_table,
         format_seed_table,
         format_table,
+        read_anchors,
         report,
     )
     from ddpg.run_files import write_atomically, write_beside
 
+    anchors = []
     if args.compute:
         check_compute_options({"--statistic": args.statistic, "--at": args.at, "--window": args.window,
-                               "--plot": args.plot})
+                               "--plot": args.plot, "--anchor-curve": args.anchor_curve and args.anchor_curve[0],
+                               "--anchor": args.anchor and args.anchor[0]})
         result = compute_report(args.dirs)
         table, seed_table = format_compute_table, format_compute_seed_table
     else:
         if args.plot and Path(args.plot).suffix.lower() not in (".png", ".pdf", ".svg"):
             raise UserInputError(f"Expected --plot FILE ending in .png, .pdf or .svg. Received: --plot {args.plot}")
+        anchors = read_anchors(args.anchor_curve or (), args.anchor or (), args.plot)
         result = report(args.dirs, args.statistic, at=args.at, window=args.window, resamples=args.bootstrap,
                         confidence=args.confidence)
+        check_anchor_environments(anchors, result)
         table, seed_table = format_table, format_seed_table
     if args.json:
         write_atomically(Path(args.json), json.dumps(result, indent=2) + "\n")
     if args.plot:
         from ddpg.plots import plot_report
 
-        write_beside(Path(args.plot), lambda path: plot_report(result, path))
+        write_beside(Path(args.plot), lambda path: plot_report(result, path, anchors))
     print(table(result))
     if args.per_seed:
         print("\n" + seed_table(result))
@@ -424,6 +430,13 @@ def _add_report(commands) -> None:
     report.add_argument("--json", metavar="FILE", help="also write every number to FILE")
     report.add_argument("--plot", metavar="FILE", help="also draw each environment's mean curve and its "
                                                        "interval (.png, .pdf or .svg)")
+    report.add_argument("--anchor-curve", action="append", metavar="ENV:LABEL=CSV",
+                        help="with --plot: also draw on ENV's panel a published curve's points, mean ± std, from a "
+                             "CSV with the columns env_step, rew and rew:shaded (Tianshou's benchmark CSVs); "
+                             "repeatable")
+    report.add_argument("--anchor", action="append", metavar="ENV:LABEL=VALUE",
+                        help="with --plot: also draw on ENV's panel a published number as a dashed line labelled "
+                             "LABEL; repeatable")
     report.set_defaults(run=cmd_report)
 
 

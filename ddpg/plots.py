@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import itertools
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ddpg.run_schema import AVERAGE_WINDOW
+
+if TYPE_CHECKING:
+    from ddpg.report import Anchor
 
 
 def _figure(panels: int):
@@ -141,9 +148,25 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
-def plot_report(result: dict, path: Path) -> None:
+ANCHOR_POINTS = 40  # at most this many of an anchor curve's points per panel, for their error bars to stay apart
+ANCHOR_COLORS = ("tab:blue", "tab:orange", "tab:purple", "tab:red", "tab:brown")  # not the runs' green
+
+
+def anchor_points(curve: tuple[np.ndarray, np.ndarray, np.ndarray], last_step: int,
+                  most: int = ANCHOR_POINTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (steps, mean, std) of an anchor curve to draw: its points at or before the report's last step (the
+    figure compares at the same steps; later ones have no curve of ours beside them), every Nth of them when
+    there are more than `most` (Tianshou's CSVs have a point every 5,000 steps)."""
+    keep = curve[0] <= last_step
+    stride = max(1, -(-int(keep.sum()) // most))
+    return tuple(values[keep][::stride] for values in curve)
+
+
+def plot_report(result: dict, path: Path, anchors: Sequence[Anchor] = ()) -> list[Anchor]:
     """`ddpg report --plot`: per environment, a panel of its mean curve over seeds with the pointwise
-    bootstrap interval, each seed's curve, and the reported statistic with its interval at its step."""
+    bootstrap interval, each seed's curve, and the reported statistic with its interval at its step; and on it
+    the environment's anchors: a curve's points as mean ± std error bars (anchor_points), a value as a dashed
+    line. Returns the anchors as drawn, their curves cut to the points on the figure."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -154,6 +177,7 @@ def plot_report(result: dict, path: Path) -> None:
     FigureCanvasAgg(fig)
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     percent = f"{100 * result['confidence']:g} %"
+    drawn: list[Anchor] = []
     for ax, group in zip(axes, groups, strict=False):
         curve = group["curve"]
         seeds = f"{len(group['seeds'])} seed{'' if len(group['seeds']) == 1 else 's'}"
@@ -169,7 +193,18 @@ def plot_report(result: dict, path: Path) -> None:
         ax.errorbar([group.get("max_step", group["steps"])], [group["value"]],
                     yerr=[[group["value"] - low], [high - group["value"]]], color="black", marker="o", capsize=4,
                     label=f"{statistic} {group['value']:.1f} [{low:.1f}, {high:.1f}]")
+        panel = [anchor for anchor in anchors if anchor.env_id == group["env_id"]]
+        for anchor, color in zip(panel, itertools.cycle(ANCHOR_COLORS), strict=False):
+            if anchor.curve is None:
+                ax.axhline(anchor.value, color=color, linestyle="--", label=f"{anchor.label} {anchor.value:g}")
+                drawn.append(anchor)
+                continue
+            steps, mean, std = anchor_points(anchor.curve, group["steps"])
+            ax.errorbar(steps, mean, yerr=std, color=color, fmt="s", markersize=3, capsize=2, linewidth=0.8,
+                        label=f"{anchor.label}, mean ± std over its seeds")
+            drawn.append(dataclasses.replace(anchor, curve=(steps, mean, std)))
         _label(ax, "environment step", what, f"{group['env_id']}: {seeds}, {group['steps']:,} steps")
     for ax in axes[len(groups):]:
         ax.set_visible(False)
     _save(fig, path)
+    return drawn

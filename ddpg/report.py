@@ -21,12 +21,18 @@ curve), with a generator seeded with BOOTSTRAP_SEED, so the same files give the 
 Instead of a statistic, `--compute` states what the runs cost (issue 26): each run's steps and training wall
 seconds, the last line of its metrics.csv (both cumulative across resumes, with the evaluations before that
 line: not one due at the run's last step, which follows it), their ratio, and per environment the core-hours,
-so that a page can say what its numbers took. NumPy and the standard library.
+so that a page can say what its numbers took.
+
+Beside the curves of `--plot`, `--anchor-curve` and `--anchor` draw what a peer or a paper published at the same
+steps (issue 26): a CSV's points in Tianshou's benchmark columns, or one number as a dashed line; both are read and
+checked here, and drawn by ddpg.plots. NumPy and the standard library.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import math
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -36,7 +42,7 @@ import numpy as np
 
 from ddpg.config import BUDGET_FIELDS, DDPGConfig
 from ddpg.errors import UserInputError
-from ddpg.run_files import load_run_config, read_evaluations, read_metrics
+from ddpg.run_files import load_run_config, read_evaluations, read_metrics, reported_os_errors
 
 STATISTICS = {
     "table1": "the maximum over evaluation steps of the mean over seeds of the deterministic evaluation's mean "
@@ -202,6 +208,93 @@ def _columns(path: Path, rows: list[dict[str, str]], step: str, value: str) -> t
         raise UserInputError(f"Expected a finite {value} on every line of {path}. Received: {rows[bad[0]][value]} "
                              f"at {step} {steps[bad[0]]}")
     return steps, values
+
+
+# --- the anchors: published numbers drawn beside the curves (--plot) -----------------------------------
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A published number to draw on an environment's panel: a curve's points (--anchor-curve: steps, mean and
+    standard deviation over its seeds) or one value (--anchor: a dashed line). `given` is the flag as typed, for
+    refusals."""
+
+    given: str
+    env_id: str
+    label: str
+    value: float | None = None
+    curve: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+ANCHOR_COLUMNS = ("env_step", "rew", "rew:shaded")  # Tianshou's benchmark CSVs: the step, the mean, the std
+
+
+def read_anchor_curve(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(steps, mean, std) of a CSV in the columns of Tianshou's benchmark CSVs (env_step, rew and rew:shaded, the
+    mean and standard deviation over its seeds; other columns are left alone), each value checked finite so that
+    a damaged file is refused in one line rather than drawn."""
+    if not path.is_file():
+        raise UserInputError(f"Expected --anchor-curve's CSV to be a file. Received: {path}, which "
+                             + ("is not a file" if path.exists() else "does not exist"))
+    with reported_os_errors(path, "read"), path.open(newline="") as file:
+        reader = csv.DictReader(file)
+        try:
+            rows = list(reader)
+        except (UnicodeDecodeError, csv.Error) as error:
+            raise UserInputError(f"Expected {path} to be a CSV file. Received: {error}") from None
+    missing = [column for column in ANCHOR_COLUMNS if column not in (reader.fieldnames or ())]
+    if missing:
+        raise UserInputError(f"Expected {path} to have the columns {', '.join(ANCHOR_COLUMNS)}, as Tianshou's "
+                             f"benchmark CSVs do. Received: no {', '.join(missing)}")
+    if not rows:
+        raise UserInputError(f"Expected rows in {path}. Received: its header and no rows")
+    try:
+        steps, mean = _columns(path, rows, "env_step", "rew")
+        std = _columns(path, rows, "env_step", "rew:shaded")[1]
+    except UserInputError:  # a value that is not finite: _columns's own line
+        raise
+    except (TypeError, ValueError):  # a short row (None) or a cell that is not a number
+        raise UserInputError(f"Expected numbers in the columns {', '.join(ANCHOR_COLUMNS)} of every line of "
+                             f"{path}. Received: a line without them") from None
+    return steps, mean, std
+
+
+def read_anchors(curves: Iterable[str], values: Iterable[str], plot: str | None) -> list[Anchor]:
+    """--anchor-curve ENV:LABEL=CSV and --anchor ENV:LABEL=VALUE as given, each read and checked, in one line,
+    before any run is read: they draw on --plot's figure, so without it they would be ignored and are refused."""
+    anchors = []
+    for flag, texts in (("--anchor-curve", curves), ("--anchor", values)):
+        for text in texts:
+            given = f"{flag} {text}"
+            if plot is None:
+                raise UserInputError(f"Expected {flag} with --plot FILE, the figure it draws on. Received: {given} "
+                                     f"without --plot")
+            target, equals, source = text.partition("=")
+            env_id, colon, label = target.partition(":")
+            if not (env_id and colon and label and equals and source):
+                form = "CSV" if flag == "--anchor-curve" else "VALUE"
+                raise UserInputError(f"Expected {flag} ENV:LABEL={form}, the environment's panel and the legend's "
+                                     f"label. Received: {given}")
+            if flag == "--anchor-curve":
+                anchors.append(Anchor(given, env_id, label, curve=read_anchor_curve(Path(source))))
+                continue
+            try:
+                value = float(source)
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
+                raise UserInputError(f"Expected {flag} ENV:LABEL=VALUE with VALUE a finite number. Received: {given}")
+            anchors.append(Anchor(given, env_id, label, value=value))
+    return anchors
+
+
+def check_anchor_environments(anchors: Iterable[Anchor], result: dict) -> None:
+    """Each anchor names an environment the report has runs of: another one has no panel to be drawn on."""
+    env_ids = [group["env_id"] for group in result["groups"]]
+    for anchor in anchors:
+        if anchor.env_id not in env_ids:
+            raise UserInputError(f"Expected the environment of {anchor.given.split()[0]} to be one the report has "
+                                 f"runs of ({', '.join(env_ids)}). Received: {anchor.given}")
 
 
 def group_runs(runs: list[Run]) -> dict[str, list[Run]]:

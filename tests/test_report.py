@@ -26,7 +26,8 @@ from helpers import run_cli
 
 from ddpg.cli import main
 from ddpg.errors import UserInputError
-from ddpg.report import bootstrap_interval, find_runs, report
+from ddpg.plots import anchor_points, plot_report
+from ddpg.report import bootstrap_interval, find_runs, read_anchor_curve, read_anchors, report
 from ddpg.run_schema import EVAL_FIELDS, METRICS_FIELDS
 
 ROOT = Path(__file__).parent.parent
@@ -301,6 +302,130 @@ def test_per_seed_prints_each_seeds_final_and_best(capsys):
     assert f"| Pendulum-v1 | 0 | 20.00 | 600 | 30.00 | 400 | no | {FIXTURE / 'seed_0'} |" in out
     assert f"| Pendulum-v1 | 1 | 45.00 | 600 | 50.00 | 400 | yes | {FIXTURE / 'seed_1'} |" in out
     assert f"| Pendulum-v1 | 2 | 45.00 | 600 | 45.00 | 600 | yes | {FIXTURE / 'seed_2'} |" in out
+
+
+# --- the anchors: --anchor-curve and --anchor ----------------------------------------------------
+
+# A curve in the columns of Tianshou's benchmark CSVs (and a seed column, which the reader leaves alone), with
+# csv's \r\n: step 0, 200, ..., 800 (the fixture's last common step is 600), by hand.
+ANCHOR_CSV = ("env_step,rew,rew:shaded,rew:seed_0\r\n0,-1.5,0.5,-1.0\r\n200,10.0,2.0,8.0\r\n400,30.0,4.5,25.5\r\n"
+              "600,35.25,1.0,34.25\r\n800,50.0,0.0,50.0\r\n")
+TIANSHOU = ROOT / "docs" / "mujoco" / "anchors" / "tianshou"
+
+
+@pytest.fixture
+def anchor_csv(tmp_path) -> Path:
+    path = tmp_path / "anchor.csv"
+    path.write_text(ANCHOR_CSV, newline="")
+    return path
+
+
+def test_the_anchor_curve_reader_reads_env_step_rew_and_its_std(anchor_csv):
+    steps, mean, std = read_anchor_curve(anchor_csv)
+    assert steps.tolist() == [0, 200, 400, 600, 800]
+    assert mean.tolist() == [-1.5, 10.0, 30.0, 35.25, 50.0]
+    assert std.tolist() == [0.5, 2.0, 4.5, 1.0, 0.0]
+
+
+def test_anchors_name_their_environment_and_label(anchor_csv):
+    # ENV:LABEL=CSV and ENV:LABEL=VALUE: the label may hold spaces; the value is a number.
+    curve, line = read_anchors([f"Pendulum-v1:Tianshou={anchor_csv}"], ["Pendulum-v1:Table 1 OurDDPG=8577.29"],
+                               plot="r.png")
+    assert (curve.env_id, curve.label, curve.value) == ("Pendulum-v1", "Tianshou", None)
+    assert curve.curve[1].tolist() == [-1.5, 10.0, 30.0, 35.25, 50.0]
+    assert (line.env_id, line.label, line.value, line.curve) == ("Pendulum-v1", "Table 1 OurDDPG", 8577.29, None)
+    assert line.given == "--anchor Pendulum-v1:Table 1 OurDDPG=8577.29"
+
+
+def test_dense_anchor_points_are_thinned_to_every_nth_up_to_the_last_step():
+    steps = np.arange(0, 1100, 100)  # 0, 100, ..., 1000
+    drawn = anchor_points((steps, steps / 10, steps / 100), last_step=600, most=3)
+    # Up to 600: 7 points (0..600); at most 3 drawn: every ceil(7 / 3) = 3rd, i.e. 0, 300, 600.
+    assert [values.tolist() for values in drawn] == [[0, 300, 600], [0.0, 30.0, 60.0], [0.0, 3.0, 6.0]]
+    assert [values.tolist() for values in anchor_points((steps, steps, steps), last_step=200)] == [[0, 100, 200]] * 3
+
+
+def test_plot_draws_the_anchors_points_from_the_csv(anchor_csv, tmp_path, capsys):
+    png = tmp_path / "r.png"
+    assert main(["report", str(FIXTURE), "--statistic", "table1", "--bootstrap", "100", "--plot", str(png),
+                 "--anchor-curve", f"Pendulum-v1:Tianshou={anchor_csv}", "--anchor", "Pendulum-v1:Paper=35"]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = report([FIXTURE], "table1", resamples=100)
+    anchors = read_anchors([f"Pendulum-v1:Tianshou={anchor_csv}"], ["Pendulum-v1:Paper=35"], plot=str(png))
+    curve, line = plot_report(result, tmp_path / "again.png", anchors)
+    # The CSV's rows up to the report's last common step, 600 (four points: no thinning), as the CSV has them.
+    assert [values.tolist() for values in curve.curve] == [[0, 200, 400, 600], [-1.5, 10.0, 30.0, 35.25],
+                                                           [0.5, 2.0, 4.5, 1.0]]
+    assert (line.label, line.value) == ("Paper", 35.0)
+
+
+def test_the_committed_tianshou_csvs_hold_the_mean_and_std_of_their_seed_columns():
+    # Each committed CSV as read from thu-ml/tianshou: rew is the mean of the seed columns and rew:shaded their
+    # ddof-0 standard deviation, to the 4 decimals Tianshou printed, on every row; the page's example row holds.
+    paths = sorted(TIANSHOU.glob("*.csv"))
+    assert [path.stem for path in paths] == ["Ant-v3", "HalfCheetah-v3", "Hopper-v3", "InvertedDoublePendulum-v2",
+                                             "InvertedPendulum-v2", "Reacher-v2", "Walker2d-v3"]
+    for path in paths:
+        table = np.loadtxt(path, delimiter=",", skiprows=1)
+        assert table.shape == (251, 13) and table[:, 0].tolist() == list(range(0, 1_250_001, 5000)), path
+        np.testing.assert_allclose(table[:, 1], table[:, 3:].mean(axis=1), atol=6e-4, err_msg=str(path))
+        np.testing.assert_allclose(table[:, 2], table[:, 3:].std(axis=1), atol=6e-4, err_msg=str(path))
+    steps, mean, std = read_anchor_curve(TIANSHOU / "HalfCheetah-v3.csv")
+    assert (mean[steps == 300_000][0], std[steps == 300_000][0]) == (9137.0428, 784.2173)
+
+
+@pytest.mark.parametrize("flag, text, says", [
+    ("--anchor", "Pendulum-v1:Paper", "--anchor Pendulum-v1:Paper"),  # no =VALUE
+    ("--anchor", "Paper=35", "--anchor Paper=35"),  # no ENV:
+    ("--anchor-curve", "Pendulum-v1:={csv}", "--anchor-curve"),  # no LABEL
+    ("--anchor", "Pendulum-v1:Paper=lots", "Paper=lots"),
+    ("--anchor", "Pendulum-v1:Paper=nan", "Paper=nan"),
+    ("--anchor", "Pendulum-v1:Paper=inf", "Paper=inf"),
+    ("--anchor-curve", "Pendulum-v1:T={tmp}/none.csv", "does not exist"),
+    ("--anchor-curve", "Pendulum-v1:T={tmp}", "not a file"),
+    ("--anchor-curve", "Pendulum-v1:T={bad}", "rew:shaded"),  # lacks the column
+    ("--anchor-curve", "Pendulum-v1:T={nan}", "finite rew"),
+    ("--anchor-curve", "Pendulum-v1:T={empty}", "no rows"),
+    ("--anchor", "HalfCheetah-v5:Paper=8577.29", "HalfCheetah-v5"),  # no runs of it in the report
+])
+def test_bad_anchors_are_one_line_and_nothing_is_drawn(flag, text, says, anchor_csv, tmp_path, capsys):
+    files = {"bad": "env_step,rew\r\n0,1.0\r\n", "nan": "env_step,rew,rew:shaded\r\n0,nan,1.0\r\n",
+             "empty": "env_step,rew,rew:shaded\r\n"}
+    for name, content in files.items():
+        (tmp_path / f"{name}.csv").write_text(content, newline="")
+    names = {"csv": anchor_csv, "tmp": tmp_path, **{name: tmp_path / f"{name}.csv" for name in files}}
+    png = tmp_path / "r.png"
+    argv = ["report", str(FIXTURE), "--statistic", "table1", "--bootstrap", "100", "--plot", str(png), flag,
+            text.format(**names)]
+    assert says in _one_line_error(argv, capsys)
+    assert not png.exists()
+
+
+@pytest.mark.parametrize("flag, text", [("--anchor", "Pendulum-v1:Paper=35"),
+                                        ("--anchor-curve", "Pendulum-v1:T=a.csv")])
+def test_anchors_without_plot_are_one_line(flag, text, capsys):
+    err = _one_line_error(["report", str(FIXTURE), "--statistic", "table1", flag, text], capsys)
+    assert f"{flag} {text}" in err and "--plot" in err
+
+
+def test_compute_with_an_anchor_is_one_line(capsys):
+    err = _one_line_error(["report", str(FIXTURE), "--compute", "--anchor", "Pendulum-v1:Paper=35"], capsys)
+    assert "--anchor Pendulum-v1:Paper=35" in err and "--compute" in err
+
+
+def test_the_mujoco_pages_figure_command_draws_both_anchors(tmp_path, capsys):
+    # docs/mujoco.md names the command that drew its HalfCheetah figure; it runs (here into tmp_path).
+    command = ("ddpg report docs/mujoco/runs/HalfCheetah-v5 --statistic table1 --plot docs/mujoco/HalfCheetah-v5.png "
+               "--anchor-curve HalfCheetah-v5:Tianshou=docs/mujoco/anchors/tianshou/HalfCheetah-v3.csv "
+               '--anchor HalfCheetah-v5:"Table 1 OurDDPG"=8577.29')
+    page = (ROOT / "docs" / "mujoco.md").read_text()
+    assert f"`{command}`" in page and "](mujoco/HalfCheetah-v5.png)" in page
+    assert (ROOT / "docs" / "mujoco" / "HalfCheetah-v5.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["report", str(ROOT / "docs/mujoco/runs/HalfCheetah-v5"), "--statistic", "table1", "--bootstrap",
+                 "200", "--plot", str(tmp_path / "h.png"), "--anchor-curve",
+                 f"HalfCheetah-v5:Tianshou={TIANSHOU / 'HalfCheetah-v3.csv'}",
+                 "--anchor", "HalfCheetah-v5:Table 1 OurDDPG=8577.29"]) == 0
+    assert (tmp_path / "h.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # --- the compute: --compute ----------------------------------------------------------------------
