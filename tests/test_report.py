@@ -521,6 +521,19 @@ def mujoco_page_and_report(capsys, runs: str, *options: str) -> tuple[str, str]:
     return page, capsys.readouterr().out.replace(str(ROOT) + "/", "")
 
 
+def printed_tables(printed: str) -> list[str]:
+    """The Markdown tables `ddpg report` printed, each whole (its lines joined), to find on a page as a block."""
+    blocks = "\n".join(line if line.startswith("|") else "" for line in printed.splitlines()).split("\n\n")
+    return [block.strip("\n") for block in blocks if block.strip("\n")]
+
+
+def assert_whole_tables_on(page: str, printed: str) -> None:
+    """Each printed table is on the page whole, with no other row before or after it: a row left from fewer
+    seeds (`python docs/mujoco/refresh_page.py` redraws them) fails here."""
+    for table in printed_tables(printed):
+        assert f"\n{table}\n\n" in page, table
+
+
 def test_the_mujoco_pages_numbers_are_what_the_command_prints(capsys):
     # docs/mujoco.md states the re-tuned HalfCheetah run's numbers as `ddpg report` prints them from its committed
     # files; a change to either the files or the page shows here.
@@ -537,6 +550,7 @@ def test_the_mujoco_pages_rows_of_the_runs_so_far_are_what_the_command_prints(ca
     page, printed = mujoco_page_and_report(capsys, "docs/mujoco/runs", "--statistic", statistic, *extra)
     rows = [line for line in printed.splitlines() if line.startswith("| ") and "-v5 |" in line]
     assert rows and all(row in page for row in rows), [row for row in rows if row not in page]
+    assert_whole_tables_on(page, printed)
     for row in rows:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         if len(cells) == 7:  # an environment's row (a seed's has 8 cells)
@@ -551,3 +565,4 @@ def test_the_mujoco_pages_compute_rows_are_what_the_command_prints(capsys):
     rows = [line for line in printed.splitlines() if line.startswith("| ") and "-v5 |" in line]
     section = page[page.index("\n## Compute\n"):page.index("\n## Checkpoints at this scale\n")]
     assert rows and all(row in section for row in rows), [row for row in rows if row not in section]
+    assert_whole_tables_on(section + "\n", printed)
