@@ -188,6 +188,7 @@ def first_of_each(writes: list[str]) -> list[int]:
     return sorted(first.values())
 
 
+@pytest.mark.slow
 def test_a_run_that_does_not_learn_yet_writes_what_a_learning_run_writes(tmp_path):
     # The full-disk scan below fails each write of FILES_ONLY's run: the same writes, in the same order, of the
     # same files, as a run whose update is traced, compiled and called.
