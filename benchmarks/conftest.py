@@ -1,10 +1,12 @@
 """Shared fixtures, and the ratio summary printed at the end of `pytest benchmarks --benchmark-only`.
 
-Each benchmark tags itself with `benchmark.extra_info`: `role` (ours, baseline, bound or peer), `per`
+Each benchmark tags itself with `benchmark.extra_info`: `role` (ours, baseline, bound, peer or paired), `per`
 (how many units one call does: updates or environment steps) and `unit`; a peer also names itself
 (`peer`: SBX, SB3) and its updates per call (`update_every`, K). The summary divides each mean by
 `per` and reads the ratios within a group, all from the same run on the same machine: against the
-baseline, the bound, and each peer at the same K as ours (ours' K is its `update_every` parameter).
+baseline, the bound, and each peer at the same K as ours (ours' K is its `update_every` parameter). The paired
+benchmarks (ours and a peer alternated round by round, test_train_step_paired_benchmarks.py) get a table of their
+own: each side's median and the median and range of the rounds' ratios.
 """
 
 from __future__ import annotations
@@ -70,20 +72,43 @@ def updates_per_call(bench) -> int | None:
     return k if k is not None or not bench.params else bench.params.get("update_every")
 
 
+def write_paired(write, benches) -> None:
+    """The paired benchmarks' table: each side's median ms per step and the rounds' ratios, theirs over ours."""
+    write("")
+    write("paired summary (ours and the peer alternated round by round in one process; ms/step: each side's "
+          "median round; peer/ours: the median, min and max over rounds of the round's time of the peer over ours)")
+    write(f"{'group':<24} {'K':>3} {'rounds':>6} {'ours ms/step':>12} {'peer':<5} {'peer ms/step':>12} "
+          f"{'peer/ours median':>16} {'min':>6} {'max':>6}")
+    for bench in sorted(benches, key=lambda b: (b.group or "", b.extra_info["update_every"])):
+        info = bench.extra_info
+        write(f"{bench.group or '':<24} {info['update_every']:>3} {info['rounds']:>6} {info['ours_ms']:>12.3f} "
+              f"{info['peer']:<5} {info['theirs_ms']:>12.3f} {info['ratio_median']:>16.2f} "
+              f"{info['ratio_min']:>6.2f} {info['ratio_max']:>6.2f}")
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     session = getattr(config, "_benchmarksession", None)
     if session is None or not session.benchmarks:
         return
     groups: dict[str, list] = {}
+    paired = []
     for bench in session.benchmarks:
         if "role" in bench.extra_info and bench.stats is not None and bench.stats.rounds:
-            groups.setdefault(bench.group or "", []).append(bench)
-    if not groups:
-        return
+            if bench.extra_info["role"] == "paired":
+                paired.append(bench)
+            else:
+                groups.setdefault(bench.group or "", []).append(bench)
+    if groups:
+        write_groups(terminalreporter.write_line, groups)
+    if paired:
+        write_paired(terminalreporter.write_line, paired)
+
+
+def write_groups(write, groups: dict[str, list]) -> None:
+    """The ratio summary: each benchmark's ms per unit against its group's baseline, bound and peers."""
     # One column per peer, in the order they ran (SBX, then SB3).
     peers = list(dict.fromkeys(b.extra_info["peer"] for bs in groups.values() for b in bs
                                if b.extra_info["role"] == "peer"))
-    write = terminalreporter.write_line
     write("")
     write("ratio summary (mean time per unit; x = how many times faster than the baseline; "
           "/bound = time over the group's bound (update groups: a NumPy replay of the update's matrix products; "

@@ -413,19 +413,25 @@ def test_compute_with_an_anchor_is_one_line(capsys):
     assert "--anchor Pendulum-v1:Paper=35" in err and "--compute" in err
 
 
-def test_the_mujoco_pages_figure_command_draws_both_anchors(tmp_path, capsys):
-    # docs/mujoco.md names the command that drew its HalfCheetah figure; it runs (here into tmp_path).
-    command = ("ddpg report docs/mujoco/runs/HalfCheetah-v5 --statistic table1 --plot docs/mujoco/HalfCheetah-v5.png "
-               "--anchor-curve HalfCheetah-v5:Tianshou=docs/mujoco/anchors/tianshou/HalfCheetah-v3.csv "
-               '--anchor HalfCheetah-v5:"Table 1 OurDDPG"=8577.29')
+@pytest.mark.parametrize("env_id", sorted(path.name for path in (ROOT / "docs" / "mujoco" / "runs").iterdir()))
+def test_each_environment_with_runs_has_its_figure_on_the_mujoco_page(env_id, tmp_path):
+    # docs/mujoco.md names, for every environment with committed runs, the command that drew its figure, with
+    # Tianshou's curve and Table 1's OurDDPG value as on the page's Table 1 row; the command runs (here into tmp_path).
     page = (ROOT / "docs" / "mujoco.md").read_text()
-    assert f"`{command}`" in page and "](mujoco/HalfCheetah-v5.png)" in page
-    assert (ROOT / "docs" / "mujoco" / "HalfCheetah-v5.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert main(["report", str(ROOT / "docs/mujoco/runs/HalfCheetah-v5"), "--statistic", "table1", "--bootstrap",
-                 "200", "--plot", str(tmp_path / "h.png"), "--anchor-curve",
-                 f"HalfCheetah-v5:Tianshou={TIANSHOU / 'HalfCheetah-v3.csv'}",
-                 "--anchor", "HalfCheetah-v5:Table 1 OurDDPG=8577.29"]) == 0
-    assert (tmp_path / "h.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    name = env_id.split("-")[0]
+    table1_row = next(line for line in page.splitlines()
+                      if line.startswith(f"| {name} | ") and "--statistic table1`" in line)
+    table1 = table1_row.split(" | ")[1]
+    (tianshou,) = TIANSHOU.glob(f"{name}-v*.csv")
+    command = (f"ddpg report docs/mujoco/runs/{env_id} --statistic table1 --plot docs/mujoco/{env_id}.png "
+               f"--anchor-curve {env_id}:Tianshou=docs/mujoco/anchors/tianshou/{tianshou.name} "
+               f'--anchor {env_id}:"Table 1 OurDDPG"={table1}')
+    assert f"`{command}`" in page and f"](mujoco/{env_id}.png)" in page
+    assert (ROOT / "docs" / "mujoco" / f"{env_id}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["report", str(ROOT / "docs" / "mujoco" / "runs" / env_id), "--statistic", "table1", "--bootstrap",
+                 "200", "--plot", str(tmp_path / "f.png"), "--anchor-curve", f"{env_id}:Tianshou={tianshou}",
+                 "--anchor", f"{env_id}:Table 1 OurDDPG={table1}"]) == 0
+    assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # --- the compute: --compute ----------------------------------------------------------------------
