@@ -372,6 +372,9 @@ def test_the_committed_tianshou_csvs_hold_the_mean_and_std_of_their_seed_columns
         np.testing.assert_allclose(table[:, 2], table[:, 3:].std(axis=1), atol=6e-4, err_msg=str(path))
     steps, mean, std = read_anchor_curve(TIANSHOU / "HalfCheetah-v3.csv")
     assert (mean[steps == 300_000][0], std[steps == 300_000][0]) == (9137.0428, 784.2173)
+    steps, mean, _ = read_anchor_curve(TIANSHOU / "InvertedPendulum-v2.csv")  # the page: first at 1,000 at 20,000
+    page = (ROOT / "docs" / "mujoco.md").read_text()
+    assert steps[mean == 1000.0][0] == 20_000 and "1,000 first at step 20,000" in page
 
 
 @pytest.mark.parametrize("flag, text, says", [
