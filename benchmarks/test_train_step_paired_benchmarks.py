@@ -92,3 +92,13 @@ def test_ours_against_sbx_alternated_mujoco(benchmark, update_every):
     trainer = Trainer(config, env=mujoco_env())
     trainer.run_steps(2 * 256)  # past learning_starts, the update compiled
     run_paired(benchmark, trainer, lambda: trainer.run_steps(STEPS), model, update_every, warm_up_steps=2 * 256)
+
+
+def test_the_alternation_flips_the_order_every_round_and_divides_theirs_by_ours():
+    calls = []
+    alternation = Alternation(lambda: calls.append("ours"), lambda: calls.append("theirs"))
+    for _ in range(3):
+        alternation()
+    assert calls == ["ours", "theirs", "theirs", "ours", "ours", "theirs"]
+    alternation.seconds = {"ours": [1.0, 2.0, 4.0], "theirs": [1.5, 2.0, 2.0]}
+    assert alternation.ratios().tolist() == [1.5, 1.0, 0.5]
