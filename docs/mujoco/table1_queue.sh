@@ -8,7 +8,8 @@
 #
 # Lane L takes every LANES-th run of the queue. Stop a lane with SIGTERM (or Ctrl-C): its run writes a
 # checkpoint and the lane exits; the same command resumes it, skipping finished runs. Extra arguments after
-# LANES go to every `ddpg train` (e.g. --total-steps 200000 for a shorter queue).
+# LANES go to every `ddpg train`; the budget is STEPS (1,000,000 unless set; e.g. STEPS=200000 for a shorter
+# queue), so that a finished run is recognised by it.
 #
 # InvertedPendulum-v5 and InvertedDoublePendulum-v5 stop at 300,000 steps: Table 1's statistic is a maximum over
 # evaluations, which more steps can only raise, so once the mean over the seeds reaches the cap (1,000 on
@@ -37,11 +38,11 @@ options_for() {
     esac
 }
 
-# Steps per run: 1,000,000, and PENDULUM_STEPS (300,000 unless set) on the two pendulums.
+# Steps per run: STEPS (1,000,000 unless set), and PENDULUM_STEPS (300,000 unless set) on the two pendulums.
 budget_for() {
     case $1 in
         InvertedPendulum-v5|InvertedDoublePendulum-v5) echo "${PENDULUM_STEPS:-300000}" ;;
-        *) echo 1000000 ;;
+        *) echo "${STEPS:-1000000}" ;;
     esac
 }
 
