@@ -372,7 +372,8 @@ def training_at(env_id: str, runs: list[Run], at: int | None, window: int) -> tu
 def group_report(env_id: str, runs: list[Run], statistic: str, at: int | None, window: int, resamples: int,
                  confidence: float) -> dict:
     """Every number of one row: the statistic and its interval, the seeds, the step budget, the share of
-    seeds whose final evaluation is within 10 % of their best, each seed's numbers, and the mean curve
+    seeds whose final evaluation is within 10 % of their best and the means over seeds of the finals and the
+    bests (issue 26's table: None where the runs have no evaluations), each seed's numbers, and the mean curve
     with its pointwise bootstrap band (for the plot)."""
     uniform = np.full((1, len(runs)), 1 / len(runs))
     weights = resample_weights(len(runs), resamples, np.random.default_rng(BOOTSTRAP_SEED))
@@ -389,7 +390,7 @@ def group_report(env_id: str, runs: list[Run], statistic: str, at: int | None, w
         evaluations = steps, curves = common_evaluations(env_id, runs, at)
         step = int(steps[-1])
     row["steps"] = step
-    row["final_within_10pct_of_best"] = None
+    row["final_within_10pct_of_best"] = row["final_mean"] = row["best_mean"] = None
     if evaluations is not None:
         final, best = evaluations[1][:, -1], evaluations[1].max(axis=1)
         within = within_best(final, best)
@@ -398,6 +399,7 @@ def group_report(env_id: str, runs: list[Run], statistic: str, at: int | None, w
                          best_step=int(evaluations[0][evaluations[1][index].argmax()]),
                          final_within_10pct_of_best=bool(within[index]))
         row["final_within_10pct_of_best"] = float(within.mean())
+        row["final_mean"], row["best_mean"] = float(final.mean()), float(best.mean())
     # What the statistic averages over seeds (statistic_values): table1 the curves, the others a number each.
     data = train if statistic == "train" else {"table1": curves, "final": final, "best": best}[statistic]
     if statistic == "table1":
@@ -477,15 +479,20 @@ def format_table(result: dict) -> str:
     lines = [f"Statistic `{statistic}`: {result['definition']}; {where}. {percent} interval: percentile bootstrap "
              f"over seeds, {result['resamples']:,} resamples (generator seed {result['bootstrap_seed']}).", "",
              f"| environment | seeds | steps | {statistic} | {percent} interval | max at step | final within 10 % "
-             "of best |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "of best | final evaluation, mean over seeds | best evaluation, mean over seeds |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for group in result["groups"]:
         low, high = group["interval"]
         share = group["final_within_10pct_of_best"]
         within = "—" if share is None else f"{round(share * len(group['seeds']))} of {len(group['seeds'])}"
         lines.append(f"| {group['env_id']} | {len(group['seeds'])} | {group['steps']} | {group['value']:.2f} | "
-                     f"[{low:.2f}, {high:.2f}] | {group.get('max_step', '—')} | {within} |")
+                     f"[{low:.2f}, {high:.2f}] | {group.get('max_step', '—')} | {within} | "
+                     f"{_number(group['final_mean'])} | {_number(group['best_mean'])} |")
     return "\n".join(lines)
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
 
 
 def format_seed_table(result: dict) -> str:

@@ -211,6 +211,9 @@ def test_the_command_prints_a_markdown_table_and_writes_json_and_plot(tmp_path, 
     cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
     assert cells[:3] == ["Pendulum-v1", "3", "600"] and cells[3] == "40.00" and cells[5] == "400"
     assert cells[6] == "2 of 3"
+    # Issue 26's table: beside table1, the means over seeds of each seed's final and best evaluation (at the
+    # common steps 200-600): finals 20, 45, 45 -> 36.67; bests 30, 50, 45 -> 41.67.
+    assert cells[7:] == ["36.67", "41.67"]
     saved = json.loads((tmp_path / "r.json").read_text())
     assert saved["statistic"] == "table1" and saved["resamples"] == 500 and saved["confidence"] == 0.95
     assert saved["groups"][0]["value"] == pytest.approx(40.0)
@@ -562,7 +565,7 @@ def test_the_mujoco_pages_rows_of_the_runs_so_far_are_what_the_command_prints(ca
     assert_whole_tables_on(page, printed)
     for row in rows:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
-        if len(cells) == 7:  # an environment's row (a seed's has 8 cells)
+        if len(cells) == 9:  # an environment's row (a seed's has 8 cells)
             cell = f"{cells[3]}, {cells[1]} of 10 seeds so far"
             anchor = f"| {cells[0].removesuffix('-v5')} | "
             assert any(line.startswith(anchor) and f"| {cell}" in line for line in page.splitlines()), cell
