@@ -2,9 +2,9 @@
 
     python docs/mujoco/refresh_page.py
 
-Each table of the page that follows a `ddpg report ...` command is replaced whole by what that command
-prints now (so no row of fewer seeds is left behind), each anchor table's cell for an environment with
-runs becomes "VALUE, N of 10 seeds so far (below)", the count of runs is updated, and each environment's
+Each table of the page that follows a `ddpg report ...` command (or the Hopper peer check's summary) is
+replaced whole by what that command prints now (so no row of fewer seeds is left behind), each anchor table's
+cell for an environment with runs becomes "VALUE, N of 10 seeds so far (below)", the count of runs is updated, and each environment's
 figure is redrawn by the command the page names. The page tests (tests/test_report.py) check the result.
 """
 
@@ -21,14 +21,17 @@ PAGE = ROOT / "docs" / "mujoco.md"
 # The commands whose printed tables the page holds, each named in backticks on the line before its tables.
 TABLE_COMMANDS = ("ddpg report docs/mujoco/runs --statistic table1 --per-seed",
                   "ddpg report docs/mujoco/runs --statistic train",
-                  "ddpg report docs/mujoco/runs --compute --per-seed")
+                  "ddpg report docs/mujoco/runs --compute --per-seed",
+                  "python docs/mujoco/peer_check.py summary --steps 40000")
 FIGURE_COMMAND = re.compile(r"`(ddpg report \S+ --statistic table1 --plot docs/mujoco/\S+\.png [^`]*)`")
 PLANNED_RUNS = 50
 
 
 def run(command: str) -> str:
-    """What `command` (a `ddpg report ...` line of the page) prints, run from the repository's root."""
-    args = [sys.executable, "-m", "ddpg", *shlex.split(command)[1:]]
+    """What `command` (a `ddpg report ...` or `python docs/...` line of the page) prints, run from the repository's
+    root."""
+    words = shlex.split(command)
+    args = [sys.executable, *([] if words[0] == "python" else ["-m", "ddpg"]), *words[1:]]
     return subprocess.run(args, cwd=ROOT, check=True, capture_output=True, text=True).stdout
 
 

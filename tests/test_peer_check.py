@@ -1,0 +1,57 @@
+"""docs/mujoco/peer_check.py's arithmetic, by hand: when a Hopper run counts as having learned (docs/mujoco.md,
+"Hopper seeds that never learn")."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+PATH = Path(__file__).parent.parent / "docs" / "mujoco" / "peer_check.py"
+spec = importlib.util.spec_from_file_location("peer_check", PATH)
+peer_check = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(peer_check)
+
+
+def test_learned_is_the_first_step_where_the_last_40_returns_average_above_200():
+    # 39 episodes of 0, then returns of 8,000 and 8,001: at the 40th episode the mean is 8,000 / 40 = 200, not
+    # above; at the 41st the last 40 are 38 zeros, 8,000 and 8,001: 16,001 / 40 = 400.025, above.
+    episodes = [(10 * (i + 1), 0.0) for i in range(39)] + [(400, 8000.0), (410, 8001.0)]
+    assert peer_check.first_learned(episodes, budget=1000) == 410
+
+
+def test_an_episode_leaves_the_average_after_40_more():
+    # -8,000, then 41 returns of 210: with the -8,000 in, the mean of k episodes is (-8,000 + 210 (k - 1)) / k,
+    # at most 4.75 (k = 40); at the 41st episode the last 40 are all 210, above 200.
+    episodes = [(10, -8000.0)] + [(10 * (i + 2), 210.0) for i in range(41)]
+    assert peer_check.first_learned(episodes, budget=1000) == 410
+
+
+def test_the_first_episodes_average_over_the_episodes_so_far():
+    # One episode of 201: its own mean, above 200 at once.
+    assert peer_check.first_learned([(30, 201.0)], budget=1000) == 30
+    assert peer_check.first_learned([(30, 200.0)], budget=1000) is None
+
+
+def test_episodes_after_the_budget_are_not_counted():
+    assert peer_check.first_learned([(100, 0.0), (2000, 5000.0)], budget=1000) is None
+    assert peer_check.first_learned([(100, 0.0), (1000, 5000.0)], budget=1000) == 1000
+
+
+@pytest.mark.parametrize("last_end, reached", [(39_000, False), (39_001, True), (40_028, True)])
+def test_a_run_reached_its_budget_when_its_last_episode_ended_within_one_episode_of_it(last_end, reached):
+    # Hopper's episodes are at most 1,000 steps: a run whose last whole episode ended at 39,001 went on to 40,000
+    # (an unfinished episode of 999 steps); one that ended at 39,000 would have ended another by 40,000; SB3 logs
+    # the episode that crosses the budget (40,028).
+    assert peer_check.reached([(100, 0.0), (last_end, 1.0)], 40_000) is reached
+
+
+def test_the_mujoco_page_holds_the_summary_as_it_prints(capsys):
+    # docs/mujoco.md, "Hopper seeds that never learn": each table the summary prints from the committed runs is on
+    # the page whole (`python docs/mujoco/refresh_page.py` redraws it when a Hopper run lands).
+    page = (PATH.parents[1] / "mujoco.md").read_text()
+    assert "`python docs/mujoco/peer_check.py summary --steps 40000`" in page
+    peer_check.summary(40_000)
+    tables = [block.strip("\n") for block in capsys.readouterr().out.split("\n\n") if block.strip()]
+    assert len(tables) == 2
+    for table in tables:
+        assert f"\n{table}\n\n" in page, table
