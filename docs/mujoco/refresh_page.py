@@ -4,8 +4,9 @@
 
 Each table of the page that follows a `ddpg report ...` command (or the Hopper peer check's summary) is
 replaced whole by what that command prints now (so no row of fewer seeds is left behind), each anchor table's
-cell for an environment with runs becomes "VALUE, N of 10 seeds so far (below)", the count of runs is updated, and each environment's
-figure is redrawn by the command the page names. The page tests (tests/test_report.py) check the result.
+cell for an environment with runs becomes "VALUE, N of 10 seeds so far (below)", the count of runs is
+updated, and each environment's figure is redrawn by the command the page names. The page tests
+(tests/test_report.py, tests/test_peer_check.py) check the result.
 """
 
 from __future__ import annotations
