@@ -148,7 +148,7 @@ def seed_of(path: Path) -> int:
     return int(re.search(r"seed_(\d+)", path.as_posix()).group(1))
 
 
-def read(path: Path, step_column: str, return_column: str) -> tuple[list[tuple[int, float]], str]:
+def read(path: Path) -> tuple[list[tuple[int, float]], str]:
     """A run's (episode end step, return) rows, and its final actor's saturation if recorded (SB3's CSV's last
     line; actor.txt beside our metrics.csv)."""
     lines = path.read_text().splitlines()
@@ -156,28 +156,27 @@ def read(path: Path, step_column: str, return_column: str) -> tuple[list[tuple[i
     actor = next((line[len("# actor: "):] for line in lines if line.startswith("# actor")), "")
     if (path.parent / "actor.txt").is_file():
         actor = (path.parent / "actor.txt").read_text().strip()
-    return [(int(row[step_column]), float(row[return_column])) for row in csv.DictReader(rows)], actor
+    return [(int(row["steps"]), float(row["return"])) for row in csv.DictReader(rows)], actor
 
 
 def summary(budget: int) -> None:
+    """The page's two tables: each run's first step above 200 (and its actor), and the count per implementation."""
     print(f"| implementation | seed | first step with 40-episode average > {LEARNED:.0f} | final actor |")
     print("| --- | ---: | ---: | --- |")
     counts = {}
     for name, directory, pattern in (("ddpg, ourddpg2018", OURS, "seed_*/metrics.csv"),
                                      ("ddpg, ourddpg2018, --learning-starts 1001", OURS_LATE, "seed_*/metrics.csv"),
                                      ("SB3 DDPG", OUT, "seed_*.csv")):
-        columns = ("steps", "return")
-        learned = 0
-        paths = sorted(directory.glob(pattern), key=seed_of)
-        for path in paths:
-            seed = seed_of(path)
-            episodes, actor = read(path, *columns)
+        learned = seeds = 0
+        for path in sorted(directory.glob(pattern), key=seed_of):
+            episodes, actor = read(path)
             if not reached(episodes, budget):
-                continue
+                continue  # still running, or shorter than the budget
             step = first_learned(episodes, budget)
-            learned += step is not None
-            print(f"| {name} | {seed} | {step if step is not None else f'never by {budget}'} | {actor or '—'} |")
-        counts[name] = (learned, sum(1 for path in paths if reached(read(path, *columns)[0], budget)))
+            learned, seeds = learned + (step is not None), seeds + 1
+            print(f"| {name} | {seed_of(path)} | {step if step is not None else f'never by {budget}'} | "
+                  f"{actor or '—'} |")
+        counts[name] = (learned, seeds)
     print(f"\n| implementation | seeds above {LEARNED:.0f} by step {budget} |\n| --- | ---: |")
     for name, (learned, seeds) in counts.items():
         print(f"| {name} | {learned} of {seeds} |")
@@ -188,14 +187,14 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run")
     run.add_argument("--seeds", type=int, nargs="+", required=True)
-    run.add_argument("--steps", type=int, default=50_000)
+    run.add_argument("--steps", type=int, default=40_000)
     actors = commands.add_parser("actors")
     actors.add_argument("run_dirs", type=Path, nargs="+")
     ours = commands.add_parser("ours")
     ours.add_argument("--seeds", type=int, nargs="+", required=True)
-    ours.add_argument("--steps", type=int, default=50_000)
+    ours.add_argument("--steps", type=int, default=40_000)
     report = commands.add_parser("summary")
-    report.add_argument("--steps", type=int, default=50_000)
+    report.add_argument("--steps", type=int, default=40_000)
     args = parser.parse_args()
     if args.command == "run":
         for seed in args.seeds:
