@@ -27,7 +27,7 @@ from helpers import run_cli
 from ddpg.cli import main
 from ddpg.errors import UserInputError
 from ddpg.plots import anchor_points, plot_report
-from ddpg.report import bootstrap_interval, find_runs, read_anchor_curve, read_anchors, report
+from ddpg.report import bootstrap_interval, find_runs, format_table, read_anchor_curve, read_anchors, report
 from ddpg.run_schema import EVAL_FIELDS, METRICS_FIELDS
 
 ROOT = Path(__file__).parent.parent
@@ -126,9 +126,13 @@ def test_train_is_the_mean_over_seeds_of_the_windowed_training_return(at, window
 def test_train_needs_no_eval_csv(runs):
     for run_dir in runs.iterdir():
         (run_dir / "eval.csv").unlink()
-    group = only_group(report([runs], "train", window=300, resamples=200))
+    result = report([runs], "train", window=300, resamples=200)
+    group = only_group(result)
     assert group["value"] == pytest.approx(1.5)
     assert group["final_within_10pct_of_best"] is None
+    # Without evaluations the table's evaluation columns are dashes, not numbers.
+    row = format_table(result).splitlines()[-1]
+    assert row.endswith("| — | — | — |"), row
 
 
 # --- the bootstrap -------------------------------------------------------------------------------
