@@ -25,8 +25,7 @@ last 2,000 states it visited: the fraction of states where every action componen
 (|a| >= 0.999) and the actions' standard deviation over those states.
 
 `actors` measures the same saturation for our runs, from a run directory that `ddpg train` wrote (its
-actor.keras, and the last 2,000 states of its replay files, which are kept only beside the checkpoint, not
-committed).
+actor.keras, and the last 2,000 states of the replay buffer its checkpoint holds; neither is committed).
 
 `summary` prints, for SB3's seeds, ours with `--learning-starts 1001`, and ours as the preset is
 (docs/mujoco/runs/Hopper-v5/seed_S/metrics.csv, the first `--steps` steps of the 1M-step runs), the first
@@ -99,12 +98,14 @@ def saturation(actions: np.ndarray) -> str:
 
 
 def our_actor(run_dir: Path) -> str:
-    """Our final actor's saturation on the last 2,000 states of the run's replay files."""
+    """Our final actor's saturation on the last 2,000 states of the run's replay buffer, as its checkpoint holds
+    it (ddpg.checkpoint: the segments it lists, checked; slot t % capacity holds step t's state)."""
+    from ddpg.checkpoint import load_checkpoint
     from ddpg.policy import load_policy
 
-    chunks = sorted((run_dir / "replay").glob("*.npz"))
-    states = np.concatenate([np.load(chunk)["buffer/obs"] for chunk in chunks[-20:]])[-2000:]
-    return saturation(load_policy(run_dir).predict(states))
+    checkpoint = load_checkpoint(run_dir / "checkpoint")
+    states, end = checkpoint.arrays["buffer/obs"], checkpoint.manifest["replay"]["end"]
+    return saturation(load_policy(run_dir).predict(states[np.arange(max(0, end - 2000), end) % len(states)]))
 
 
 def train_ours(seed: int, steps: int) -> Path:
