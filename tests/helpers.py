@@ -1,5 +1,6 @@
 """Shared by the tests: the tiny config (as a config and as options), the command line, one-line errors, test
-environments (a short Pendulum, a corridor, one that turns NaN), a run's episodes, damaged checkpoints.
+environments (a short Pendulum, a corridor, one that turns NaN), a run's episodes, damaged checkpoints, the
+Markdown tables a results page must hold as a command prints them.
 The fixtures built on them are in conftest.py."""
 
 import csv
@@ -191,3 +192,16 @@ def assert_same_rows(ours: list[dict], theirs: list[dict], what: str) -> None:
                 assert mine[name] == other[name], (what, name)
                 continue
             assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-5, abs=1e-6), (what, name)
+
+
+def printed_tables(printed: str) -> list[str]:
+    """The Markdown tables a command printed, each whole (its lines joined), to find on a page as a block."""
+    blocks = "\n".join(line if line.startswith("|") else "" for line in printed.splitlines()).split("\n\n")
+    return [block.strip("\n") for block in blocks if block.strip("\n")]
+
+
+def assert_whole_tables_on(page: str, printed: str) -> None:
+    """Each printed table is on the page whole, with no other row before or after it: a row left from fewer
+    seeds (`python docs/mujoco/refresh_page.py` redraws them) fails here."""
+    for table in printed_tables(printed):
+        assert f"\n{table}\n\n" in page, table

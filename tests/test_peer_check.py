@@ -5,6 +5,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from helpers import assert_whole_tables_on, printed_tables
 
 PATH = Path(__file__).parent.parent / "docs" / "mujoco" / "peer_check.py"
 spec = importlib.util.spec_from_file_location("peer_check", PATH)
@@ -51,7 +52,6 @@ def test_the_mujoco_page_holds_the_summary_as_it_prints(capsys):
     page = (PATH.parents[1] / "mujoco.md").read_text()
     assert "`python docs/mujoco/peer_check.py summary --steps 40000`" in page
     peer_check.summary(40_000)
-    tables = [block.strip("\n") for block in capsys.readouterr().out.split("\n\n") if block.strip()]
-    assert len(tables) == 2
-    for table in tables:
-        assert f"\n{table}\n\n" in page, table
+    printed = capsys.readouterr().out
+    assert len(printed_tables(printed)) == 2
+    assert_whole_tables_on(page, printed)

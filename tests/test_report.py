@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_cli
+from helpers import assert_whole_tables_on, run_cli
 
 from ddpg.cli import main
 from ddpg.errors import UserInputError
@@ -535,19 +535,6 @@ def mujoco_page_and_report(capsys, runs: str, *options: str) -> tuple[str, str]:
     assert f"`ddpg report {' '.join([runs, *options])}`" in page
     assert main(["report", str(ROOT / runs), *options]) == 0
     return page, capsys.readouterr().out.replace(str(ROOT) + "/", "")
-
-
-def printed_tables(printed: str) -> list[str]:
-    """The Markdown tables `ddpg report` printed, each whole (its lines joined), to find on a page as a block."""
-    blocks = "\n".join(line if line.startswith("|") else "" for line in printed.splitlines()).split("\n\n")
-    return [block.strip("\n") for block in blocks if block.strip("\n")]
-
-
-def assert_whole_tables_on(page: str, printed: str) -> None:
-    """Each printed table is on the page whole, with no other row before or after it: a row left from fewer
-    seeds (`python docs/mujoco/refresh_page.py` redraws them) fails here."""
-    for table in printed_tables(printed):
-        assert f"\n{table}\n\n" in page, table
 
 
 def test_the_mujoco_pages_numbers_are_what_the_command_prints(capsys):
