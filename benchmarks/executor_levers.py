@@ -50,6 +50,13 @@ def ms_per_update(agent, batches) -> float:
     return (time.perf_counter() - start) / UPDATES * 1e3
 
 
+def alternated(names, rounds: int):
+    """The two names once each per round, the first first in even rounds and last in odd ones."""
+    first, second = names
+    for round_ in range(rounds):
+        yield from (first, second) if round_ % 2 == 0 else (second, first)
+
+
 def single_threaded(case: str, rounds: int) -> None:
     import tensorflow as tf
 
@@ -64,25 +71,23 @@ def single_threaded(case: str, rounds: int) -> None:
     a, b = default.get_state(), single.get_state()
     print(f"state after 5 updates, largest difference: {max(float(np.abs(a[k] - b[k]).max()) for k in a):g}")
     times = {"default": [], "single-threaded": []}
-    for round_ in range(rounds):
-        for name in (("default", "single-threaded") if round_ % 2 == 0 else ("single-threaded", "default")):
-            if name == "default":
-                times[name].append(ms_per_update(default, batches))
-            else:
-                with executor():
-                    times[name].append(ms_per_update(single, batches))
+    for name in alternated(times, rounds):
+        if name == "default":
+            times[name].append(ms_per_update(default, batches))
+        else:
+            with executor():
+                times[name].append(ms_per_update(single, batches))
     report(case, times)
 
 
 def autojit(case: str, rounds: int) -> None:
     times = {"default": [], "autojit": []}
-    for round_ in range(rounds):
-        for name in (("default", "autojit") if round_ % 2 == 0 else ("autojit", "default")):
-            env = {**os.environ, "TF_XLA_FLAGS": AUTOJIT} if name == "autojit" else {
-                key: value for key, value in os.environ.items() if key != "TF_XLA_FLAGS"}
-            printed = subprocess.run([sys.executable, __file__, "--case", case, "--one-process"], env=env, check=True,
-                                     capture_output=True, text=True).stdout
-            times[name].append(float(printed.split()[-1]))
+    for name in alternated(times, rounds):
+        env = {**os.environ, "TF_XLA_FLAGS": AUTOJIT} if name == "autojit" else {
+            key: value for key, value in os.environ.items() if key != "TF_XLA_FLAGS"}
+        printed = subprocess.run([sys.executable, __file__, "--case", case, "--one-process"], env=env, check=True,
+                                 capture_output=True, text=True).stdout
+        times[name].append(float(printed.split()[-1]))
     report(case, times)
 
 
