@@ -431,7 +431,7 @@ def test_each_environment_with_runs_has_its_figure_on_the_mujoco_page(env_id, tm
     name = env_id.split("-")[0]
     table1_row = next(line for line in page.splitlines()
                       if line.startswith(f"| {name} | ") and "--statistic table1`" in line)
-    table1 = table1_row.split(" | ")[1].split(" ± ")[0]  # the value; InvertedPendulum's cell adds its spread
+    table1 = table1_row.split(" | ")[1].split(" ± ")[0]  # the value alone, should a cell add a spread
     (tianshou,) = TIANSHOU.glob(f"{name}-v*.csv")
     command = (f"ddpg report docs/mujoco/runs/{env_id} --statistic table1 --plot docs/mujoco/{env_id}.png "
                f"--anchor-curve {env_id}:Tianshou=docs/mujoco/anchors/tianshou/{tianshou.name} "
