@@ -12,8 +12,8 @@ learning from step 256, as the training-step benchmark. A script: it prints ms p
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+
+from alternating import alternate, report
 
 import ddpg.agent
 import ddpg.loop
@@ -44,19 +44,8 @@ def main() -> None:
         use(case)  # the XLA choice is made when the block is traced, in the warm-up
         trainers[case] = Trainer(config)
         trainers[case].run_steps(2 * max(config.learning_starts, STEPS))
-    times: dict[str, list[float]] = {case: [] for case in CASES}
-    for round_ in range(args.rounds):
-        for case, trainer in trainers.items():
-            use(case)
-            start = time.perf_counter()
-            trainer.run_steps(STEPS)
-            times[case].append((time.perf_counter() - start) / STEPS * 1e3)
-        print(f"round {round_}: " + ", ".join(f"{case} {ms[-1]:.3f}" for case, ms in times.items()) + " ms/step",
-              flush=True)
-    base = statistics.median(times["a call per step"])
-    for case, ms in times.items():
-        print(f"{args.env}, K = 1, {case}: median {statistics.median(ms):.3f} ms/step "
-              f"({base / statistics.median(ms):.2f}x a call per step)")
+    ways = {case: lambda case=case: (use(case), trainers[case].run_steps(STEPS)) for case in CASES}
+    report(f"{args.env}, K = 1", alternate(ways, args.rounds, STEPS, "step"), "a call per step", "step")
 
 
 if __name__ == "__main__":
