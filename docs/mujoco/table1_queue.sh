@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The TD3 paper's Table 1 "OurDDPG" row, like for like (docs/mujoco.md): the ourddpg2018 preset on five
 # MuJoCo tasks, 10 seeds each (seeds 0-4 on every task first, then 5-9), 1,000,000 steps, evaluation every
-# 5,000 steps over 10 deterministic episodes. Each run's config.json, eval.csv and metrics.csv are copied to
-# docs/mujoco/runs/ENV/seed_S/ when it finishes; checkpoints and actors stay under runs/table1/.
+# 5,000 steps over 10 deterministic episodes; then Ant-v5 and Reacher-v5 the same way. Each run's config.json,
+# eval.csv and metrics.csv are copied to docs/mujoco/runs/ENV/seed_S/ when it finishes; checkpoints and actors
+# stay under runs/table1/.
 #
 #   bash docs/mujoco/table1_queue.sh LANE LANES     e.g. 0 2 and 1 2: two lanes, one per core (taskset)
 #
@@ -24,6 +25,12 @@ envs=(HalfCheetah-v5 Hopper-v5 Walker2d-v5 InvertedPendulum-v5 InvertedDoublePen
 queue=()
 for seeds in "0 1 2 3 4" "5 6 7 8 9"; do
     for env in "${envs[@]}"; do
+        for seed in $seeds; do queue+=("$env $seed"); done
+    done
+done
+# Then the rest of Table 1, as far as the budget allows (after the 50 above, so that their lanes stay as they were).
+for seeds in "0 1 2 3 4" "5 6 7 8 9"; do
+    for env in Ant-v5 Reacher-v5; do
         for seed in $seeds; do queue+=("$env $seed"); done
     done
 done
