@@ -256,6 +256,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         format_compute_table,
         format_seed_table,
         format_table,
+        place_anchors,
         read_anchors,
         report,
     )
@@ -275,6 +276,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         result = report(args.dirs, args.statistic, at=args.at, window=args.window, resamples=args.bootstrap,
                         confidence=args.confidence)
         check_anchor_environments(anchors, result)
+        place_anchors(result, anchors)
         table, seed_table = format_table, format_seed_table
     if args.json:
         write_atomically(Path(args.json), json.dumps(result, indent=2) + "\n")
@@ -435,8 +437,9 @@ def _add_report(commands) -> None:
                              "CSV with the columns env_step, rew and rew:shaded (Tianshou's benchmark CSVs); "
                              "repeatable")
     report.add_argument("--anchor", action="append", metavar="ENV:LABEL=VALUE",
-                        help="with --plot: also draw on ENV's panel a published number as a dashed line labelled "
-                             "LABEL; repeatable")
+                        help="also a column LABEL in the table: the published number and whether it lies above, "
+                             "inside or below ENV's interval; with --plot, drawn on ENV's panel as a dashed line; "
+                             "repeatable")
     report.set_defaults(run=cmd_report)
 
 

@@ -25,7 +25,9 @@ so that a page can say what its numbers took.
 
 Beside the curves of `--plot`, `--anchor-curve` and `--anchor` draw what a peer or a paper published at the same
 steps (issue 26): a CSV's points in Tianshou's benchmark columns, or one number as a dashed line; both are read and
-checked here, and drawn by ddpg.plots. NumPy and the standard library.
+checked here, and drawn by ddpg.plots. An `--anchor` also gets a column of the table, with or without `--plot`:
+the published value and where it falls against the row's interval (above, inside or below), so that a page's
+"within, above or below" is printed by this command, not judged by eye. NumPy and the standard library.
 """
 
 from __future__ import annotations
@@ -261,12 +263,13 @@ def read_anchor_curve(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def read_anchors(curves: Iterable[str], values: Iterable[str], plot: str | None) -> list[Anchor]:
     """--anchor-curve ENV:LABEL=CSV and --anchor ENV:LABEL=VALUE as given, each read and checked, in one line,
-    before any run is read: they draw on --plot's figure, so without it they would be ignored and are refused."""
+    before any run is read. A curve is only drawn on --plot's figure, so without it it would be ignored and is
+    refused; a value also fills a cell of the table, one per environment and label."""
     anchors = []
     for flag, texts in (("--anchor-curve", curves), ("--anchor", values)):
         for text in texts:
             given = f"{flag} {text}"
-            if plot is None:
+            if plot is None and flag == "--anchor-curve":
                 raise UserInputError(f"Expected {flag} with --plot FILE, the figure it draws on. Received: {given} "
                                      f"without --plot")
             target, equals, source = text.partition("=")
@@ -284,12 +287,33 @@ def read_anchors(curves: Iterable[str], values: Iterable[str], plot: str | None)
                 value = math.nan
             if not math.isfinite(value):
                 raise UserInputError(f"Expected {flag} ENV:LABEL=VALUE with VALUE a finite number. Received: {given}")
+            if any((a.env_id, a.label) == (env_id, label) for a in anchors if a.value is not None):
+                raise UserInputError(f"Expected one {flag} per environment and label, the table's cell. Received: "
+                                     f"{given} after another {env_id}:{label}")
             anchors.append(Anchor(given, env_id, label, value=value))
     return anchors
 
 
+def anchor_position(value: float, interval: tuple[float, float]) -> str:
+    """Where a published value falls against our interval [low, high]: "above" high, "below" low, else "inside"
+    (the bounds included: a value at the interval's edge is one the interval holds)."""
+    low, high = interval
+    return "above" if value > high else "below" if value < low else "inside"
+
+
+def place_anchors(result: dict, anchors: Iterable[Anchor]) -> None:
+    """Into the report: the labels of the --anchor values in the order given (the table's extra columns), and in
+    each environment's group its anchors with where each falls against the group's interval."""
+    values = [anchor for anchor in anchors if anchor.value is not None]
+    result["anchor_labels"] = list(dict.fromkeys(anchor.label for anchor in values))
+    for group in result["groups"]:
+        group["anchors"] = [{"label": anchor.label, "value": anchor.value,
+                             "position": anchor_position(anchor.value, group["interval"])}
+                            for anchor in values if anchor.env_id == group["env_id"]]
+
+
 def check_anchor_environments(anchors: Iterable[Anchor], result: dict) -> None:
-    """Each anchor names an environment the report has runs of: another one has no panel to be drawn on."""
+    """Each anchor names an environment the report has runs of: another one has no row or panel to go in."""
     env_ids = [group["env_id"] for group in result["groups"]]
     for anchor in anchors:
         if anchor.env_id not in env_ids:
@@ -476,18 +500,25 @@ def format_table(result: dict) -> str:
     where = (f"the episodes that ended in the {result['window']:,} steps up to `steps`" if statistic == "train"
              else "evaluations up to `steps`, the last evaluation step every seed has"
              + (f" at or before {result['at']:,}" if result["at"] is not None else ""))
+    labels = result.get("anchor_labels", [])
     lines = [f"Statistic `{statistic}`: {result['definition']}; {where}. {percent} interval: percentile bootstrap "
-             f"over seeds, {result['resamples']:,} resamples (generator seed {result['bootstrap_seed']}).", "",
+             f"over seeds, {result['resamples']:,} resamples (generator seed {result['bootstrap_seed']})."
+             + (" Each anchor's column: its value, and whether it lies above, inside or below the interval."
+                if labels else ""), "",
              f"| environment | seeds | steps | {statistic} | {percent} interval | max at step | final within 10 % "
-             "of best | final evaluation, mean over seeds | best evaluation, mean over seeds |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "of best | final evaluation, mean over seeds | best evaluation, mean over seeds |"
+             + "".join(f" {label} |" for label in labels),
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + " ---: |" * len(labels)]
     for group in result["groups"]:
         low, high = group["interval"]
         share = group["final_within_10pct_of_best"]
         within = "—" if share is None else f"{round(share * len(group['seeds']))} of {len(group['seeds'])}"
+        placed = {anchor["label"]: f"{anchor['value']:.2f} ({anchor['position']})"
+                  for anchor in group.get("anchors", [])}
         lines.append(f"| {group['env_id']} | {len(group['seeds'])} | {group['steps']} | {group['value']:.2f} | "
                      f"[{low:.2f}, {high:.2f}] | {group.get('max_step', '—')} | {within} | "
-                     f"{_number(group['final_mean'])} | {_number(group['best_mean'])} |")
+                     f"{_number(group['final_mean'])} | {_number(group['best_mean'])} |"
+                     + "".join(f" {placed.get(label, '—')} |" for label in labels))
     return "\n".join(lines)
 
 

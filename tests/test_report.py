@@ -27,7 +27,15 @@ from helpers import assert_whole_tables_on, run_cli
 from ddpg.cli import main
 from ddpg.errors import UserInputError
 from ddpg.plots import anchor_points, plot_report
-from ddpg.report import bootstrap_interval, find_runs, format_table, read_anchor_curve, read_anchors, report
+from ddpg.report import (
+    anchor_position,
+    bootstrap_interval,
+    find_runs,
+    format_table,
+    read_anchor_curve,
+    read_anchors,
+    report,
+)
 from ddpg.run_schema import EVAL_FIELDS, METRICS_FIELDS
 
 ROOT = Path(__file__).parent.parent
@@ -411,11 +419,63 @@ def test_bad_anchors_are_one_line_and_nothing_is_drawn(flag, text, says, anchor_
     assert not png.exists()
 
 
-@pytest.mark.parametrize("flag, text", [("--anchor", "Pendulum-v1:Paper=35"),
-                                        ("--anchor-curve", "Pendulum-v1:T=a.csv")])
-def test_anchors_without_plot_are_one_line(flag, text, capsys):
-    err = _one_line_error(["report", str(FIXTURE), "--statistic", "table1", flag, text], capsys)
-    assert f"{flag} {text}" in err and "--plot" in err
+def test_an_anchor_curve_without_plot_is_one_line(capsys):
+    # A curve is only drawn, so without --plot it would be ignored: refused.
+    err = _one_line_error(["report", str(FIXTURE), "--statistic", "table1", "--anchor-curve", "Pendulum-v1:T=a.csv"],
+                          capsys)
+    assert "--anchor-curve Pendulum-v1:T=a.csv" in err and "--plot" in err
+
+
+@pytest.mark.parametrize("value, interval, position", [
+    (8577.29, (5289.24, 8378.17), "above"),  # the page's HalfCheetah row and Table 1's OurDDPG, 5 seeds
+    (1860.02, (664.64, 3191.93), "inside"),  # Hopper, 5 seeds
+    (3098.11, (3688.00, 4638.47), "below"),  # Walker2d, 5 seeds
+    (1000.0, (1000.0, 1000.0), "inside"),  # InvertedPendulum at its cap: the bounds belong to the interval
+    (-4.01, (-5.0, -4.02), "above"),  # negative returns (Reacher)
+])
+def test_an_anchor_is_placed_above_inside_or_below_the_interval(value, interval, position):
+    assert anchor_position(value, interval) == position
+
+
+def test_anchors_add_a_column_saying_where_each_published_value_falls(capsys, tmp_path):
+    # --anchor without --plot: one column per label, each environment's cell the value and where it falls against
+    # that row's interval (computed by report() with the same resamples, so the same interval).
+    (low, high), = [group["interval"] for group in report([FIXTURE], "table1", resamples=300)["groups"]]
+    middle = (low + high) / 2
+    argv = ["report", str(FIXTURE), "--statistic", "table1", "--bootstrap", "300", "--json", str(tmp_path / "r.json"),
+            "--anchor", "Pendulum-v1:Paper=1000000", "--anchor", "Pendulum-v1:Peer=-1000000",
+            "--anchor", f"Pendulum-v1:Mid={middle}"]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if line.startswith("| environment |"))
+    assert header.endswith("| Paper | Peer | Mid |")
+    row = next(line for line in lines if line.startswith("| Pendulum-v1 "))
+    assert row.endswith(f"| 1000000.00 (above) | -1000000.00 (below) | {middle:.2f} (inside) |")
+    saved = json.loads((tmp_path / "r.json").read_text())["groups"][0]["anchors"]
+    assert saved == [{"label": "Paper", "value": 1e6, "position": "above"},
+                     {"label": "Peer", "value": -1e6, "position": "below"},
+                     {"label": "Mid", "value": middle, "position": "inside"}]
+
+
+def test_an_environment_without_the_anchor_gets_a_dash(tmp_path, capsys):
+    # Two environments, an anchor on one: the other's cell is a dash, not a guess.
+    other = tmp_path / "other"
+    for seed in range(3):
+        shutil.copytree(FIXTURE / f"seed_{seed}", other / f"seed_{seed}")
+        config = json.loads((other / f"seed_{seed}" / "config.json").read_text())
+        config["env_id"] = "MountainCarContinuous-v0"
+        (other / f"seed_{seed}" / "config.json").write_text(json.dumps(config))
+    assert main(["report", str(FIXTURE), str(other), "--statistic", "table1", "--bootstrap", "100",
+                 "--anchor", "Pendulum-v1:Paper=1000000"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "Paper" not in line]
+    assert any(row.startswith("| Pendulum-v1 ") and row.endswith("| 1000000.00 (above) |") for row in rows)
+    assert any(row.startswith("| MountainCarContinuous-v0 ") and row.endswith("| — |") for row in rows)
+
+
+def test_the_same_anchor_twice_is_one_line(capsys):
+    err = _one_line_error(["report", str(FIXTURE), "--statistic", "table1", "--anchor", "Pendulum-v1:Paper=1",
+                           "--anchor", "Pendulum-v1:Paper=2"], capsys)
+    assert "--anchor Pendulum-v1:Paper=2" in err and "one" in err
 
 
 def test_compute_with_an_anchor_is_one_line(capsys):
@@ -430,7 +490,7 @@ def test_each_environment_with_runs_has_its_figure_on_the_mujoco_page(env_id, tm
     page = (ROOT / "docs" / "mujoco.md").read_text()
     name = env_id.split("-")[0]
     table1_row = next(line for line in page.splitlines()
-                      if line.startswith(f"| {name} | ") and "--statistic table1`" in line)
+                      if line.startswith(f"| {name} | ") and "--statistic table1 --anchor" in line)
     table1 = table1_row.split(" | ")[1].split(" ± ")[0]  # the value alone, should a cell add a spread
     (tianshou,) = TIANSHOU.glob(f"{name}-v*.csv")
     command = (f"ddpg report docs/mujoco/runs/{env_id} --statistic table1 --plot docs/mujoco/{env_id}.png "
@@ -560,6 +620,23 @@ def test_the_mujoco_pages_rows_of_the_runs_so_far_are_what_the_command_prints(ca
             cell = f"{cells[3]}, {cells[1]} of 10 seeds so far"
             anchor = f"| {cells[0].removesuffix('-v5')} | "
             assert any(line.startswith(anchor) and f"| {cell}" in line for line in page.splitlines()), cell
+
+
+def test_the_mujoco_pages_table1_rows_say_where_table1_falls_as_the_command_prints(capsys):
+    # The anchor table of Table 1: for each environment with runs, the row names the command (with Table 1's value
+    # as an --anchor), and its cell "Table 1's value against our interval" is the word that command prints.
+    page = (ROOT / "docs" / "mujoco.md").read_text()
+    envs = sorted(path.name for path in (ROOT / "docs" / "mujoco" / "runs").iterdir())
+    for env_id in envs:
+        name = env_id.split("-")[0]
+        (row,) = [line for line in page.splitlines() if line.startswith(f"| {name} | ") and "--anchor" in line]
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        anchor = f'{env_id}:"Table 1 OurDDPG"={cells[1]}'
+        assert cells[4] == f"`ddpg report docs/mujoco/runs/{env_id} --statistic table1 --anchor {anchor}`"
+        assert main(["report", str(ROOT / "docs" / "mujoco" / "runs" / env_id), "--statistic", "table1", "--anchor",
+                     f"{env_id}:Table 1 OurDDPG={cells[1]}"]) == 0
+        (printed,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith(f"| {env_id} |")]
+        assert printed.endswith(f"| {cells[1]} ({cells[3]}) |"), (printed, cells)
 
 
 def test_the_mujoco_pages_compute_rows_are_what_the_command_prints(capsys):

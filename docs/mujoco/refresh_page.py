@@ -60,16 +60,24 @@ def replace_tables(lines: list[str], command: str, new: list[list[str]]) -> None
 
 
 def update_anchor_cells(lines: list[str], statistic: str, rows: list[str]) -> None:
-    """Each environment row's value into its anchor-table cell: the line naming that environment's command."""
+    """Each environment row's value into its anchor-table cell: the line naming that environment's command. Where
+    that command gives the published value as an --anchor, the cell before it becomes the word the command prints
+    for where that value falls against our interval (above, inside or below)."""
     for row in rows:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         env_id, seeds, value = cells[0], cells[1], cells[3]
-        command = f"`ddpg report docs/mujoco/runs/{env_id} --statistic {statistic}`"
+        command = f"ddpg report docs/mujoco/runs/{env_id} --statistic {statistic}"
         for index, line in enumerate(lines):
-            if line.endswith(f"| {command} |"):
-                parts = line.split(" | ")
-                parts[2] = f"{value}, {seeds} of 10 seeds so far (below)"
-                lines[index] = " | ".join(parts)
+            named = line.rsplit(" | ", 1)[-1]
+            if named != f"`{command}` |" and not named.startswith(f"`{command} --anchor "):
+                continue
+            parts = line.split(" | ")
+            parts[2] = f"{value}, {seeds} of 10 seeds so far (below)"
+            if "--anchor" in named:
+                printed = next(printed_row for printed_row in run(named.removesuffix(" |").strip("`")).splitlines()
+                               if printed_row.startswith(f"| {env_id} |"))
+                parts[3] = printed.rstrip(" |").rsplit("(", 1)[1].rstrip(")")
+            lines[index] = " | ".join(parts)
 
 
 def main() -> None:
