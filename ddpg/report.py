@@ -278,6 +278,9 @@ def read_anchors(curves: Iterable[str], values: Iterable[str], plot: str | None)
                 form = "CSV" if flag == "--anchor-curve" else "VALUE"
                 raise UserInputError(f"Expected {flag} ENV:LABEL={form}, the environment's panel and the legend's "
                                      f"label. Received: {given}")
+            if "|" in label or "\n" in label:
+                raise UserInputError(f"Expected {flag}'s LABEL without '|' or a line break, which would split the "
+                                     f"table. Received: {given}")
             if flag == "--anchor-curve":
                 anchors.append(Anchor(given, env_id, label, curve=read_anchor_curve(Path(source))))
                 continue

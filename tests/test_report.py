@@ -405,6 +405,7 @@ def test_the_committed_tianshou_csvs_hold_the_mean_and_std_of_their_seed_columns
     ("--anchor-curve", "Pendulum-v1:T={nan}", "finite rew"),
     ("--anchor-curve", "Pendulum-v1:T={empty}", "no rows"),
     ("--anchor", "HalfCheetah-v5:Paper=8577.29", "HalfCheetah-v5"),  # no runs of it in the report
+    ("--anchor", "Pendulum-v1:a|b=35", "a|b=35"),  # a label that would split the table's column
 ])
 def test_bad_anchors_are_one_line_and_nothing_is_drawn(flag, text, says, anchor_csv, tmp_path, capsys):
     files = {"bad": "env_step,rew\r\n0,1.0\r\n", "nan": "env_step,rew,rew:shaded\r\n0,nan,1.0\r\n",
