@@ -46,12 +46,14 @@ def test_a_run_reached_its_budget_when_its_last_episode_ended_within_one_episode
     assert peer_check.reached([(100, 0.0), (last_end, 1.0)], 40_000) is reached
 
 
-def test_the_mujoco_page_holds_the_summary_as_it_prints(capsys):
-    # docs/mujoco.md, "Hopper seeds that never learn": each table the summary prints from the committed runs is on
-    # the page whole (`python docs/mujoco/refresh_page.py` redraws it when a Hopper run lands).
+@pytest.mark.parametrize("env_id, options, budget", [("Hopper-v5", "", 40_000),
+                                                      ("InvertedPendulum-v5", "--env-id InvertedPendulum-v5 ", 30_000)])
+def test_the_mujoco_page_holds_the_summary_as_it_prints(env_id, options, budget, capsys):
+    # docs/mujoco.md, "Hopper seeds that never learn" and "An InvertedPendulum seed that never learns": each table the
+    # summary prints from the committed runs is on the page whole (`python docs/mujoco/refresh_page.py` redraws it).
     page = (PATH.parents[1] / "mujoco.md").read_text()
-    assert "`python docs/mujoco/peer_check.py summary --steps 40000`" in page
-    peer_check.summary(40_000)
+    assert f"`python docs/mujoco/peer_check.py summary {options}--steps {budget}`" in page
+    peer_check.summary(budget, env_id)
     printed = capsys.readouterr().out
     assert len(printed_tables(printed)) == 2
     assert_whole_tables_on(page, printed)

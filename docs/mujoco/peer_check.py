@@ -5,6 +5,7 @@
     python docs/mujoco/peer_check.py ours --seeds 0 1 2 3 4 --steps 40000
     python docs/mujoco/peer_check.py summary --steps 40000
     python docs/mujoco/peer_check.py actors runs/table1/Hopper-v5/seed_*    # our runs' directories, if kept
+    python docs/mujoco/peer_check.py ours --env-id InvertedPendulum-v5 --seeds 4 --steps 50000
 
 `run` trains Stable-Baselines3's DDPG on Hopper-v5 with the values of OurDDPG.py and its main.py at
 ddpg.presets.TD3_PAPER_COMMIT (the `ourddpg2018` preset, docs/mujoco.md): actor and critic 400-300 with
@@ -17,12 +18,14 @@ OurDDPG.py's loop updates at every episode's end from the first, on the few tran
 `ours` runs our `ourddpg2018` on Hopper-v5 with that one difference too (`--learning-starts 1001`: no update
 before the 1,001st step, as SB3), to the same budget, and copies each run's config.json and metrics.csv to
 docs/mujoco/peer_check/ours_learning_starts_1001/seed_S/ with its final actor's saturation (as below) in
-actor.txt (the run itself under runs/peer_check/).
+actor.txt (the run itself under runs/peer_check/). With `--env-id InvertedPendulum-v5` it does the same on that
+task, with the queue's options for it and its evaluations (every 5,000 steps, 10 episodes), into
+docs/mujoco/peer_check/InvertedPendulum-v5/ours_learning_starts_1001/seed_S/ (eval.csv too), for `ddpg report`.
 
 It writes, per seed, docs/mujoco/peer_check/sb3_Hopper-v5/seed_S.csv: each training episode's end step and
 return (with noise, as our metrics.csv), and a last line `# actor` with the final actor's saturation on the
 last 2,000 states it visited: the fraction of states where every action component is at its bound
-(|a| >= 0.999) and the actions' standard deviation over those states.
+(|a| >= 0.999 in half-ranges) and the actions' standard deviation over those states (in half-ranges).
 
 `actors` measures the same saturation for our runs, from a run directory that `ddpg train` wrote (its
 actor.keras, and the last 2,000 states of the replay buffer its checkpoint holds; neither is committed).
@@ -43,13 +46,26 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "docs" / "mujoco" / "peer_check" / "sb3_Hopper-v5"
-OURS = ROOT / "docs" / "mujoco" / "runs" / "Hopper-v5"
-OURS_LATE = ROOT / "docs" / "mujoco" / "peer_check" / "ours_learning_starts_1001"
+CHECKS = ROOT / "docs" / "mujoco" / "peer_check"
 ENV_ID, AVERAGE_OVER, LEARNED, MAX_EPISODE_STEPS = "Hopper-v5", 40, 200.0, 1000
+# Beyond Hopper: the queue's other options for an environment (docs/mujoco/table1_queue.sh), and evaluations as the
+# queue makes them, so that `ddpg report` states what the run reached by Table 1's own statistic. Both tasks' episodes
+# are at most 1,000 steps, and 200 tells a run that learned from one that did not on both (InvertedPendulum's
+# failing seeds score 2 or 3 an episode, the learning ones up to 1,000).
+OTHER_ENVIRONMENTS = {"InvertedPendulum-v5": ["--gaussian-sigma", "0.03333333333333333", "--eval-every", "5000",
+                                              "--eval-episodes", "10"]}
 
 
-def train_sb3(seed: int, steps: int) -> Path:
+def places(env_id: str = ENV_ID) -> tuple[Path, Path, Path]:
+    """Where an environment's runs are: SB3's CSVs, ours as the preset is (the queue's), ours with
+    --learning-starts 1001. Hopper's where they were first committed; another's under peer_check/ENV/."""
+    queue = ROOT / "docs" / "mujoco" / "runs" / env_id
+    if env_id == ENV_ID:
+        return CHECKS / "sb3_Hopper-v5", queue, CHECKS / "ours_learning_starts_1001"
+    return CHECKS / env_id / "sb3", queue, CHECKS / env_id / "ours_learning_starts_1001"
+
+
+def train_sb3(seed: int, steps: int, env_id: str = ENV_ID) -> Path:
     """One SB3 DDPG run with ourddpg2018's values; its episodes and its actor's saturation to a CSV."""
     import gymnasium as gym
     import torch
@@ -67,11 +83,12 @@ def train_sb3(seed: int, steps: int) -> Path:
                     episodes.append((self.num_timesteps, float(info["episode"]["r"])))
             return True
 
-    env = gym.make(ENV_ID)
+    env = gym.make(env_id)
     action_dim = env.action_space.shape[0]
+    # N(0, 0.1) in action units; SB3 adds its noise to the action scaled to [-1, 1], so 0.1 over the bound.
     model = DDPG("MlpPolicy", env, learning_rate=1e-3, buffer_size=1_000_000, learning_starts=1000,
                  batch_size=100, tau=0.005, gamma=0.99, train_freq=(1, "episode"), gradient_steps=-1,
-                 action_noise=NormalActionNoise(np.zeros(action_dim), 0.1 * np.ones(action_dim)),
+                 action_noise=NormalActionNoise(np.zeros(action_dim), 0.1 / env.action_space.high),
                  policy_kwargs={"net_arch": [400, 300]}, seed=seed, device="cpu")
     model.learn(total_timesteps=steps, callback=Episodes())
 
@@ -80,21 +97,26 @@ def train_sb3(seed: int, steps: int) -> Path:
     states = buffer.observations[max(0, end - 2000):end, 0]
     with torch.no_grad():
         actions = model.actor(torch.as_tensor(states, dtype=torch.float32)).numpy()
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"seed_{seed}.csv"
+    out = places(env_id)[0]
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"seed_{seed}.csv"
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["steps", "return"])
         writer.writerows((step, f"{value:.6f}") for step, value in episodes)
-        file.write(f"# actor: {saturation(actions)}\n")
+        # SB3's actor outputs [-1, 1], rescaled to the bounds only when acting.
+        file.write(f"# actor: {saturation(actions, -np.ones(action_dim), np.ones(action_dim))}\n")
     return path
 
 
-def saturation(actions: np.ndarray) -> str:
-    """The fraction of states whose every action component is at its bound (|a| >= 0.999 of a bound of 1:
-    Hopper's), and the actions' standard deviation over the states (mean over components)."""
-    saturated = np.mean(np.all(np.abs(actions) >= 0.999, axis=1))
-    return f"saturated {saturated:.4f} action_std {float(actions.std(axis=0).mean()):.4f}"
+def saturation(actions: np.ndarray, low: np.ndarray, high: np.ndarray) -> str:
+    """The fraction of states whose every action component is at its bound (within 0.1 % of the half-range), and
+    the actions' standard deviation over the states (mean over components), both in half-ranges: on Hopper, whose
+    bounds are +-1, the actions themselves."""
+    half, middle = (high - low) / 2, (high + low) / 2
+    scaled = (actions - middle) / half
+    saturated = np.mean(np.all(np.abs(scaled) >= 0.999, axis=1))
+    return f"saturated {saturated:.4f} action_std {float(scaled.std(axis=0).mean()):.4f}"
 
 
 def our_actor(run_dir: Path) -> str:
@@ -105,23 +127,27 @@ def our_actor(run_dir: Path) -> str:
 
     checkpoint = load_checkpoint(run_dir / "checkpoint")
     states, end = checkpoint.arrays["buffer/obs"], checkpoint.manifest["replay"]["end"]
-    return saturation(load_policy(run_dir).predict(states[np.arange(max(0, end - 2000), end) % len(states)]))
+    policy = load_policy(run_dir)
+    return saturation(policy.predict(states[np.arange(max(0, end - 2000), end) % len(states)]), policy.low,
+                      policy.high)
 
 
-def train_ours(seed: int, steps: int) -> Path:
-    """Our ourddpg2018 on Hopper-v5, as the Table 1 queue runs it but with no update before step 1,001."""
+def train_ours(seed: int, steps: int, env_id: str = ENV_ID) -> Path:
+    """Our ourddpg2018 on env_id, as the Table 1 queue runs it but with no update before step 1,001. Hopper-v5's
+    files go where places() says."""
     import shutil
     import subprocess
     import sys
 
-    run_dir = ROOT / "runs" / "peer_check" / f"seed_{seed}"
-    subprocess.run([sys.executable, "-m", "ddpg", "train", "--preset", "ourddpg2018", "--env-id", ENV_ID,
+    run_dir = ROOT / "runs" / "peer_check" / ("" if env_id == ENV_ID else env_id) / f"seed_{seed}"
+    subprocess.run([sys.executable, "-m", "ddpg", "train", "--preset", "ourddpg2018", "--env-id", env_id,
                     "--seed", str(seed), "--total-steps", str(steps), "--random-steps", "1000",
-                    "--learning-starts", "1001", "--no-tensorboard", "--overwrite", "--out", str(run_dir)],
+                    "--learning-starts", "1001", *OTHER_ENVIRONMENTS.get(env_id, []), "--no-tensorboard",
+                    "--overwrite", "--out", str(run_dir)],
                    check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-    out = OURS_LATE / f"seed_{seed}"
+    out = places(env_id)[2] / f"seed_{seed}"
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", "metrics.csv"):
+    for name in ("config.json", "metrics.csv", *(("eval.csv",) if env_id != ENV_ID else ())):
         shutil.copy(run_dir / name, out / name)
     (out / "actor.txt").write_text(our_actor(run_dir) + "\n")
     return out
@@ -160,14 +186,15 @@ def read(path: Path) -> tuple[list[tuple[int, float]], str]:
     return [(int(row["steps"]), float(row["return"])) for row in csv.DictReader(rows)], actor
 
 
-def summary(budget: int) -> None:
+def summary(budget: int, env_id: str = ENV_ID) -> None:
     """The page's two tables: each run's first step above 200 (and its actor), and the count per implementation."""
+    sb3, ours, ours_late = places(env_id)
     print(f"| implementation | seed | first step with 40-episode average > {LEARNED:.0f} | final actor |")
     print("| --- | ---: | ---: | --- |")
     counts = {}
-    for name, directory, pattern in (("ddpg, ourddpg2018", OURS, "seed_*/metrics.csv"),
-                                     ("ddpg, ourddpg2018, --learning-starts 1001", OURS_LATE, "seed_*/metrics.csv"),
-                                     ("SB3 DDPG", OUT, "seed_*.csv")):
+    for name, directory, pattern in (("ddpg, ourddpg2018", ours, "seed_*/metrics.csv"),
+                                     ("ddpg, ourddpg2018, --learning-starts 1001", ours_late, "seed_*/metrics.csv"),
+                                     ("SB3 DDPG", sb3, "seed_*.csv")):
         learned = seeds = 0
         for path in sorted(directory.glob(pattern), key=seed_of):
             episodes, actor = read(path)
@@ -189,25 +216,28 @@ def main() -> None:
     run = commands.add_parser("run")
     run.add_argument("--seeds", type=int, nargs="+", required=True)
     run.add_argument("--steps", type=int, default=40_000)
+    run.add_argument("--env-id", default=ENV_ID, choices=(ENV_ID, *OTHER_ENVIRONMENTS))
     actors = commands.add_parser("actors")
     actors.add_argument("run_dirs", type=Path, nargs="+")
     ours = commands.add_parser("ours")
     ours.add_argument("--seeds", type=int, nargs="+", required=True)
     ours.add_argument("--steps", type=int, default=40_000)
+    ours.add_argument("--env-id", default=ENV_ID, choices=(ENV_ID, *OTHER_ENVIRONMENTS))
     report = commands.add_parser("summary")
     report.add_argument("--steps", type=int, default=40_000)
+    report.add_argument("--env-id", default=ENV_ID, choices=(ENV_ID, *OTHER_ENVIRONMENTS))
     args = parser.parse_args()
     if args.command == "run":
         for seed in args.seeds:
-            print(train_sb3(seed, args.steps), flush=True)
+            print(train_sb3(seed, args.steps, args.env_id), flush=True)
     elif args.command == "ours":
         for seed in args.seeds:
-            print(train_ours(seed, args.steps), flush=True)
+            print(train_ours(seed, args.steps, args.env_id), flush=True)
     elif args.command == "actors":
         for run_dir in args.run_dirs:
             print(f"{run_dir}: {our_actor(run_dir)}")
     else:
-        summary(args.steps)
+        summary(args.steps, args.env_id)
 
 
 if __name__ == "__main__":

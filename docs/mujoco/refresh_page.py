@@ -23,7 +23,8 @@ PAGE = ROOT / "docs" / "mujoco.md"
 TABLE_COMMANDS = ("ddpg report docs/mujoco/runs --statistic table1 --per-seed",
                   "ddpg report docs/mujoco/runs --statistic train",
                   "ddpg report docs/mujoco/runs --compute --per-seed",
-                  "python docs/mujoco/peer_check.py summary --steps 40000")
+                  "python docs/mujoco/peer_check.py summary --steps 40000",
+                  "python docs/mujoco/peer_check.py summary --env-id InvertedPendulum-v5 --steps 30000")
 FIGURE_COMMAND = re.compile(r"`(ddpg report \S+ --statistic table1 --plot docs/mujoco/\S+\.png [^`]*)`")
 PLANNED_RUNS = 50
 
