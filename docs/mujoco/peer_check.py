@@ -1,11 +1,11 @@
-"""Hopper seeds that never learn: DDPG's own failure, or ours? A peer's DDPG with ourddpg2018's values.
+"""Seeds that never learn (Hopper, InvertedPendulum): DDPG's own failure, or ours? A peer's with ourddpg2018's values.
 
     pip install -e '.[peers,mujoco]'        # in the checkout: Stable-Baselines3 (PyTorch) and MuJoCo
     python docs/mujoco/peer_check.py run --seeds 0 1 2 3 4 --steps 40000
     python docs/mujoco/peer_check.py ours --seeds 0 1 2 3 4 --steps 40000
     python docs/mujoco/peer_check.py summary --steps 40000
     python docs/mujoco/peer_check.py actors runs/table1/Hopper-v5/seed_*    # our runs' directories, if kept
-    python docs/mujoco/peer_check.py ours --env-id InvertedPendulum-v5 --seeds 4 --steps 50000
+    python docs/mujoco/peer_check.py run --env-id InvertedPendulum-v5 --seeds 0 1 2 3 4 --steps 30000  # ours, summary
 
 `run` trains Stable-Baselines3's DDPG on Hopper-v5 with the values of OurDDPG.py and its main.py at
 ddpg.presets.TD3_PAPER_COMMIT (the `ourddpg2018` preset, docs/mujoco.md): actor and critic 400-300 with
@@ -22,7 +22,8 @@ actor.txt (the run itself under runs/peer_check/). With `--env-id InvertedPendul
 task, with the queue's options for it and its evaluations (every 5,000 steps, 10 episodes), into
 docs/mujoco/peer_check/InvertedPendulum-v5/ours_learning_starts_1001/seed_S/ (eval.csv too), for `ddpg report`.
 
-It writes, per seed, docs/mujoco/peer_check/sb3_Hopper-v5/seed_S.csv: each training episode's end step and
+It writes, per seed, docs/mujoco/peer_check/sb3_Hopper-v5/seed_S.csv (InvertedPendulum-v5's: under
+docs/mujoco/peer_check/InvertedPendulum-v5/sb3/): each training episode's end step and
 return (with noise, as our metrics.csv), and a last line `# actor` with the final actor's saturation on the
 last 2,000 states it visited: the fraction of states where every action component is at its bound
 (|a| >= 0.999 in half-ranges) and the actions' standard deviation over those states (in half-ranges).
@@ -133,8 +134,8 @@ def our_actor(run_dir: Path) -> str:
 
 
 def train_ours(seed: int, steps: int, env_id: str = ENV_ID) -> Path:
-    """Our ourddpg2018 on env_id, as the Table 1 queue runs it but with no update before step 1,001. Hopper-v5's
-    files go where places() says."""
+    """Our ourddpg2018 on env_id, as the Table 1 queue runs it but with no update before step 1,001; its files go
+    where places() says."""
     import shutil
     import subprocess
     import sys
