@@ -463,9 +463,7 @@ def test_an_environment_without_the_anchor_gets_a_dash(tmp_path, capsys):
     other = tmp_path / "other"
     for seed in range(3):
         shutil.copytree(FIXTURE / f"seed_{seed}", other / f"seed_{seed}")
-        config = json.loads((other / f"seed_{seed}" / "config.json").read_text())
-        config["env_id"] = "MountainCarContinuous-v0"
-        (other / f"seed_{seed}" / "config.json").write_text(json.dumps(config))
+        edit_config(other / f"seed_{seed}", env_id="MountainCarContinuous-v0")
     assert main(["report", str(FIXTURE), str(other), "--statistic", "table1", "--bootstrap", "100",
                  "--anchor", "Pendulum-v1:Paper=1000000"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "Paper" not in line]

@@ -62,11 +62,15 @@ def replace_tables(lines: list[str], command: str, new: list[list[str]]) -> None
 
 def update_anchor_cells(lines: list[str], statistic: str, rows: list[str]) -> None:
     """Each environment row's value into its anchor-table cell: the line naming that environment's command. Where
-    that command gives the published value as an --anchor, the cell before it becomes the word the command prints
-    for where that value falls against our interval (above, inside or below)."""
+    that command gives the published value as an --anchor, the cell before it becomes where that value falls
+    against the row's interval, by the function that command prints it with (ddpg.report.anchor_position; the page
+    test runs the command and compares)."""
+    from ddpg.report import anchor_position
+
     for row in rows:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         env_id, seeds, value = cells[0], cells[1], cells[3]
+        interval = tuple(float(bound) for bound in cells[4].strip("[]").split(", "))
         command = f"ddpg report docs/mujoco/runs/{env_id} --statistic {statistic}"
         for index, line in enumerate(lines):
             named = line.rsplit(" | ", 1)[-1]
@@ -75,9 +79,7 @@ def update_anchor_cells(lines: list[str], statistic: str, rows: list[str]) -> No
             parts = line.split(" | ")
             parts[2] = f"{value}, {seeds} of 10 seeds so far (below)"
             if "--anchor" in named:
-                printed = next(printed_row for printed_row in run(named.removesuffix(" |").strip("`")).splitlines()
-                               if printed_row.startswith(f"| {env_id} |"))
-                parts[3] = printed.rstrip(" |").rsplit("(", 1)[1].rstrip(")")
+                parts[3] = anchor_position(float(parts[1]), interval)
             lines[index] = " | ".join(parts)
 
 
