@@ -4,6 +4,7 @@
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import assert_whole_tables_on, printed_tables
 
@@ -46,8 +47,9 @@ def test_a_run_reached_its_budget_when_its_last_episode_ended_within_one_episode
     assert peer_check.reached([(100, 0.0), (last_end, 1.0)], 40_000) is reached
 
 
-@pytest.mark.parametrize("env_id, options, budget", [("Hopper-v5", "", 40_000),
-                                                      ("InvertedPendulum-v5", "--env-id InvertedPendulum-v5 ", 30_000)])
+@pytest.mark.parametrize("env_id, options, budget", [
+    ("Hopper-v5", "", 40_000), ("InvertedPendulum-v5", "--env-id InvertedPendulum-v5 ", 30_000),
+    ("InvertedDoublePendulum-v5", "--env-id InvertedDoublePendulum-v5 ", 8_000)])
 def test_the_mujoco_page_holds_the_summary_as_it_prints(env_id, options, budget, capsys):
     # docs/mujoco.md, "Hopper seeds that never learn" and "An InvertedPendulum seed that never learns": each table the
     # summary prints from the committed runs is on the page whole (`python docs/mujoco/refresh_page.py` redraws it).
@@ -56,4 +58,29 @@ def test_the_mujoco_page_holds_the_summary_as_it_prints(env_id, options, budget,
     peer_check.summary(budget, env_id)
     printed = capsys.readouterr().out
     assert len(printed_tables(printed)) == 2
+    assert_whole_tables_on(page, printed)
+
+
+def test_early_counts_the_states_where_no_gradient_reaches_the_actor_through_any_component():
+    # By hand, in float32: tanh(10) and tanh(20) round to exactly 1, so tanh' = 1 - tanh^2 is 0; tanh(8) is
+    # 0.99999976, tanh' 4.8e-7 (below 1e-6, not 0); tanh(5) is 0.9999092, tanh' 1.8e-4. A state counts only if every
+    # component does: the second state has no gradient at all, the third one below 1e-6, the fourth neither.
+    z = np.array([[0.0, 0.0], [20.0, -10.0], [8.0, 20.0], [5.0, 20.0]])
+    assert peer_check.early_row(300, z) == {"steps": 300, "z_min": "-10.00", "z_median": "6.50", "z_max": "20.00",
+                                            "no_gradient": "0.250", "gradient_below_1e-6": "0.500"}
+
+
+def test_reference_states_are_the_same_for_every_run():
+    first, again = (peer_check.reference_states("InvertedPendulum-v5", 50) for _ in range(2))
+    assert first.shape == (50, 4) and np.array_equal(first, again) and len(np.unique(first[:, 2])) > 1
+
+
+@pytest.mark.parametrize("env_id", ["InvertedPendulum-v5", "InvertedDoublePendulum-v5"])
+def test_the_mujoco_page_holds_the_early_table_as_it_prints(env_id, capsys):
+    # docs/mujoco.md, "What puts a pendulum's actor at a bound": the table early-table prints from the committed rows.
+    page = (PATH.parents[1] / "mujoco.md").read_text()
+    assert f"`python docs/mujoco/peer_check.py early-table --env-id {env_id}`" in page
+    peer_check.early_table(env_id)
+    printed = capsys.readouterr().out
+    assert len(printed_tables(printed)) == 1
     assert_whole_tables_on(page, printed)

@@ -165,6 +165,21 @@ def test_a_step_budget_ends_mid_episode_and_resumes_to_a_larger_one(tmp_path):
     assert resumed.returns == whole.returns
 
 
+def test_a_shorter_budget_is_the_longer_runs_beginning(tmp_path):
+    # docs/mujoco.md's short runs (peer_check.py ours --as-queued, early) stand for the queue's long ones: the first
+    # episodes of a run, losses included, do not depend on its budget. Updates at each episode's end, as ourddpg2018.
+    env_id = corridor(5, 10)
+    for steps in (7, 17):
+        config = tiny_config(env_id=env_id, episodes=None, total_steps=steps, update_at_episode_end=True,
+                             learning_starts=1)
+        train(config, RunOptions(tmp_path / str(steps), tensorboard=False))
+    short, long = (rows(tmp_path / str(steps) / "metrics.csv") for steps in (7, 17))
+    assert len(short) == 1 and len(long) == 3
+    untimed = [{name: value for name, value in row.items() if name not in ("wall_seconds", "steps_per_second")}
+               for row in (short[0], long[0])]
+    assert untimed[0] == untimed[1]
+
+
 def test_exactly_one_budget():
     assert (DDPGConfig().episodes, DDPGConfig().total_steps) == (100, None)
     assert (DDPGConfig(total_steps=500).episodes, DDPGConfig(total_steps=500).total_steps) == (None, 500)
