@@ -20,7 +20,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import pytest
-from helpers import Corridor, tiny_config
+from helpers import TIMINGS, Corridor, tiny_config
 
 from ddpg.run_options import RunOptions
 from ddpg.training import TrainingInterrupted, train
@@ -31,9 +31,6 @@ EPISODES, LENGTH, EVAL_EVERY = 3, 4, 2
 # Environment steps of a whole run, training's and evaluations' in the order they happen: each training step,
 # and after every EVAL_EVERY-th, one evaluation episode of LENGTH steps.
 TOTAL = EPISODES * LENGTH * (1 + LENGTH // EVAL_EVERY)
-TIMING = {"wall_seconds", "steps_per_second"}
-
-
 class Killed(BaseException):
     """The process dies here: nothing catches it, no checkpoint is written."""
 
@@ -69,7 +66,7 @@ def options(run: Path, resume: bool = False) -> RunOptions:
 
 def without_timing(path: Path) -> list[dict]:
     rows = list(csv.DictReader(io.StringIO(path.read_text(), newline="")))
-    return [{name: value for name, value in row.items() if name not in TIMING} for row in rows]
+    return [{name: value for name, value in row.items() if name not in TIMINGS} for row in rows]
 
 
 def trip(at: int | None, action: str | None = None) -> None:

@@ -73,8 +73,7 @@ ENV_ID, AVERAGE_OVER, LEARNED, MAX_EPISODE_STEPS = "Hopper-v5", 40, 200.0, 1000
 # 22, the learning ones' noisy training episodes 350-450 at the end, above 200 by step 2,576).
 QUEUE_OPTIONS = {"InvertedPendulum-v5": ["--gaussian-sigma", "0.03333333333333333"]}  # beside --random-steps 1000
 EVALUATIONS = ["--eval-every", "5000", "--eval-episodes", "10"]
-OTHER_ENVIRONMENTS = {env_id: [*QUEUE_OPTIONS.get(env_id, []), *EVALUATIONS]
-                      for env_id in ("InvertedPendulum-v5", "InvertedDoublePendulum-v5")}
+OTHER_ENVIRONMENTS = ("InvertedPendulum-v5", "InvertedDoublePendulum-v5")
 
 
 class Places(NamedTuple):
@@ -168,21 +167,29 @@ def our_actor(run_dir: Path) -> str:
                       policy.high)
 
 
+def run_ours(env_id: str, seed: int, steps: int, run_dir: Path, learning_starts: bool, evaluations: bool) -> None:
+    """`ddpg train` with ourddpg2018 as the Table 1 queue runs it (its options for env_id), into run_dir; with no
+    update before step 1,001 if learning_starts, with the queue's evaluations if evaluations."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "ddpg", "train", "--preset", "ourddpg2018", "--env-id", env_id,
+                    "--seed", str(seed), "--total-steps", str(steps), "--random-steps", "1000",
+                    *(["--learning-starts", "1001"] if learning_starts else []), *QUEUE_OPTIONS.get(env_id, []),
+                    *(EVALUATIONS if evaluations and env_id != ENV_ID else []), "--no-tensorboard", "--overwrite",
+                    "--out", str(run_dir)],
+                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+
+
 def train_ours(seed: int, steps: int, env_id: str = ENV_ID, as_queued: bool = False) -> Path:
     """Our ourddpg2018 on env_id, as the Table 1 queue runs it but with no update before step 1,001 (or, as_queued,
     exactly as the queue runs it: a run's first N steps are the same floats at any budget); its files go where
     places() says."""
     import shutil
-    import subprocess
-    import sys
 
     kind = "short" if as_queued else ""
     run_dir = ROOT / "runs" / "peer_check" / ("" if env_id == ENV_ID else env_id) / kind / f"seed_{seed}"
-    subprocess.run([sys.executable, "-m", "ddpg", "train", "--preset", "ourddpg2018", "--env-id", env_id,
-                    "--seed", str(seed), "--total-steps", str(steps), "--random-steps", "1000",
-                    *([] if as_queued else ["--learning-starts", "1001"]), *OTHER_ENVIRONMENTS.get(env_id, []),
-                    "--no-tensorboard", "--overwrite", "--out", str(run_dir)],
-                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    run_ours(env_id, seed, steps, run_dir, learning_starts=not as_queued, evaluations=True)
     where = places(env_id)
     out = (where.short if as_queued else where.learning_starts) / f"seed_{seed}"
     out.mkdir(parents=True, exist_ok=True)
@@ -244,9 +251,6 @@ def sb3_tanh_inputs(env_id: str, seed: int, steps: int, states: np.ndarray) -> n
 def early(seed: int, budgets: list[int], env_id: str, learning_starts: bool, sb3: bool = False) -> Path:
     """Ours trained to each budget from scratch, as the queue runs it (with --learning-starts 1001 if asked), or
     SB3's; the final actor's z on the reference states, a row per budget."""
-    import subprocess
-    import sys
-
     states = reference_states(env_id)
     name = ("sb3_" if sb3 else "") + f"seed_{seed}" + ("_learning_starts_1001" if learning_starts else "")
     rows = []
@@ -255,11 +259,7 @@ def early(seed: int, budgets: list[int], env_id: str, learning_starts: bool, sb3
             rows.append(early_row(steps, sb3_tanh_inputs(env_id, seed, steps, states)))
             continue
         run_dir = ROOT / "runs" / "peer_check" / "early" / env_id / f"{name}_{steps}"
-        subprocess.run([sys.executable, "-m", "ddpg", "train", "--preset", "ourddpg2018", "--env-id", env_id,
-                        "--seed", str(seed), "--total-steps", str(steps), "--random-steps", "1000",
-                        *(["--learning-starts", "1001"] if learning_starts else []), *QUEUE_OPTIONS.get(env_id, []),
-                        "--no-tensorboard", "--overwrite", "--out", str(run_dir)],
-                       check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        run_ours(env_id, seed, steps, run_dir, learning_starts, evaluations=False)
         rows.append(early_row(steps, tanh_inputs(run_dir, states)))
     path = CHECKS / env_id / "early" / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
