@@ -49,7 +49,8 @@ def test_a_run_reached_its_budget_when_its_last_episode_ended_within_one_episode
 
 @pytest.mark.parametrize("env_id, options, budget", [
     ("Hopper-v5", "", 40_000), ("InvertedPendulum-v5", "--env-id InvertedPendulum-v5 ", 30_000),
-    ("InvertedDoublePendulum-v5", "--env-id InvertedDoublePendulum-v5 ", 8_000)])
+    ("InvertedDoublePendulum-v5", "--env-id InvertedDoublePendulum-v5 ", 8_000),
+    ("Walker2d-v5", "--env-id Walker2d-v5 ", 100_000)])
 def test_the_mujoco_page_holds_the_summary_as_it_prints(env_id, options, budget, capsys):
     # docs/mujoco.md, "Hopper seeds that never learn" and "An InvertedPendulum seed that never learns": each table the
     # summary prints from the committed runs is on the page whole (`python docs/mujoco/refresh_page.py` redraws it).
@@ -76,7 +77,7 @@ def test_reference_states_are_the_same_for_every_run():
     assert first.shape == (50, 4) and np.array_equal(first, again) and len(np.unique(first[:, 2])) > 1
 
 
-@pytest.mark.parametrize("env_id", ["InvertedPendulum-v5", "InvertedDoublePendulum-v5"])
+@pytest.mark.parametrize("env_id", ["InvertedPendulum-v5", "InvertedDoublePendulum-v5", "Walker2d-v5"])
 def test_the_mujoco_page_holds_the_early_table_as_it_prints(env_id, capsys):
     # docs/mujoco.md, "What puts a pendulum's actor at a bound": the table early-table prints from the committed rows.
     page = (PATH.parents[1] / "mujoco.md").read_text()

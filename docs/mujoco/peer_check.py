@@ -21,8 +21,8 @@ OurDDPG.py's loop updates at every episode's end from the first, on the few tran
 before the 1,001st step, as SB3), to the same budget, and copies each run's config.json and metrics.csv to
 docs/mujoco/peer_check/ours_learning_starts_1001/seed_S/ with its final actor's saturation (as below) in
 actor.txt (the run itself under runs/peer_check/). With `--env-id InvertedPendulum-v5` (or
-InvertedDoublePendulum-v5) it does the same on that task, with the queue's options for it and its evaluations
-(every 5,000 steps, 10 episodes), into
+InvertedDoublePendulum-v5, Walker2d-v5) it does the same on that task, with the queue's options for it and its
+evaluations (every 5,000 steps, 10 episodes), into
 docs/mujoco/peer_check/ENV/ours_learning_starts_1001/seed_S/ (eval.csv too), for `ddpg report`.
 
 It writes, per seed, docs/mujoco/peer_check/sb3_Hopper-v5/seed_S.csv (another environment's: under
@@ -67,13 +67,14 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ROOT / "docs" / "mujoco" / "peer_check"
 ENV_ID, AVERAGE_OVER, LEARNED, MAX_EPISODE_STEPS = "Hopper-v5", 40, 200.0, 1000
 # Beyond Hopper: the queue's other options for an environment (docs/mujoco/table1_queue.sh), and evaluations as the
-# queue makes them, so that `ddpg report` states what the run reached by Table 1's own statistic. Both tasks' episodes
+# queue makes them, so that `ddpg report` states what the run reached by Table 1's own statistic. Every task's episodes
 # are at most 1,000 steps, and 200 tells a run that learned from one that did not on each (InvertedPendulum's
 # failing seeds score 2 or 3 an episode, the learning ones up to 1,000; InvertedDoublePendulum's failing seed about
-# 22, the learning ones' noisy training episodes 350-450 at the end, above 200 by step 2,576).
+# 22, the learning ones' noisy training episodes 350-450 at the end, above 200 by step 2,576; Walker2d's failing
+# seed at most 19.3 in 1,000,000 steps, the learning ones above 200 by step 79,232).
 QUEUE_OPTIONS = {"InvertedPendulum-v5": ["--gaussian-sigma", "0.03333333333333333"]}  # beside --random-steps 1000
 EVALUATIONS = ["--eval-every", "5000", "--eval-episodes", "10"]
-OTHER_ENVIRONMENTS = ("InvertedPendulum-v5", "InvertedDoublePendulum-v5")
+OTHER_ENVIRONMENTS = ("InvertedPendulum-v5", "InvertedDoublePendulum-v5", "Walker2d-v5")
 
 
 class Places(NamedTuple):

@@ -26,8 +26,10 @@ TABLE_COMMANDS = ("ddpg report docs/mujoco/runs --statistic table1 --per-seed",
                   "python docs/mujoco/peer_check.py summary --steps 40000",
                   "python docs/mujoco/peer_check.py summary --env-id InvertedPendulum-v5 --steps 30000",
                   "python docs/mujoco/peer_check.py summary --env-id InvertedDoublePendulum-v5 --steps 8000",
+                  "python docs/mujoco/peer_check.py summary --env-id Walker2d-v5 --steps 100000",
                   "python docs/mujoco/peer_check.py early-table --env-id InvertedPendulum-v5",
-                  "python docs/mujoco/peer_check.py early-table --env-id InvertedDoublePendulum-v5")
+                  "python docs/mujoco/peer_check.py early-table --env-id InvertedDoublePendulum-v5",
+                  "python docs/mujoco/peer_check.py early-table --env-id Walker2d-v5")
 FIGURE_COMMAND = re.compile(r"`(ddpg report \S+ --statistic table1 --plot docs/mujoco/\S+\.png [^`]*)`")
 PLANNED_RUNS = 50
 
