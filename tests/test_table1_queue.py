@@ -28,9 +28,10 @@ echo "trained"
 """
 
 
-@pytest.fixture
-def plan(tmp_path):
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory):
     """Both lanes run to the end, one after the other; each line of the returned plan: lane, run, budget, how."""
+    tmp_path = tmp_path_factory.mktemp("queue")
     (tmp_path / "docs" / "mujoco").mkdir(parents=True)
     shutil.copy(QUEUE, tmp_path / "docs" / "mujoco" / "table1_queue.sh")
     bin_dir = tmp_path / "bin"
