@@ -52,7 +52,7 @@ def test_a_run_reached_its_budget_when_its_last_episode_ended_within_one_episode
     ("InvertedDoublePendulum-v5", "--env-id InvertedDoublePendulum-v5 ", 8_000),
     ("Walker2d-v5", "--env-id Walker2d-v5 ", 100_000)])
 def test_the_mujoco_page_holds_the_summary_as_it_prints(env_id, options, budget, capsys):
-    # docs/mujoco.md, "Hopper seeds that never learn" and "An InvertedPendulum seed that never learns": each table the
+    # docs/mujoco.md, the sections on seeds that never learn (Hopper, Walker2d, the pendulums): each table the
     # summary prints from the committed runs is on the page whole (`python docs/mujoco/refresh_page.py` redraws it).
     page = (PATH.parents[1] / "mujoco.md").read_text()
     assert f"`python docs/mujoco/peer_check.py summary {options}--steps {budget}`" in page
@@ -79,7 +79,8 @@ def test_reference_states_are_the_same_for_every_run():
 
 @pytest.mark.parametrize("env_id", ["InvertedPendulum-v5", "InvertedDoublePendulum-v5", "Walker2d-v5"])
 def test_the_mujoco_page_holds_the_early_table_as_it_prints(env_id, capsys):
-    # docs/mujoco.md, "What puts a pendulum's actor at a bound": the table early-table prints from the committed rows.
+    # docs/mujoco.md, "What puts a pendulum's actor at a bound" and the Walker2d section: the table early-table prints
+    # from the committed rows.
     page = (PATH.parents[1] / "mujoco.md").read_text()
     assert f"`python docs/mujoco/peer_check.py early-table --env-id {env_id}`" in page
     peer_check.early_table(env_id)
