@@ -15,10 +15,12 @@ standard library only: what goes in is the trainer's business.
 The replay buffer is not rewritten whole each time (10^6 MuJoCo transitions are 170 MB). Its ring
 is kept as a log of immutable segment files beside the checkpoint, `replay/START-STOP.npz`, each
 the entries written from START to STOP, checksummed in state.json; a checkpoint writes one new
-segment, of what was added since the last one, before step 1. Replaying the listed segments in
+segment, of what was added since the last one (with the small segments just before it merged in,
+so that short episodes do not make thousands), before step 1. Replaying the listed segments in
 order rebuilds the ring exactly; a segment that later ones cover entirely is deleted after the
-swap, and so is a segment a killed save left unlisted. So a save costs what is new, and a kill at
-any moment still leaves the previous checkpoint whole: the segments it lists are never touched.
+swap, and so is a segment a killed save left unlisted. So a save costs what is new (and, amortised,
+a few rewrites of small segments), and a kill at any moment still leaves the previous checkpoint
+whole: the segments it lists are never touched.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ FORMAT = 3  # 2: the step-based loop; 3: the replay ring in segments (2 is still
 READABLE_FORMATS = (2, 3)
 ARRAYS, MANIFEST = "arrays.npz", "state.json"
 REPLAY = "replay"  # the segments' directory, beside the checkpoint's
+MERGE_BELOW = 10_000  # entries: a new segment absorbs the smaller ones before it under this size (_write_segments)
 
 
 class CheckpointError(UserInputError):
@@ -132,6 +135,13 @@ def _write_segments(directory: Path, ring: Ring) -> dict:
         listed = []
     kept = [segment for segment in listed if segment["stop"] > first_needed]
     start = max(kept[-1]["stop"] if kept else first_needed, first_needed)
+    # A new segment takes in the last one while that is under MERGE_BELOW entries and no longer than it: each
+    # rewrite of an entry at least doubles its segment, so it is rewritten at most log2(MERGE_BELOW / its first
+    # segment's size) times, the segments stay few however short the episodes (3-step ones checkpointed every
+    # 10 episodes made one of 30 entries per save), and segments of MERGE_BELOW or more are never rewritten.
+    while start < ring.end and kept and kept[-1]["stop"] - kept[-1]["start"] < MERGE_BELOW \
+            and kept[-1]["stop"] - kept[-1]["start"] <= ring.end - start:
+        start = max(kept.pop()["start"], first_needed)
     if start < ring.end:
         folder.mkdir(exist_ok=True)
         name = segment_name(start, ring.end)

@@ -26,6 +26,12 @@ def trailing_average(returns: list[float]) -> float:
     return float(np.mean(returns[-AVERAGE_WINDOW:]))
 
 
+def trailing_averages(returns: list[float]) -> list[float]:
+    """trailing_average after each episode of `returns`, each from its own window (a resume rebuilds them all: from
+    whole prefixes, that cost the square of the episodes)."""
+    return [trailing_average(returns[max(0, i - AVERAGE_WINDOW):i]) for i in range(1, len(returns) + 1)]
+
+
 def evaluation_numbers(rows: list[dict[str, str]]) -> list[dict]:
     """eval.csv's rows, as read, with their numbers as numbers."""
     return [{name: float(value) if name in ("mean_return", "std_return", "wall_seconds") else int(value)

@@ -38,7 +38,7 @@ from ddpg.run_files import (
     write_atomically,
 )
 from ddpg.run_options import RunOptions
-from ddpg.run_schema import OBSERVATION_FILE, evaluation_numbers, trailing_average
+from ddpg.run_schema import OBSERVATION_FILE, evaluation_numbers, trailing_averages
 from ddpg.run_state import EpisodeStart, open_checkpoint, restore_run, run_state
 from ddpg.signals import stop_signals_handled
 
@@ -224,8 +224,7 @@ class Session:
                 run.files.save_actor("best_actor.keras", trainer.agent, best.weights, best.statistics)
         self.result = TrainResult(config=trainer.config, out_dir=run.files.dir if run else None, agent=trainer.agent,
                                   buffer=trainer.buffer, returns=list(trainer.returns),
-                                  average_returns=[trailing_average(trainer.returns[:i])
-                                                   for i in range(1, len(trainer.returns) + 1)],
+                                  average_returns=trailing_averages(trainer.returns),
                                   evaluations=evaluation_numbers(run.evaluations) if run else [])
         self.start = time.perf_counter() - self.wall_offset
 

@@ -10,23 +10,32 @@ import json
 import numpy as np
 import pytest
 
+from ddpg import checkpoint
 from ddpg.checkpoint import REPLAY, CheckpointError, Ring, load_checkpoint, save_checkpoint, segment_name
 
 CAPACITY = 5
 
 
-class FilledRing:
-    """A ring of CAPACITY slots; entry t is the row [t, -t] (so every row names the entry it holds)."""
+@pytest.fixture(autouse=True)
+def one_segment_per_save(monkeypatch):
+    """The tests pin the log's bookkeeping one save's segment at a time, with no small segment merged; merging
+    is tested on its own at the end (test_small_segments_*), with its own threshold."""
+    monkeypatch.setattr(checkpoint, "MERGE_BELOW", 0)
 
-    def __init__(self):
-        self.columns = {"buffer/obs": np.zeros((CAPACITY, 2), np.float32),
-                        "buffer/reward": np.zeros((CAPACITY, 1), np.float32)}
+
+class FilledRing:
+    """A ring of `capacity` slots; entry t is the row [t, -t] (so every row names the entry it holds)."""
+
+    def __init__(self, capacity: int = CAPACITY):
+        self.capacity = capacity
+        self.columns = {"buffer/obs": np.zeros((capacity, 2), np.float32),
+                        "buffer/reward": np.zeros((capacity, 1), np.float32)}
         self.end = 0
 
     def add(self, count: int) -> Ring:
         for t in range(self.end, self.end + count):
-            self.columns["buffer/obs"][t % CAPACITY] = [t, -t]
-            self.columns["buffer/reward"][t % CAPACITY] = t
+            self.columns["buffer/obs"][t % self.capacity] = [t, -t]
+            self.columns["buffer/reward"][t % self.capacity] = t
         self.end += count
         return Ring(self.columns, self.end)
 
@@ -293,3 +302,72 @@ def test_a_leftover_old_checkpoint_beside_a_complete_one_is_not_read(tmp_path):
     (tmp_path / "older").rename(tmp_path / "checkpoint.old")
     save(tmp_path, ring.add(1))
     assert segments(tmp_path) == [segment_name(0, 3), segment_name(3, 4), segment_name(4, 5)]
+
+
+# Small segments merged. A run of 3-step episodes (a pendulum that never learns) checkpointed every 10 episodes
+# saved a 30-entry segment each time: 10,000 files by 300,000 steps, each save reading and writing their whole
+# list in state.json (1.5 MB) and listing the folder, so a save cost what the run had done, not what was new.
+
+
+def saved_sizes(tmp_path) -> list[int]:
+    listed = json.loads((tmp_path / "checkpoint" / "state.json").read_text())["replay"]["segments"]
+    return [segment["stop"] - segment["start"] for segment in listed]
+
+
+def test_small_segments_merge_so_that_a_save_lists_a_few(tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoint, "MERGE_BELOW", 64)
+    ring, written = FilledRing(capacity=10_000), []
+    real = np.savez
+    monkeypatch.setattr(np, "savez", lambda file, **arrays: (written.append(len(arrays.get("buffer/reward", ()))),
+                                                              real(file, **arrays))[1])
+    for _ in range(1_000):  # a save of 3 new entries each time
+        save(tmp_path, ring.add(3))
+        assert len(saved_sizes(tmp_path)) <= 3_000 // 64 + 8, saved_sizes(tmp_path)
+    assert segments(tmp_path) == sorted(f"{s['file']}" for s in json.loads(
+        (tmp_path / "checkpoint" / "state.json").read_text())["replay"]["segments"])  # nothing unlisted on disk
+    np.testing.assert_array_equal(load_checkpoint(tmp_path / "checkpoint").arrays["buffer/reward"][:, 0],
+                                  np.arange(3_000))
+    # Each rewrite of an entry at least doubles its segment, up to MERGE_BELOW: log2(64 / 3) + 1 < 6 writes each.
+    assert 3_000 <= sum(written) <= 3_000 * 6
+
+
+def test_small_segments_merge_within_the_ring_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoint, "MERGE_BELOW", 64)
+    ring = FilledRing(capacity=50)
+    for count in [3] * 40:  # past the ring's 50 slots: merged segments start at the first entry still held
+        save(tmp_path, ring.add(count))
+        held = np.arange(max(0, ring.end - 50), ring.end)
+        np.testing.assert_array_equal(np.sort(load_checkpoint(tmp_path / "checkpoint").arrays["buffer/reward"][:, 0]),
+                                      held)
+
+
+def test_segments_of_merge_below_or_more_are_never_rewritten(tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoint, "MERGE_BELOW", 8)
+    ring = FilledRing(capacity=100)
+    save(tmp_path, ring.add(8))  # as a MuJoCo run's ten 1,000-step episodes: at the threshold, kept as written
+    inode = (tmp_path / REPLAY / segment_name(0, 8)).stat().st_ino
+    for count in (2, 2, 8, 3, 8):
+        save(tmp_path, ring.add(count))
+    assert (tmp_path / REPLAY / segment_name(0, 8)).stat().st_ino == inode
+    assert saved_sizes(tmp_path)[0] == 8
+
+
+def test_a_save_killed_after_its_merged_segment_leaves_the_previous_checkpoint_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoint, "MERGE_BELOW", 64)
+    ring = FilledRing(capacity=100)
+    for _ in range(3):
+        save(tmp_path, ring.add(2))
+    before = segments(tmp_path)
+    monkeypatch.setattr(np, "savez", _after_first(np.savez, lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)))
+    with pytest.raises(KeyboardInterrupt):
+        save(tmp_path, ring.add(2))  # writes the segment of entries 0-8 (all merged), then is killed
+    monkeypatch.undo()
+    assert set(before) <= set(segments(tmp_path))  # the previous checkpoint's segments, untouched
+    np.testing.assert_array_equal(load_checkpoint(tmp_path / "checkpoint").arrays["buffer/reward"][:, 0],
+                                  np.arange(6))
+    monkeypatch.setattr(checkpoint, "MERGE_BELOW", 64)
+    save(tmp_path, ring.add(1))
+    np.testing.assert_array_equal(load_checkpoint(tmp_path / "checkpoint").arrays["buffer/reward"][:, 0],
+                                  np.arange(9))
+    assert segments(tmp_path) == sorted(s["file"] for s in json.loads(
+        (tmp_path / "checkpoint" / "state.json").read_text())["replay"]["segments"])
