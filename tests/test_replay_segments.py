@@ -339,6 +339,9 @@ def test_small_segments_merge_within_the_ring_only(tmp_path, monkeypatch):
         held = np.arange(max(0, ring.end - 50), ring.end)
         np.testing.assert_array_equal(np.sort(load_checkpoint(tmp_path / "checkpoint").arrays["buffer/reward"][:, 0]),
                                       held)
+        for segment in json.loads((tmp_path / "checkpoint" / "state.json").read_text())["replay"]["segments"]:
+            # Each holds the entries it names: none from before the ring's oldest, whose slots hold later ones.
+            assert rows_in(tmp_path, segment["file"]) == list(range(segment["start"], segment["stop"]))
 
 
 def test_segments_of_merge_below_or_more_are_never_rewritten(tmp_path, monkeypatch):
