@@ -309,9 +309,13 @@ def test_a_leftover_old_checkpoint_beside_a_complete_one_is_not_read(tmp_path):
 # list in state.json (1.5 MB) and listing the folder, so a save cost what the run had done, not what was new.
 
 
+def listed(tmp_path) -> list[dict]:
+    """The segments the checkpoint's state.json lists, oldest first."""
+    return json.loads((tmp_path / "checkpoint" / "state.json").read_text())["replay"]["segments"]
+
+
 def saved_sizes(tmp_path) -> list[int]:
-    listed = json.loads((tmp_path / "checkpoint" / "state.json").read_text())["replay"]["segments"]
-    return [segment["stop"] - segment["start"] for segment in listed]
+    return [segment["stop"] - segment["start"] for segment in listed(tmp_path)]
 
 
 def test_small_segments_merge_so_that_a_save_lists_a_few(tmp_path, monkeypatch):
@@ -323,8 +327,7 @@ def test_small_segments_merge_so_that_a_save_lists_a_few(tmp_path, monkeypatch):
     for _ in range(1_000):  # a save of 3 new entries each time
         save(tmp_path, ring.add(3))
         assert len(saved_sizes(tmp_path)) <= 3_000 // 64 + 8, saved_sizes(tmp_path)
-    assert segments(tmp_path) == sorted(f"{s['file']}" for s in json.loads(
-        (tmp_path / "checkpoint" / "state.json").read_text())["replay"]["segments"])  # nothing unlisted on disk
+    assert segments(tmp_path) == sorted(segment["file"] for segment in listed(tmp_path))  # nothing unlisted on disk
     np.testing.assert_array_equal(load_checkpoint(tmp_path / "checkpoint").arrays["buffer/reward"][:, 0],
                                   np.arange(3_000))
     # Each rewrite of an entry at least doubles its segment, up to MERGE_BELOW: log2(64 / 3) + 1 < 6 writes each.
@@ -339,7 +342,7 @@ def test_small_segments_merge_within_the_ring_only(tmp_path, monkeypatch):
         held = np.arange(max(0, ring.end - 50), ring.end)
         np.testing.assert_array_equal(np.sort(load_checkpoint(tmp_path / "checkpoint").arrays["buffer/reward"][:, 0]),
                                       held)
-        for segment in json.loads((tmp_path / "checkpoint" / "state.json").read_text())["replay"]["segments"]:
+        for segment in listed(tmp_path):
             # Each holds the entries it names: none from before the ring's oldest, whose slots hold later ones.
             assert rows_in(tmp_path, segment["file"]) == list(range(segment["start"], segment["stop"]))
 
@@ -372,5 +375,4 @@ def test_a_save_killed_after_its_merged_segment_leaves_the_previous_checkpoint_w
     save(tmp_path, ring.add(1))
     np.testing.assert_array_equal(load_checkpoint(tmp_path / "checkpoint").arrays["buffer/reward"][:, 0],
                                   np.arange(9))
-    assert segments(tmp_path) == sorted(s["file"] for s in json.loads(
-        (tmp_path / "checkpoint" / "state.json").read_text())["replay"]["segments"])
+    assert segments(tmp_path) == sorted(segment["file"] for segment in listed(tmp_path))

@@ -23,7 +23,7 @@ def test_trailing_averages_are_the_trailing_average_after_each_episode(returns):
 
 def test_trailing_averages_read_a_window_each(monkeypatch):
     # A resumed run rebuilds its result's averages from every return so far: by prefixes, 300,000 episodes of a
-    # pendulum that never learns (3 steps each) took minutes at each resume; by windows, a fraction of a second.
+    # pendulum that never learns (3 steps each) took tens of seconds at each resume; by windows, a fraction of one.
     seen = []
     monkeypatch.setattr(run_schema, "trailing_average", lambda returns: seen.append(len(returns)) or 0.0)
     trailing_averages(list(np.arange(500.0)))
