@@ -139,8 +139,8 @@ def _write_segments(directory: Path, ring: Ring) -> dict:
     # rewrite of an entry at least doubles its segment, so it is rewritten at most log2(MERGE_BELOW / its first
     # segment's size) times, the segments stay few however short the episodes (3-step ones checkpointed every
     # 10 episodes made one of 30 entries per save), and segments of MERGE_BELOW or more are never rewritten.
-    while start < ring.end and kept and (size := kept[-1]["stop"] - kept[-1]["start"]) < MERGE_BELOW \
-            and size <= ring.end - start:
+    # (With no new entries, ring.end - start is 0 and nothing is taken in.)
+    while kept and (size := kept[-1]["stop"] - kept[-1]["start"]) < MERGE_BELOW and size <= ring.end - start:
         start = max(kept.pop()["start"], first_needed)
     if start < ring.end:
         folder.mkdir(exist_ok=True)
