@@ -40,8 +40,9 @@ budget_for() {
 }
 
 # Checkpoints every 10 episodes, but every 1,000 on the pendulums: a seed there that never learns ends its episodes in
-# about 3 steps, and saving every 30 steps held InvertedPendulum-v5 seed 4 to 90.5 steps a second over its first
-# 300,000 (its files at commit 4fbd717). A signal still writes a checkpoint before the lane stops.
+# about 3 steps, and saving every 30 steps kept InvertedPendulum-v5 seed 4 at 90.5 steps a second over its first
+# 300,000 (its files at commit 4fbd717), against about 103 saving every 3,000. A signal still writes a checkpoint
+# before the lane stops.
 checkpoint_every_for() {
     case $1 in
         InvertedPendulum-v5|InvertedDoublePendulum-v5) echo 1000 ;;
