@@ -52,17 +52,17 @@ def plan(tmp_path_factory):
     return tmp_path, run_lane
 
 
-def read_plan(root: Path) -> list[tuple[int, str, int, bool]]:
+def read_plan(root: Path) -> list[tuple[int, str, int, int, bool]]:
+    """Each run the lanes started: lane, run, budget, checkpoint cadence, whether resumed."""
     rows = [line.split() for line in (root / "plan.txt").read_text().splitlines()]
-    return [(int(row[0]), row[1], int(row[2]), len(row) > 4) for row in rows]
+    return [(int(row[0]), row[1], int(row[2]), int(row[3]), len(row) > 4) for row in rows]
 
 
 def test_the_pendulums_checkpoint_every_thousand_episodes_and_the_others_every_ten(plan):
-    # A pendulum seed that never learns ends its episodes in about 3 steps: a checkpoint every 10 episodes took most of
-    # its time (docs/mujoco.md, Compute). A fresh run's command and its resume's carry the same cadence.
+    # A pendulum seed that never learns ends its episodes in about 3 steps, so every 10 episodes saved every 30 steps
+    # (docs/mujoco.md, the protocol). A fresh run's command and its resume's carry the same cadence.
     root, _ = plan
-    rows = [line.split() for line in (root / "plan.txt").read_text().splitlines()]
-    cadence = {(row[1].split("/")[2] in PENDULUMS, len(row) > 4): int(row[3]) for row in rows}
+    cadence = {(run.split("/")[2] in PENDULUMS, resumed): every for _, run, _, every, resumed in read_plan(root)}
     assert cadence == {(True, False): 1000, (True, True): 1000, (False, False): 10}
 
 
@@ -70,17 +70,17 @@ def test_every_run_is_on_one_lane_and_the_pendulums_go_on_to_a_million_where_the
     root, _ = plan
     rows = read_plan(root)
     lanes_of = {}
-    for lane, run, _, _ in rows:
+    for lane, run, _, _, _ in rows:
         lanes_of.setdefault(run, set()).add(lane)
     assert len(lanes_of) == 70 and all(len(lanes) == 1 for lanes in lanes_of.values())
     for env_id in PENDULUMS:
         for seed in range(10):
             run = f"runs/table1/{env_id}/seed_{seed}"
-            assert [(steps, resumed) for _, name, steps, resumed in rows if name == run] == [(300000, False),
+            assert [(steps, resumed) for _, name, steps, _, resumed in rows if name == run] == [(300000, False),
                                                                                                 (1000000, True)]
             last = (root / "docs" / "mujoco" / "runs" / env_id / f"seed_{seed}" / "eval.csv").read_text()
             assert last.splitlines()[-1].startswith("1000000,")
-    others = [(steps, resumed) for _, name, steps, resumed in rows if name.split("/")[2] not in PENDULUMS]
+    others = [(steps, resumed) for _, name, steps, _, resumed in rows if name.split("/")[2] not in PENDULUMS]
     assert len(others) == 50 and set(others) == {(1000000, False)}
 
 
@@ -92,7 +92,7 @@ def test_the_first_fifty_runs_keep_their_lanes(plan):
     envs = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", *PENDULUMS)
     first_fifty = [f"runs/table1/{env}/seed_{seed}" for seeds in (range(5), range(5, 10)) for env in envs
                    for seed in seeds]
-    lane_of = {run: lane for lane, run, _, _ in rows}
+    lane_of = {run: lane for lane, run, _, _, _ in rows}
     assert [lane_of[run] for run in first_fifty] == [index % 2 for index in range(50)]
 
 
