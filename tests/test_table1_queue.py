@@ -48,8 +48,8 @@ class Queue:
         for tool in self.bin.iterdir():
             tool.chmod(0o755)
 
-    def start(self, lane: int, train_seconds: float = 0.0) -> subprocess.Popen:
-        env = {"PATH": f"{self.bin}:/usr/bin:/bin", "PLAN": str(self.root / "plan.txt"), "LANE": str(lane),
+    def start(self, lane: int, train_seconds: float = 0.0, path: str | None = None) -> subprocess.Popen:
+        env = {"PATH": path or f"{self.bin}:/usr/bin:/bin", "PLAN": str(self.root / "plan.txt"), "LANE": str(lane),
                "TRAIN_SECONDS": str(train_seconds)}
         return subprocess.Popen(["bash", str(self.root / "docs" / "mujoco" / "table1_queue.sh"), str(lane)], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -130,3 +130,15 @@ def test_a_lane_started_again_runs_nothing_finished(both_lanes):
     before = (both_lanes.root / "plan.txt").read_text()
     both_lanes.run(0)
     assert (both_lanes.root / "plan.txt").read_text() == before
+
+
+def test_a_lane_without_flock_says_so_and_trains_nothing(tmp_path):
+    # Without flock every lock would fail, and the lane would skip every run in silence.
+    queue = Queue(tmp_path)
+    for tool in [*Path("/usr/bin").iterdir(), *Path("/bin").iterdir()]:
+        if tool.name != "flock" and not (queue.bin / tool.name).exists():
+            (queue.bin / tool.name).symlink_to(tool)
+    lane = queue.start(0, path=str(queue.bin))
+    output, _ = lane.communicate()
+    assert (lane.returncode, output) == (2, "table1_queue.sh: expected flock (util-linux) on PATH to lock a run\n")
+    assert queue.plan() == []

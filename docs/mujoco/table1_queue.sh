@@ -21,6 +21,9 @@
 # checkpoint, and its entry at 300,000 counts as finished.
 set -uo pipefail
 core=${1:?core}; shift; extra=("$@")
+if ! command -v flock > /dev/null; then
+    echo "table1_queue.sh: expected flock (util-linux) on PATH to lock a run" >&2; exit 2
+fi
 cd "$(dirname "$0")/../.."
 
 # The paper: 10,000 random steps on HalfCheetah and Ant, 1,000 elsewhere. The code's noise is N(0, 0.1) in
