@@ -54,10 +54,11 @@ class Queue:
         return subprocess.Popen(["bash", str(self.root / "docs" / "mujoco" / "table1_queue.sh"), str(lane)], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
-    def run(self, lane: int) -> None:
-        lane_process = self.start(lane)
-        output, _ = lane_process.communicate()
-        assert lane_process.returncode == 0, output
+    def run(self, *lanes: int, train_seconds: float = 0.0) -> None:
+        """The lanes started together, each run to its end."""
+        for lane_process in [self.start(lane, train_seconds) for lane in lanes]:
+            output, _ = lane_process.communicate()
+            assert lane_process.returncode == 0, output
 
     def plan(self) -> list[tuple[int, str, int, int, bool]]:
         """Each run the lanes started: lane, run, budget, checkpoint cadence, whether resumed."""
@@ -71,10 +72,7 @@ class Queue:
 def both_lanes(tmp_path_factory) -> Queue:
     """Both lanes started together and run to the end, each run taking a little time."""
     queue = Queue(tmp_path_factory.mktemp("queue"))
-    lanes = [queue.start(lane, train_seconds=0.02) for lane in (0, 1)]
-    for lane_process in lanes:
-        output, _ = lane_process.communicate()
-        assert lane_process.returncode == 0, output
+    queue.run(0, 1, train_seconds=0.02)
     return queue
 
 
