@@ -98,7 +98,9 @@ take() {
     if ! flock -n "$hold" || finished "$data" "$steps"; then exec {hold}>&-; return; fi
     every=$(checkpoint_every_for "$env")
     if has_checkpoint "$run"; then
-        command=(ddpg train --resume "$run" --total-steps "$steps" --checkpoint-every "$every" "${extra[@]}")
+        # A resume takes its run options from its own command line, not from the run's first: given again here.
+        command=(ddpg train --resume "$run" --total-steps "$steps" --checkpoint-every "$every" --no-tensorboard
+                 "${extra[@]}")
     else
         command=(ddpg train --preset ourddpg2018 --env-id "$env" --seed "$seed" --total-steps "$steps"
                  --eval-every 5000 --eval-episodes 10 $(options_for "$env") --checkpoint-every "$every"
