@@ -75,13 +75,15 @@ def updates_per_call(bench) -> int | None:
 def write_paired(write, benches) -> None:
     """The paired benchmarks' table: each side's median ms per step and the rounds' ratios, theirs over ours."""
     write("")
-    write("paired summary (ours and the peer alternated round by round in one process; ms/step: each side's "
-          "median round; peer/ours: the median, min and max over rounds of the round's time of the peer over ours)")
-    write(f"{'group':<24} {'K':>3} {'rounds':>6} {'ours ms/step':>12} {'peer':<5} {'peer ms/step':>12} "
+    write("paired summary (ours and the peer alternated round by round in one process; K: the peer's updates per "
+          "call, ours K: ours' (a floor group's: one call per round); ms/step: each side's median round; "
+          "peer/ours: the median, min and max over rounds of the round's time of the peer over ours)")
+    write(f"{'group':<24} {'K':>3} {'ours K':>6} {'rounds':>6} {'ours ms/step':>12} {'peer':<5} {'peer ms/step':>12} "
           f"{'peer/ours median':>16} {'min':>6} {'max':>6}")
     for bench in sorted(benches, key=lambda b: (b.group or "", b.extra_info["update_every"])):
         info = bench.extra_info
-        write(f"{bench.group or '':<24} {info['update_every']:>3} {info['rounds']:>6} {info['ours_ms']:>12.3f} "
+        write(f"{bench.group or '':<24} {info['update_every']:>3} {info['ours_update_every']:>6} {info['rounds']:>6} "
+              f"{info['ours_ms']:>12.3f} "
               f"{info['peer']:<5} {info['theirs_ms']:>12.3f} {info['ratio_median']:>16.2f} "
               f"{info['ratio_min']:>6.2f} {info['ratio_max']:>6.2f}")
 
