@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# Slow (tox runs it on the newest Python only): it starts bash lanes, and what it checks is a bash script, the same
+# on every Python.
+pytestmark = pytest.mark.slow
+
 QUEUE = Path(__file__).parent.parent / "docs" / "mujoco" / "table1_queue.sh"
 PENDULUMS = ("InvertedPendulum-v5", "InvertedDoublePendulum-v5")
 
