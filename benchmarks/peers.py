@@ -63,10 +63,20 @@ def peer_kwargs(config: DDPGConfig, env: gym.Env) -> dict[str, Any]:
             "policy_kwargs": {"net_arch": {"pi": list(config.actor_hidden), "qf": list(config.critic_hidden)}}}
 
 
+def without_log_folders(model):
+    """The model with a logger that writes nowhere: without one, SB3 (and SBX, built on it) makes an empty folder
+    SB3-<time> in the temporary directory at every learn()."""
+    from stable_baselines3.common.logger import Logger
+
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    return model
+
+
 def sbx_ddpg(config: DDPGConfig, env: gym.Env):
     sbx = peer_module("sbx", "SBX (sbx-rl, JAX)")
     torch_on_the_cores()  # SBX's replay buffer is SB3's, on PyTorch
-    return sbx.DDPG("MlpPolicy", env, qf_learning_rate=config.critic_lr, **peer_kwargs(config, env))
+    return without_log_folders(sbx.DDPG("MlpPolicy", env, qf_learning_rate=config.critic_lr,
+                                        **peer_kwargs(config, env)))
 
 
 def sb3_ddpg(config: DDPGConfig, env: gym.Env):
@@ -82,4 +92,4 @@ def sb3_ddpg(config: DDPGConfig, env: gym.Env):
             for group in self.critic.optimizer.param_groups:
                 group["lr"] = config.critic_lr
 
-    return DDPG("MlpPolicy", env, **peer_kwargs(config, env))
+    return without_log_folders(DDPG("MlpPolicy", env, **peer_kwargs(config, env)))

@@ -88,3 +88,16 @@ def test_sbx_mujoco_training_loop(benchmark, update_every):
 def test_sb3_mujoco_training_loop(benchmark, update_every):
     config = mujoco_config(update_every)
     time_learning(benchmark, sb3_ddpg(config, mujoco_env()), "SB3", update_every, warm_up_steps=2 * 256)
+
+
+@pytest.mark.parametrize("build", [sbx_ddpg, sb3_ddpg], ids=["sbx", "sb3"])
+def test_the_peers_leave_no_log_folder_behind(build, tmp_path, monkeypatch):
+    # SB3 (and SBX, built on it) make a folder SB3-<time> in the temporary directory at every learn() unless given a
+    # logger: the paired benchmarks' rounds left hundreds of empty ones in /tmp.
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    config = DDPGConfig(update_every=1, batch_size=4)
+    model = build(config, gym.make(config.env_id))
+    for _ in range(2):
+        model.learn(total_timesteps=8, reset_num_timesteps=False)
+    assert model.num_timesteps == 16
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith("SB3-")] == []
