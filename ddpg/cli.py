@@ -342,7 +342,8 @@ def _add_train(commands) -> None:
     train.add_argument("--checkpoint-every", type=int, default=10, metavar="N",
                        help="write DIR/checkpoint every N episodes, 0 for only at the end (default: 10); also "
                             "written on SIGINT/SIGTERM")
-    train.add_argument("--no-tensorboard", action="store_true", help="write no TensorBoard event files")
+    train.add_argument("--no-tensorboard", action="store_true",
+                       help="write no TensorBoard event files (a resumed run writes them only if it was writing them)")
     add_config_options(train)
     train.set_defaults(run=cmd_train)
 

@@ -20,7 +20,8 @@ class RunOptions:
         overwrite: replace a run already in out_dir.
         checkpoint_every: write out_dir/checkpoint every this many episodes (0: only at the end); also
             when stopped by SIGINT or SIGTERM, or by a non-finite transition.
-        tensorboard: write TensorBoard event files to out_dir/tensorboard.
+        tensorboard: write TensorBoard event files to out_dir/tensorboard; a resumed run writes them only if it
+            was writing them (out_dir/tensorboard is there).
     """
 
     out_dir: Path

@@ -214,7 +214,10 @@ class Session:
         """The run's files, once everything is valid: the first write; and the result so far."""
         trainer, run = self.trainer, self.run
         if run:
-            run.files.start(trainer.config, run.options.overwrite, run.options.tensorboard, run.rows, run.evaluations,
+            # A resumed run goes on as it began: with events only if it was writing them.
+            tensorboard = run.options.tensorboard and (not run.options.resume
+                                                       or (run.files.dir / "tensorboard").exists())
+            run.files.start(trainer.config, run.options.overwrite, tensorboard, run.rows, run.evaluations,
                             with_evaluations=bool(self.evaluator.every))
             write_atomically(run.files.dir / OBSERVATION_FILE,
                              json.dumps({"flatten": observation_layout(trainer.env),

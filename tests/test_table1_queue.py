@@ -95,8 +95,8 @@ def test_the_pendulums_checkpoint_every_thousand_episodes_and_the_others_every_t
 
 
 def test_no_run_writes_tensorboard_events_fresh_or_resumed(both_lanes):
-    # `ddpg train --resume` takes its run options from its own command line, not the run's first, so a resume without
-    # --no-tensorboard wrote events per episode: 9 % of a dead InvertedDoublePendulum seed's time (py-spy, 2026-12-03).
+    # A resume without --no-tensorboard wrote events every episode until `ddpg train --resume` kept the run's own
+    # choice: 9 % of a dead InvertedDoublePendulum seed's time (py-spy, 2026-12-03). The queue still gives the flag.
     assert both_lanes.events() == {(False, "no-events"), (True, "no-events")}
 
 

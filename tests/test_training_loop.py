@@ -280,6 +280,28 @@ def test_tensorboard_events_hold_the_episode_scalars(evaluated_run):
     assert {"loss/critic", "loss/actor", "q/mean", "speed/steps_per_second"} <= set(tags)
 
 
+
+def episode_steps_in_events(out) -> list[int]:
+    import tensorflow as tf
+
+    return sorted(event.step for path in (out / "tensorboard").iterdir()
+                  for event in tf.compat.v1.train.summary_iterator(str(path))
+                  for value in event.summary.value if value.tag == "episode/return")
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["with-events", "without"])
+def test_a_resumed_run_writes_tensorboard_events_only_if_it_was_writing_them(tmp_path, first):
+    # RunOptions' tensorboard is True unless --no-tensorboard: a run started without events and resumed without the
+    # flag again began to write them from the middle (the Table 1 queue's resumed runs did, 2026-12-03).
+    out = tmp_path / "run"
+    config = tiny_config(env_id="Pendulum-v1", seed=1)
+    train(dataclasses.replace(config, episodes=1), RunOptions(out, tensorboard=first))
+    train(dataclasses.replace(config, episodes=2), RunOptions(out, resume=True))
+    assert (out / "tensorboard").exists() is first
+    if first:
+        assert episode_steps_in_events(out) == [200, 400]
+
+
 # --- presets and config files --------------------------------------------------------------------------
 
 TINY_CLI = ["--actor-hidden", "8", "--critic-hidden", "8", "--batch-size", "4"]

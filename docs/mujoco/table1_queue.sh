@@ -98,7 +98,7 @@ take() {
     if ! flock -n "$hold" || finished "$data" "$steps"; then exec {hold}>&-; return; fi
     every=$(checkpoint_every_for "$env")
     if has_checkpoint "$run"; then
-        # A resume takes its run options from its own command line, not from the run's first: given again here.
+        # A resume's cadence is its own command line's, not the run's first: given again here, with --no-tensorboard.
         command=(ddpg train --resume "$run" --total-steps "$steps" --checkpoint-every "$every" --no-tensorboard
                  "${extra[@]}")
     else
