@@ -174,6 +174,7 @@ class RunFiles:
         self.dir = Path(directory)
         self.metrics = self.dir / "metrics.csv"
         self.evaluations = self.dir / "eval.csv"
+        self.events = self.dir / "tensorboard"
         self._tensorboard = None
 
     def check_no_run(self, overwrite: bool) -> None:
@@ -199,7 +200,7 @@ class RunFiles:
                     path = self.dir / name
                     shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
         if tensorboard:  # first: a directory TensorBoard cannot write is refused before the run's files change
-            self._tensorboard = TensorBoard(self.dir / "tensorboard")
+            self._tensorboard = TensorBoard(self.events)
         write_atomically(self.dir / "config.json", json.dumps(dataclasses.asdict(config), indent=2) + "\n")
         # Episodes and evaluations after the checkpoint were lost with the process: they run again, so
         # their rows go, and every one ends up in its file exactly once.

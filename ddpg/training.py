@@ -215,8 +215,7 @@ class Session:
         trainer, run = self.trainer, self.run
         if run:
             # A resumed run goes on as it began: with events only if it was writing them.
-            tensorboard = run.options.tensorboard and (not run.options.resume
-                                                       or (run.files.dir / "tensorboard").exists())
+            tensorboard = run.options.tensorboard and (not run.options.resume or run.files.events.exists())
             run.files.start(trainer.config, run.options.overwrite, tensorboard, run.rows, run.evaluations,
                             with_evaluations=bool(self.evaluator.every))
             write_atomically(run.files.dir / OBSERVATION_FILE,

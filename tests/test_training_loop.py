@@ -266,27 +266,25 @@ def test_evaluations_resume_exactly(evaluated_run, tmp_path):
         (r["step"], r["mean_return"]) for r in rows(out / "eval.csv")]
 
 
-def test_tensorboard_events_hold_the_episode_scalars(evaluated_run):
+def event_steps(out) -> dict[str, list[int]]:
+    """Each scalar's tag in the run's TensorBoard events, with the steps it was written at."""
     import tensorflow as tf
 
-    _, out = evaluated_run
     tags: dict[str, list[int]] = {}
-    for path in (out / "tensorboard").iterdir():
+    for path in sorted((out / "tensorboard").iterdir()):
         for event in tf.compat.v1.train.summary_iterator(str(path)):
             for value in event.summary.value:
                 tags.setdefault(value.tag, []).append(event.step)
+    return tags
+
+
+def test_tensorboard_events_hold_the_episode_scalars(evaluated_run):
+    _, out = evaluated_run
+    tags = event_steps(out)
     assert tags["episode/return"] == [200, 400, 600]
     assert tags["eval/mean_return"] == [150, 300, 450, 600]
     assert {"loss/critic", "loss/actor", "q/mean", "speed/steps_per_second"} <= set(tags)
 
-
-
-def episode_steps_in_events(out) -> list[int]:
-    import tensorflow as tf
-
-    return sorted(event.step for path in (out / "tensorboard").iterdir()
-                  for event in tf.compat.v1.train.summary_iterator(str(path))
-                  for value in event.summary.value if value.tag == "episode/return")
 
 
 @pytest.mark.parametrize("first", [True, False], ids=["with-events", "without"])
@@ -299,7 +297,7 @@ def test_a_resumed_run_writes_tensorboard_events_only_if_it_was_writing_them(tmp
     train(dataclasses.replace(config, episodes=2), RunOptions(out, resume=True))
     assert (out / "tensorboard").exists() is first
     if first:
-        assert episode_steps_in_events(out) == [200, 400]
+        assert sorted(event_steps(out)["episode/return"]) == [200, 400]
 
 
 # --- presets and config files --------------------------------------------------------------------------
