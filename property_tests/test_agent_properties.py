@@ -18,6 +18,8 @@ from ddpg.exploration import Explorer  # noqa: E402
 from ddpg.noise import NoNoise, OrnsteinUhlenbeckNoise  # noqa: E402
 from ddpg.replay_buffer import Batch  # noqa: E402
 
+pytestmark = pytest.mark.compiled  # the tests compile updates: py310 and py313 run them (conftest.py)
+
 TINY = dict(actor_hidden=(8,), critic_state_hidden=(6,), critic_action_hidden=(6,), critic_hidden=(8,), batch_size=8)
 LOW, HIGH = np.array([-1.0, 0.0], np.float32), np.array([3.0, 0.5], np.float32)
 FEW = settings(max_examples=10, deadline=None)

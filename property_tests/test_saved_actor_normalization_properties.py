@@ -18,6 +18,8 @@ from ddpg.agent import DDPGAgent  # noqa: E402
 from ddpg.config import DDPGConfig  # noqa: E402
 from ddpg.normalization import normalize  # noqa: E402
 
+pytestmark = pytest.mark.compiled  # the tests compile updates: py310 and py313 run them (conftest.py)
+
 OBS_DIM = 3
 LOW, HIGH = np.array([-2.0, 0.0], np.float32), np.array([2.0, 0.5], np.float32)
 FEW = settings(max_examples=20, deadline=None)

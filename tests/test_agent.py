@@ -11,6 +11,8 @@ from ddpg.agent import DDPGAgent  # noqa: E402
 from ddpg.config import DDPGConfig  # noqa: E402
 from ddpg.replay_buffer import Batch  # noqa: E402
 
+pytestmark = pytest.mark.compiled  # the tests compile updates: py310 and py313 run them (conftest.py)
+
 # These two drive TensorFlow itself (a GradientTape, a while loop of any length); on JAX (tox -e jax), the update is
 # checked against the TensorFlow one instead (tests/test_jax_backend.py).
 TENSORFLOW_ONLY = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="checks TensorFlow's update")

@@ -15,6 +15,8 @@ from ddpg.config import DDPGConfig  # noqa: E402
 from ddpg.run_options import RunOptions  # noqa: E402
 from ddpg.training import train  # noqa: E402
 
+pytestmark = pytest.mark.compiled  # the tests compile updates: py310 and py313 run them (conftest.py)
+
 TINY = tiny_config(episodes=4, seed=5)
 
 
@@ -25,7 +27,8 @@ def metrics_returns(run_dir):
         return [(int(row["episode"]), float(row["return"])) for row in csv.DictReader(file)]
 
 
-@pytest.mark.slow
+# Not slow: py310 runs it too, because on 3.10 a sweep's worker process may train a second seed (ddpg/local_engine.py,
+# FRESH_PROCESS_PER_SEED), which gives that seed its own returns only if a second run in a process is the same run.
 def test_same_seed_same_returns(tmp_path):
     first = train(TINY, RunOptions(tmp_path / "a")).returns
     second = train(TINY, RunOptions(tmp_path / "b")).returns

@@ -11,6 +11,8 @@ from helpers import assert_one_line
 
 from ddpg.cli import main
 
+pytestmark = pytest.mark.compiled  # the tests compile updates: py310 and py313 run them (conftest.py)
+
 OBS = np.random.default_rng(1).uniform(-3, 3, (7, 3)).astype(np.float32)
 MILLIMETRES = np.random.default_rng(1).uniform(2000, 8000, (7, 1)).astype(np.float32)  # past the clip too
 

@@ -26,6 +26,8 @@ pytest.importorskip("keras")
 from ddpg.config import DDPGConfig  # noqa: E402
 from ddpg.training import train  # noqa: E402
 
+pytestmark = pytest.mark.compiled  # the tests compile updates: py310 and py313 run them (conftest.py)
+
 ENV_ID = "ddpg_tests/OneStepTarget-v0"
 
 

@@ -19,6 +19,8 @@ from ddpg.normalization import RunningMeanStd, normalize
 from ddpg.run_options import RunOptions
 from ddpg.training import train
 
+pytestmark = pytest.mark.compiled  # the tests compile updates: py310 and py313 run them (conftest.py)
+
 ENV_ID = "owntask/MillimetreReach-v0"  # registered by importing owntask_envs
 CONFIG = tiny_config(env_id=ENV_ID, normalize_observations=True, batch_size=8, learning_starts=8, random_steps=5,
                      update_every=4, seed=3)

@@ -47,6 +47,7 @@ def test_a_run_reached_its_budget_when_its_last_episode_ended_within_one_episode
     assert peer_check.reached([(100, 0.0), (last_end, 1.0)], 40_000) is reached
 
 
+@pytest.mark.slow  # reads the committed runs' metrics.csv, tens of MB each: the same code on every Python
 @pytest.mark.parametrize("env_id, options, budget", [
     ("Hopper-v5", "", 40_000), ("InvertedPendulum-v5", "--env-id InvertedPendulum-v5 ", 30_000),
     ("InvertedDoublePendulum-v5", "--env-id InvertedDoublePendulum-v5 ", 8_000),

@@ -17,6 +17,8 @@ from ddpg.cli import main  # noqa: E402
 from ddpg.config import DDPGConfig  # noqa: E402
 from ddpg.presets import PRESETS  # noqa: E402
 
+pytestmark = pytest.mark.compiled  # the tests compile updates: py310 and py313 run them (conftest.py)
+
 
 def run_preset(tmp_path, name: str, *options: str) -> tuple[dict, object]:
     """`ddpg train --preset NAME` for 3 steps on a corridor (no update is made: learning starts later or

@@ -605,7 +605,13 @@ def test_the_mujoco_pages_numbers_are_what_the_command_prints(capsys):
     assert len(rows) == 2 and all(row in page for row in rows), rows
 
 
-@pytest.mark.parametrize("statistic, extra", [("table1", ["--per-seed"]), ("train", [])])
+# Reading the committed runs' metrics.csv (`train`, `--compute`: about 200 MB) takes tens of seconds, the same code on
+# every Python: slow. The evaluations (`table1`) are quick and run everywhere.
+READS_EVERY_METRICS_CSV = pytest.mark.slow
+
+
+@pytest.mark.parametrize("statistic, extra", [("table1", ["--per-seed"]),
+                                              pytest.param("train", [], marks=READS_EVERY_METRICS_CSV)])
 def test_the_mujoco_pages_rows_of_the_runs_so_far_are_what_the_command_prints(capsys, statistic, extra):
     # The Table 1 runs committed so far: every row `ddpg report` prints from docs/mujoco/runs is on the page, and
     # the anchor table's cell for each environment with runs starts with the value printed for it.
@@ -638,6 +644,7 @@ def test_the_mujoco_pages_table1_rows_say_where_table1_falls_as_the_command_prin
         assert printed.endswith(f"| {cells[1]} ({cells[3]}) |"), (printed, cells)
 
 
+@READS_EVERY_METRICS_CSV
 def test_the_mujoco_pages_compute_rows_are_what_the_command_prints(capsys):
     # The page's "Compute" section holds every row `ddpg report docs/mujoco/runs --compute --per-seed` prints.
     page, printed = mujoco_page_and_report(capsys, "docs/mujoco/runs", "--compute", "--per-seed")

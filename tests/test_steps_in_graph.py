@@ -20,6 +20,8 @@ from ddpg.loop import Trainer
 from ddpg.run_options import RunOptions
 from ddpg.training import train
 
+pytestmark = pytest.mark.compiled  # the tests compile updates: py310 and py313 run them (conftest.py)
+
 CONFIG = tiny_config(env_id=SHORT_ENV, update_every=1, learning_starts=30, episodes=4, seed=3)
 
 

@@ -25,6 +25,8 @@ from ddpg.presets import PRESETS  # noqa: E402
 from ddpg.run_options import RunOptions  # noqa: E402
 from ddpg.training import Trainer, train  # noqa: E402
 
+pytestmark = pytest.mark.compiled  # the tests compile updates: py310 and py313 run them (conftest.py)
+
 
 @pytest.mark.parametrize("length, time_limit, terminal_rows", [
     (5, 8, [4, 9, 14]),  # the corridor ends before the time limit: each episode's last step is terminal
