@@ -163,33 +163,6 @@ def test_the_solved_threshold_is_the_environments(env_id, threshold):
         assert table.endswith(f"{int(960.0 >= threshold)} of 1 seeds >= {threshold:g}")
 
 
-@pytest.mark.slow
-def test_a_stopped_sweep_says_so_in_one_line_and_the_same_command_finishes_it(tmp_path):
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    args = ["sweep", "--seeds", "0-2", "--workers", "1", "--episodes", "4", "--eval-episodes", "1", "--out",
-            str(tmp_path), *TINY]
-    driver = subprocess.Popen([sys.executable, "-m", "ddpg", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
-    deadline = time.monotonic() + 300
-    while not ((tmp_path / "seed_0" / "metrics.csv").exists() and metrics_episodes(tmp_path / "seed_0")):
-        assert time.monotonic() < deadline and driver.poll() is None, driver.communicate()
-        time.sleep(0.05)
-    driver.send_signal(signal.SIGTERM)  # to the driver only: it passes the signal on to its worker
-    _, stderr = driver.communicate(timeout=300)
-    assert driver.returncode == 143, stderr
-    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr
-    assert "stopped by SIGTERM; finished: none" in stderr and "Run the same command again" in stderr
-    assert (tmp_path / "seed_0" / "checkpoint").is_dir()
-    assert not (tmp_path / "seed_1").exists() and not (tmp_path / "seed_2").exists()  # never started
-    finished = ddpg(*args)
-    assert finished.returncode == 0, finished.stderr
-    assert [metrics_episodes(tmp_path / f"seed_{seed}") for seed in range(3)] == [[1, 2, 3, 4]] * 3
-
-
 def test_version():
     from ddpg import __version__
 

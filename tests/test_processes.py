@@ -139,11 +139,13 @@ def test_a_signal_during_a_long_evaluation_stops_within_a_second(tmp_path, sig):
 
 
 @pytest.mark.slow
-def test_a_sweep_stopped_mid_episode_and_run_again_gives_the_uninterrupted_table(tmp_path):
-    # SIGTERM in the middle of episode 2 (of 200 steps): the run's checkpoint is of episode 2's start, so the
-    # sweep run again replays that episode as the uninterrupted sweep played it, and the tables agree.
-    args = ["sweep", "--seeds", 0, "--workers", 1, "--episodes", 8, "--eval-episodes", 1, "--checkpoint-every", 100,
-            *TINY]
+def test_a_sweep_stopped_mid_episode_says_so_in_one_line_and_run_again_gives_the_uninterrupted_table(tmp_path):
+    # SIGTERM to the driver only, in the middle of seed 0's episode 3 most likely (of 200 steps): it passes the
+    # signal on to its worker and says so in one line. The run's checkpoint is of that episode's start and seed 1
+    # never started, so the same command again replays the episode as the uninterrupted sweep played it, runs
+    # seed 1, and the tables agree.
+    args = ["sweep", "--seeds", "0-1", "--workers", 1, "--episodes", 8, "--eval-episodes", 1,
+            "--checkpoint-every", 100, *TINY]
 
     def table(out: Path) -> list[dict]:
         with (out / "sweep.csv").open() as file:
@@ -156,12 +158,15 @@ def test_a_sweep_stopped_mid_episode_and_run_again_gives_the_uninterrupted_table
     wait_for_episodes(tmp_path / "stopped" / "seed_0", 2, process)
     process.send_signal(signal.SIGTERM)  # an episode takes some 0.2 s: most likely inside episode 3
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 143 and "Traceback" not in stderr, stderr
+    assert process.returncode == 143 and len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr
+    assert "stopped by SIGTERM; finished: none" in stderr and "Run the same command again" in stderr, stderr
     saved = checkpoint_state(tmp_path / "stopped" / "seed_0").manifest
     assert saved["steps"] == 200 * saved["episode"] < 1600
+    assert not (tmp_path / "stopped" / "seed_1").exists()  # never started
     again = run_cli(*args, "--out", tmp_path / "stopped")
     assert again.returncode == 0, again.stderr
-    assert table(tmp_path / "stopped") == table(tmp_path / "whole")
+    assert table(tmp_path / "stopped") == table(tmp_path / "whole") and len(table(tmp_path / "whole")) == 2
+    assert [episodes_in(tmp_path / "stopped" / f"seed_{seed}") for seed in (0, 1)] == [list(range(1, 9))] * 2
 
 
 def worker_pids(driver: int) -> list[int]:
