@@ -65,19 +65,6 @@ def test_evaluate_reads_what_train_wrote_and_writes_nothing_into_it(run_dir, tmp
     assert {path.name: path.stat().st_mtime_ns for path in run_dir.iterdir()} == before
 
 
-@pytest.mark.slow
-def test_sweep_writes_a_row_per_seed(tmp_path):
-    result = ddpg("sweep", "--seeds", "0-1", "--workers", 2, "--episodes", 1, "--eval-episodes", 1,
-                  "--out", tmp_path, *TINY)
-    assert result.returncode == 0, result.stderr
-    with (tmp_path / "sweep.csv").open() as file:
-        rows = list(csv.DictReader(file))
-    assert [int(row["seed"]) for row in rows] == [0, 1]
-    assert all(np.isfinite(float(row["eval_mean_return"])) for row in rows)
-    assert (tmp_path / "sweep.png").is_file()
-    assert (tmp_path / "seed_1" / "actor.keras").is_file()
-
-
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -124,6 +111,10 @@ def test_a_sweep_run_again_finishes_what_is_left_and_gives_the_same_table(tmp_pa
     fresh = ddpg(*args[:-len(TINY) - 2], "--out", tmp_path / "fresh", *TINY, "--episodes", 2)
     assert fresh.returncode == 0, fresh.stderr
     assert sweep_rows(tmp_path) == sweep_rows(tmp_path / "fresh")
+    # The uninterrupted sweep: a row per seed, in order, each with a finite evaluation; the plot; each run's actor.
+    assert [int(seed) for seed, *_ in sweep_rows(tmp_path / "fresh")] == [0, 1]
+    assert all(np.isfinite(float(mean)) for _, mean, _ in sweep_rows(tmp_path / "fresh"))
+    assert (tmp_path / "fresh" / "sweep.png").is_file() and (tmp_path / "fresh" / "seed_1" / "actor.keras").is_file()
     # A line per finished run, as each finishes: "[1/2] seed_1: evaluation ...".
     assert sorted(finished_lines(first)) == ["[1/2]", "[2/2]"] and sorted(finished_lines(first).values()) == [
         "seed_0", "seed_1"]
