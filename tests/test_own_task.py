@@ -70,7 +70,8 @@ def test_a_module_qualified_id_trains_evaluates_and_sweeps_in_fresh_processes(tm
     assert done.returncode == 0, done.stderr
     done = run_cli("evaluate", run, "--episodes", "1", env=env)
     assert done.returncode == 0, done.stderr
-    done = run_cli("sweep", "--env-id", MODULE_ID, "--seeds", "0-1", "--episodes", "1", "--eval-episodes", "1",
+    # One seed: its worker is a fresh process that must import the module to make the environment.
+    done = run_cli("sweep", "--env-id", MODULE_ID, "--seeds", "0", "--episodes", "1", "--eval-episodes", "1",
                    "--out", tmp_path / "sweep", "--workers", "1", *TINY, env=env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "sweep" / "sweep.json").is_file()
