@@ -7,11 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import RUN
+from helpers import NEWEST_PYTHON, RUN
 
 # What tox's older Pythons leave to the newest one (tox.ini): each variable, set to 1, skips the tests with its mark,
-# if tox can find the newest Python here to run them (on PATH, as tox looks for it).
-NEWEST_PYTHON = "python3.13"
+# if tox can find the newest Python (NEWEST_PYTHON) here to run them.
 SKIPPED_MARKS = {
     "DDPG_SKIP_SLOW": ("slow", "slow: tox runs it on the newest Python (py313) only"),
     "DDPG_SKIP_COMPILED": ("compiled", "compiled: tox runs it on py313 and on py310, whose Keras is older"),

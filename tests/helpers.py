@@ -51,6 +51,9 @@ def episodes_in(run: Path) -> list[int]:
 
 # Pendulum cut at 20 steps: a run of a few episodes in a second, in this process (not in a subprocess's).
 SHORT_ENV = "ddpg_tests/ShortPendulum-v0"
+# tox.ini's newest Python, which runs every test; the older ones skip what it runs only if tox can find it here
+# (on PATH, as tox looks for it): conftest.py.
+NEWEST_PYTHON = "python3.13"
 if SHORT_ENV not in gym.registry:
     gym.register(SHORT_ENV, entry_point="gymnasium.envs.classic_control.pendulum:PendulumEnv", max_episode_steps=20)
 # In-process runs' options: the short Pendulum, a checkpoint after every episode, the tiny networks.

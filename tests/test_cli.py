@@ -110,10 +110,11 @@ def test_a_sweep_run_again_finishes_what_is_left_and_gives_the_same_table(tmp_pa
     # An uninterrupted sweep of the same seeds gives the same table: runs and evaluations are deterministic.
     fresh = ddpg(*args[:-len(TINY) - 2], "--out", tmp_path / "fresh", *TINY, "--episodes", 2)
     assert fresh.returncode == 0, fresh.stderr
-    assert sweep_rows(tmp_path) == sweep_rows(tmp_path / "fresh")
+    fresh_rows = sweep_rows(tmp_path / "fresh")
+    assert sweep_rows(tmp_path) == fresh_rows
     # The uninterrupted sweep: a row per seed, in order, each with a finite evaluation; the plot; each run's actor.
-    assert [int(seed) for seed, *_ in sweep_rows(tmp_path / "fresh")] == [0, 1]
-    assert all(np.isfinite(float(mean)) for _, mean, _ in sweep_rows(tmp_path / "fresh"))
+    assert [int(seed) for seed, *_ in fresh_rows] == [0, 1]
+    assert all(np.isfinite(float(mean)) for _, mean, _ in fresh_rows)
     assert (tmp_path / "fresh" / "sweep.png").is_file() and (tmp_path / "fresh" / "seed_1" / "actor.keras").is_file()
     # A line per finished run, as each finishes: "[1/2] seed_1: evaluation ...".
     assert sorted(finished_lines(first)) == ["[1/2]", "[2/2]"] and sorted(finished_lines(first).values()) == [
@@ -123,7 +124,7 @@ def test_a_sweep_run_again_finishes_what_is_left_and_gives_the_same_table(tmp_pa
     before = {path: path.stat().st_mtime_ns for path in tmp_path.glob("seed_*/**/*")}
     again = ddpg(*args, "--episodes", 2)
     assert again.returncode == 0, again.stderr
-    assert sweep_rows(tmp_path) == sweep_rows(tmp_path / "fresh")
+    assert sweep_rows(tmp_path) == fresh_rows
     assert {path: path.stat().st_mtime_ns for path in tmp_path.glob("seed_*/**/*")} == before
     assert finished_lines(again) == {"[1/2]": "seed_0", "[2/2]": "seed_1"}
 

@@ -165,7 +165,8 @@ def test_a_sweep_stopped_mid_episode_says_so_in_one_line_and_run_again_gives_the
     assert not (tmp_path / "stopped" / "seed_1").exists()  # never started
     again = run_cli(*args, "--out", tmp_path / "stopped")
     assert again.returncode == 0, again.stderr
-    assert table(tmp_path / "stopped") == table(tmp_path / "whole") and len(table(tmp_path / "whole")) == 2
+    whole_table = table(tmp_path / "whole")
+    assert table(tmp_path / "stopped") == whole_table and len(whole_table) == 2
     assert [episodes_in(tmp_path / "stopped" / f"seed_{seed}") for seed in (0, 1)] == [list(range(1, 9))] * 2
 
 

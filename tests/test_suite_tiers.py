@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import NEWEST_PYTHON
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow  # pytest in a process per case, the same on every Python
@@ -31,9 +32,9 @@ def outcomes(path: Path, **skip: str) -> dict[str, str]:
 
 @pytest.fixture
 def newest_python_on_path(tmp_path) -> Path:
-    """A PATH on which tox would find the newest Python (conftest.NEWEST_PYTHON), as an executable file."""
-    (tmp_path / "python3.13").write_text("#!/bin/sh\n")
-    (tmp_path / "python3.13").chmod(0o755)
+    """A PATH on which tox would find the newest Python, as an executable file."""
+    (tmp_path / NEWEST_PYTHON).write_text("#!/bin/sh\n")
+    (tmp_path / NEWEST_PYTHON).chmod(0o755)
     return tmp_path
 
 
